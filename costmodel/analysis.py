@@ -1,0 +1,89 @@
+"""Calculators: sum each op's cost formulas over a graph, per layer and in total.
+
+Conventions (also in the README and printed under every table):
+- ``params``: weights and biases of conv and linear layers (what the papers count);
+- ``params_with_bn``: plus BatchNorm scale and shift (what PyTorch's ``parameters()`` counts);
+- ``madds``: multiply-accumulates of conv and linear layers (the papers' Mult-Adds, TF-slim's
+  MACs, ShuffleNet's "FLOPs");
+- ``flops``: 2 x madds plus every other op's arithmetic (see ``costmodel.ops``).
+- ``bn_channels``: channels under a BatchNorm, so that other conventions (TF-slim checkpoints
+  also store moving mean and variance) are ``params + k * bn_channels``.
+All counts are exact Python integers at batch 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+from .graph import Graph
+
+COUNT_KEYS = ("params", "params_with_bn", "madds", "flops")
+
+CONVENTION = (
+    "params = conv/linear weights + biases; params_with_bn = params + BatchNorm scale and shift; "
+    "madds = multiply-accumulates of conv/linear (the papers' Mult-Adds); "
+    "flops = 2 x madds + all other arithmetic (bias, BN, activations, pooling, adds, gates); batch 1"
+)
+
+
+def layer_rows(graph: Graph) -> List[dict]:
+    """One dict per node with its shapes and exact integer costs."""
+    rows = []
+    for n in graph.nodes:
+        ins, outs = n.in_shapes, n.out_shapes
+        p = n.op.params(ins)
+        bn = n.op.bn_params(ins)
+        rows.append({
+            "name": n.name,
+            "op": n.op.label(ins),
+            "kind": n.op.kind,
+            "block": n.scope,
+            "input_shape": list(ins[0]) if ins else [],
+            "input_shapes": [list(s) for s in ins],
+            "output_shape": list(outs[0]),
+            "params": p,
+            "params_with_bn": p + bn,
+            "madds": n.op.madds(ins, outs),
+            "flops": n.op.flops(ins, outs),
+        })
+    return rows
+
+
+@dataclass
+class Report:
+    """What ``analyze`` returns: ``totals`` (dict of exact ints) and per-layer ``rows``;
+    ``layers`` is the same rows as a pandas DataFrame (pandas imported on first use)."""
+
+    network: str
+    alpha: float
+    resolution: int
+    classes: int
+    totals: Dict[str, int]
+    rows: List[dict]
+    meta: Dict = field(default_factory=dict)
+
+    @property
+    def layers(self):
+        import pandas as pd
+        return pd.DataFrame(self.rows)
+
+    def to_dict(self) -> dict:
+        """The JSON contract of ``costmodel table --format json`` (keys are only ever added)."""
+        knobs = {k: v for k, v in self.meta.items()
+                 if k not in ("network", "alpha", "resolution", "classes", "family")}
+        return {
+            "network": self.network, "family": self.meta.get("family", ""), "alpha": self.alpha,
+            "resolution": self.resolution, "classes": self.classes,
+            "knobs": knobs, "convention": CONVENTION, "totals": dict(self.totals),
+            "layers": [dict(r) for r in self.rows],
+        }
+
+
+def analyze(graph: Graph) -> Report:
+    """Per-layer and total params, params_with_bn, madds and flops of a graph."""
+    rows = layer_rows(graph)
+    totals = {k: sum(r[k] for r in rows) for k in COUNT_KEYS}
+    totals["bn_channels"] = sum(n.in_shapes[0][0] for n in graph.nodes if n.op.kind == "batchnorm")
+    m = graph.meta
+    return Report(m.get("network", graph.name), m.get("alpha", 1.0), m.get("resolution", graph.input_shape[-1]),
+                  m.get("classes", 0), totals, rows, dict(m))

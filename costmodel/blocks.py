@@ -1,0 +1,127 @@
+"""The generic block vocabulary shared by the zoo and spec files.
+
+Each function adds one block's nodes to a ``GraphBuilder``. Channel arguments are the paper's
+numbers; ``ctx.ch`` scales them by alpha with the network's rounding policy. Family-specific
+blocks (ShuffleNet units, fire modules, mixed depthwise, ...) live with their family in
+``costmodel/zoo/`` and register themselves the same way.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from .errors import SpecError
+from .graph import GraphBuilder
+from .ops import AvgPool, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool, Multiply
+from .rounding import make_divisible
+from .spec import Context, block_type
+
+
+@block_type("conv")
+def conv_block(g: GraphBuilder, x: str, ctx: Context, *, c: int, k=3, s=1, groups: int = 1, dilation=1,
+               act: Optional[str] = "relu", bn: bool = True, bias: Optional[bool] = None, padding=None,
+               width: str = "scaled") -> str:
+    """Convolution k x k / s to c channels (+ BN) (+ activation). ``width``: scaled, fixed or grow."""
+    return g.conv(x, ctx.ch(c, width), k, s, groups=groups, dilation=dilation, padding=padding, bias=bias,
+                  bn=bn, act=act, name="")
+
+
+@block_type("dwsep")
+def depthwise_separable(g: GraphBuilder, x: str, ctx: Context, *, c: int, s=1, k=3, dilation=1,
+                        act: Optional[str] = "relu", width: str = "scaled") -> str:
+    """MobileNetV1 depthwise separable conv (paper Fig. 3): depthwise k x k / s + BN + act,
+    pointwise 1x1 to c + BN + act. Mult-Adds: D_K^2 M D_F^2 + M N D_F^2 (paper eq. 5)."""
+    y = g.dwconv(x, k, s, dilation=dilation, act=act, name="dw")
+    return g.conv(y, ctx.ch(c, width), 1, act=act, name="pw")
+
+
+def squeeze_excite(g: GraphBuilder, x: str, squeeze: int, *, act: str = "relu", gate: str = "sigmoid",
+                   name: str = "se") -> str:
+    """Squeeze-and-excite: global pool, 1x1 conv to ``squeeze`` (bias) + act, 1x1 conv back (bias)
+    + gate, multiply the input by the (C, 1, 1) gate."""
+    c = g.shape(x)[0]
+    with g.scope(name):
+        p = g.add(GlobalAvgPool(), x, "pool")
+        h = g.conv(p, squeeze, 1, bn=False, bias=True, act=act, name="reduce")
+        h = g.conv(h, c, 1, bn=False, bias=True, act=gate, name="expand")
+        return g.add(Multiply(), [x, h], "scale")
+
+
+@block_type("ir")
+def inverted_residual(g: GraphBuilder, x: str, ctx: Context, *, c: int, t: Optional[float] = None,
+                      exp: Optional[int] = None, s=1, k=3, dilation=1, act: str = "relu6", se: float = 0.0,
+                      se_act: str = "relu", se_gate: str = "sigmoid", residual: bool = True,
+                      width: str = "scaled") -> str:
+    """Inverted residual bottleneck (MobileNetV2 Table 1; MobileNetV3 ``bneck``).
+
+    Expansion width: ``t`` x input channels (V2) or ``exp`` scaled by alpha (V3 prints absolute
+    widths); the 1x1 expansion conv is omitted when it equals the input width (V2's t = 1 block).
+    Then depthwise k x k / s + BN + act, optional SE with squeeze make_divisible(se x expansion, 8)
+    (V3), 1x1 linear projection + BN (no activation), identity shortcut when s == 1 and
+    C_in == C_out. Mult-Adds h w d' t (d' + k^2 + d'') (V2 section 3.3) for a stride-1 block."""
+    c_in = g.shape(x)[0]
+    if (t is None) == (exp is None):
+        raise SpecError("ir needs exactly one of t (expansion ratio) or exp (expansion channels)")
+    hidden = int(round(c_in * t)) if t is not None else ctx.ch(exp, width)
+    c_out = ctx.ch(c, width)
+    y = x
+    if hidden != c_in:
+        y = g.conv(y, hidden, 1, act=act, name="expand")
+    y = g.dwconv(y, k, s, dilation=dilation, act=act, name="dw")
+    if se:
+        y = squeeze_excite(g, y, make_divisible(hidden * se, 8), act=se_act, gate=se_gate)
+    y = g.conv(y, c_out, 1, act=None, name="project")
+    stride = (s, s) if isinstance(s, int) else tuple(s)
+    if residual and stride == (1, 1) and c_in == c_out:
+        y = g.add_tensors([x, y], "add")
+    return y
+
+
+@block_type("pool")
+def pool_block(g: GraphBuilder, x: str, ctx: Context, *, kind: str = "max", k=3, s=None, padding=0,
+               ceil_mode: bool = False) -> str:
+    """Max or average pooling k x k / s."""
+    if kind not in ("max", "avg"):
+        raise SpecError(f"pool kind must be 'max' or 'avg', got {kind!r}")
+    op = (MaxPool if kind == "max" else AvgPool)(k, s, padding, ceil_mode)
+    return g.add(op, x, "")
+
+
+@block_type("gap")
+def global_pool(g: GraphBuilder, x: str, ctx: Context) -> str:
+    """Global average pool to (C, 1, 1)."""
+    return g.add(GlobalAvgPool(), x, "")
+
+
+@block_type("dropout")
+def dropout_block(g: GraphBuilder, x: str, ctx: Context, *, p: float = 0.0) -> str:
+    """Dropout (identity at inference)."""
+    return g.add(Dropout(p), x, "")
+
+
+@block_type("flatten")
+def flatten_block(g: GraphBuilder, x: str, ctx: Context) -> str:
+    """Flatten a map to a vector."""
+    return g.add(Flatten(), x, "")
+
+
+@block_type("fc")
+def fc_block(g: GraphBuilder, x: str, ctx: Context, *, c: Optional[int] = None, bias: bool = True,
+             act: Optional[str] = None, width: str = "fixed") -> str:
+    """Fully connected layer to c outputs (default: the ``classes`` knob); flattens a map first."""
+    if len(g.shape(x)) != 1:
+        x = g.add(Flatten(), x, "flatten")
+    n = ctx.classes if c is None else ctx.ch(c, width)
+    y = g.add(Linear(n, bias), x, "")
+    return g.act(y, act)
+
+
+@block_type("add", multi_input=True)
+def add_block(g: GraphBuilder, xs: Sequence[str], ctx: Context, *, act: Optional[str] = None) -> str:
+    """Element-wise sum of the named inputs (+ activation)."""
+    return g.act(g.add_tensors(xs, "add"), act)
+
+
+@block_type("concat", multi_input=True)
+def concat_block(g: GraphBuilder, xs: Sequence[str], ctx: Context) -> str:
+    """Channel concatenation of the named inputs."""
+    return g.concat(xs, "concat")

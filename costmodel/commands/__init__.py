@@ -1,0 +1,1 @@
+"""One module per CLI subcommand; ``common`` holds the shared options and output helpers."""

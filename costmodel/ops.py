@@ -1,0 +1,542 @@
+"""Op kinds of the graph IR: shape inference and per-op cost formulas in one place.
+
+Tensors are feature maps of shape (C, H, W) or vectors of shape (F,), always at batch 1.
+Every op is a frozen dataclass: its attributes are data, and four pure integer functions
+give what the calculators sum over a graph:
+
+* ``infer(ins)``       -> tuple of output shapes (exact integer arithmetic, as the reference
+                          implementations pad; an impossible shape raises ``GraphError``)
+* ``params(ins)``      -> weights and biases of conv and linear layers (the papers' count)
+* ``bn_params(ins)``   -> BatchNorm scale and shift (added in ``params_with_bn``)
+* ``madds(ins, outs)`` -> multiply-accumulates of conv and linear layers (the papers' Mult-Adds)
+* ``flops(ins, outs)`` -> floating-point operations: 2 x madds plus every other arithmetic op,
+                          with the per-element counts documented on each class and in the README.
+
+``ins`` and ``outs`` are tuples of shapes. Adding an op kind means adding one class here and
+listing it in ``OP_KINDS``; calculators never special-case a network.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar, Tuple, Union
+
+from .errors import GraphError
+
+Shape = Tuple[int, ...]
+Padding = Union[str, Tuple[int, int, int, int]]
+
+
+def numel(shape: Shape) -> int:
+    """Number of elements of a tensor of this shape (batch 1)."""
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _pair(v, what: str) -> Tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    v = tuple(v)
+    if len(v) != 2:
+        raise GraphError(f"{what} must be an int or a pair of ints, got {v!r}")
+    return (int(v[0]), int(v[1]))
+
+
+def _pads(padding) -> Padding:
+    """Normalize padding to 'same', 'valid' or (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        p = padding.lower()
+        if p not in ("same", "valid"):
+            raise GraphError(f"padding must be 'same', 'valid' or integers, got {padding!r}")
+        return p
+    if isinstance(padding, int):
+        return (padding,) * 4
+    padding = tuple(int(p) for p in padding)
+    if len(padding) == 2:
+        return (padding[0], padding[0], padding[1], padding[1])
+    if len(padding) == 4:
+        return padding
+    raise GraphError(f"padding must be an int, (ph, pw) or (top, bottom, left, right), got {padding!r}")
+
+
+def resolve_padding(size: int, k: int, s: int, d: int, padding: Padding, axis: int) -> Tuple[int, int]:
+    """Explicit (before, after) padding along one axis.
+
+    'same' is TensorFlow's SAME: output = ceil(size / s), total padding
+    max((out - 1) * s + (k - 1) * d + 1 - size, 0), the extra pixel after (bottom/right).
+    """
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same":
+        out = -(-size // s)
+        total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+        return (total // 2, total - total // 2)
+    return (padding[0], padding[1]) if axis == 0 else (padding[2], padding[3])
+
+
+def window_output(size: int, k: int, s: int, d: int, pad: Tuple[int, int], ceil_mode: bool = False) -> int:
+    """Output length of a sliding window: floor((size + p0 + p1 - d(k-1) - 1) / s) + 1.
+
+    With ``ceil_mode`` (PyTorch pooling) the division rounds up, but a last window that would
+    start inside the right padding is dropped, exactly as PyTorch does. Returns 0 or less when
+    the window does not fit.
+    """
+    span = size + pad[0] + pad[1] - d * (k - 1) - 1
+    if span < 0:
+        return 0
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + pad[0]:
+        out -= 1
+    return out
+
+
+def _require_map(op: "Op", ins) -> Shape:
+    (x,) = ins
+    if len(x) != 3:
+        raise GraphError(f"{op.kind} needs a (C, H, W) feature map, got shape {x}")
+    return x
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base of all op kinds. Subclasses set ``kind`` and override what they cost."""
+
+    kind: ClassVar[str] = "op"
+    #: exact number of inputs, or None for "two or more" (add, concat)
+    arity: ClassVar[Union[int, None]] = 1
+    #: coarse class used by the memory model: conv, linear, norm, act, pool, eltwise, copy, view
+    category: ClassVar[str] = "view"
+
+    def infer(self, ins) -> Tuple[Shape, ...]:
+        return (ins[0],)
+
+    def params(self, ins) -> int:
+        return 0
+
+    def bn_params(self, ins) -> int:
+        return 0
+
+    def madds(self, ins, outs) -> int:
+        return 0
+
+    def flops(self, ins, outs) -> int:
+        return 0
+
+    def label(self, ins) -> str:
+        return self.kind
+
+    def attrs(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# ----------------------------------------------------------------------------- conv / linear
+@dataclass(frozen=True)
+class Conv2d(Op):
+    """2-D convolution with groups and dilation (depthwise is groups == C_in).
+
+    madds = C_out * H_out * W_out * (C_in / groups) * k_h * k_w
+    params = C_out * (C_in / groups) * k_h * k_w  (+ C_out with bias)
+    flops = 2 * madds (+ C_out * H_out * W_out bias adds)
+    """
+
+    out_channels: int
+    kernel: Tuple[int, int] = (1, 1)
+    stride: Tuple[int, int] = (1, 1)
+    padding: Padding = (0, 0, 0, 0)
+    dilation: Tuple[int, int] = (1, 1)
+    groups: int = 1
+    bias: bool = False
+
+    kind: ClassVar[str] = "conv2d"
+    category: ClassVar[str] = "conv"
+
+    def __post_init__(self):
+        object.__setattr__(self, "kernel", _pair(self.kernel, "kernel"))
+        object.__setattr__(self, "stride", _pair(self.stride, "stride"))
+        object.__setattr__(self, "dilation", _pair(self.dilation, "dilation"))
+        object.__setattr__(self, "padding", _pads(self.padding))
+        for name in ("out_channels", "groups"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise GraphError(f"conv2d {name} must be a positive integer, got {v!r}")
+        for name in ("kernel", "stride", "dilation"):
+            if min(getattr(self, name)) < 1:
+                raise GraphError(f"conv2d {name} must be positive, got {getattr(self, name)}")
+        if not isinstance(self.padding, str) and min(self.padding) < 0:
+            raise GraphError(f"conv2d padding must be non-negative, got {self.padding}")
+
+    def pads(self, in_hw) -> Tuple[int, int, int, int]:
+        """Explicit (top, bottom, left, right) padding for an input of this H, W."""
+        t, b = resolve_padding(in_hw[0], self.kernel[0], self.stride[0], self.dilation[0], self.padding, 0)
+        left, r = resolve_padding(in_hw[1], self.kernel[1], self.stride[1], self.dilation[1], self.padding, 1)
+        return (t, b, left, r)
+
+    def infer(self, ins):
+        c, h, w = _require_map(self, ins)
+        g = self.groups
+        if c % g or self.out_channels % g:
+            raise GraphError(
+                f"groups={g} must divide both input channels ({c}) and output channels ({self.out_channels})"
+            )
+        t, b, left, r = self.pads((h, w))
+        ho = window_output(h, self.kernel[0], self.stride[0], self.dilation[0], (t, b))
+        wo = window_output(w, self.kernel[1], self.stride[1], self.dilation[1], (left, r))
+        if ho < 1 or wo < 1:
+            raise GraphError(
+                f"kernel {self.kernel[0]}x{self.kernel[1]} (dilation {self.dilation[0]}) is larger than its "
+                f"padded input {h + t + b}x{w + left + r}; use a larger resolution"
+            )
+        return ((self.out_channels, ho, wo),)
+
+    def params(self, ins):
+        c_in = ins[0][0]
+        k = self.kernel[0] * self.kernel[1]
+        return self.out_channels * (c_in // self.groups) * k + (self.out_channels if self.bias else 0)
+
+    def madds(self, ins, outs):
+        c_in = ins[0][0]
+        return numel(outs[0]) * (c_in // self.groups) * self.kernel[0] * self.kernel[1]
+
+    def flops(self, ins, outs):
+        return 2 * self.madds(ins, outs) + (numel(outs[0]) if self.bias else 0)
+
+    def is_depthwise(self, c_in: int) -> bool:
+        return self.groups == c_in and self.groups > 1
+
+    def label(self, ins):
+        c_in = ins[0][0]
+        kh, kw = self.kernel
+        name = "dwconv" if self.is_depthwise(c_in) else "conv"
+        s = f"{name}{kh}x{kw}"
+        if self.stride != (1, 1):
+            s += f"/{self.stride[0]}" if self.stride[0] == self.stride[1] else f"/{self.stride[0]}x{self.stride[1]}"
+        if 1 < self.groups and not self.is_depthwise(c_in):
+            s += f" g{self.groups}"
+        if self.dilation != (1, 1):
+            s += f" d{self.dilation[0]}"
+        return s
+
+
+@dataclass(frozen=True)
+class Linear(Op):
+    """Fully connected layer on a vector: madds = F_in * F_out; params add F_out with bias;
+    flops = 2 * madds (+ F_out bias adds)."""
+
+    out_features: int
+    bias: bool = True
+
+    kind: ClassVar[str] = "linear"
+    category: ClassVar[str] = "linear"
+
+    def infer(self, ins):
+        (x,) = ins
+        if len(x) != 1:
+            raise GraphError(f"linear needs a flat vector input, got shape {x}; add a flatten first")
+        if not isinstance(self.out_features, int) or self.out_features < 1:
+            raise GraphError(f"linear out_features must be a positive integer, got {self.out_features!r}")
+        return ((self.out_features,),)
+
+    def params(self, ins):
+        return ins[0][0] * self.out_features + (self.out_features if self.bias else 0)
+
+    def madds(self, ins, outs):
+        return ins[0][0] * self.out_features
+
+    def flops(self, ins, outs):
+        return 2 * self.madds(ins, outs) + (self.out_features if self.bias else 0)
+
+
+# ----------------------------------------------------------------------------- normalization
+@dataclass(frozen=True)
+class BatchNorm(Op):
+    """Inference-form BatchNorm y = x * a + b per channel: params 0 (papers), bn_params 2C
+    (scale and shift, as ``parameters()`` counts; moving statistics are buffers); flops 2/elem."""
+
+    affine: bool = True
+
+    kind: ClassVar[str] = "batchnorm"
+    category: ClassVar[str] = "norm"
+
+    def bn_params(self, ins):
+        return 2 * ins[0][0] if self.affine else 0
+
+    def flops(self, ins, outs):
+        return 2 * numel(outs[0])
+
+
+#: floating-point operations per element of each activation function
+ACTIVATION_FLOPS = {
+    "relu": 1,      # max(x, 0)
+    "relu6": 2,     # min(max(x, 0), 6)
+    "sigmoid": 4,   # 1 / (1 + exp(-x)): negate, exp, add, divide
+    "swish": 5,     # x * sigmoid(x)
+    "hsigmoid": 4,  # relu6(x + 3) / 6: add, max, min, multiply
+    "hswish": 5,    # x * hsigmoid(x)
+}
+
+
+@dataclass(frozen=True)
+class Activation(Op):
+    """Element-wise activation; flops per element from ``ACTIVATION_FLOPS``."""
+
+    fn: str = "relu"
+
+    kind: ClassVar[str] = "activation"
+    category: ClassVar[str] = "act"
+
+    def __post_init__(self):
+        if self.fn not in ACTIVATION_FLOPS:
+            raise GraphError(f"unknown activation {self.fn!r}; accepted: {', '.join(ACTIVATION_FLOPS)}")
+
+    def flops(self, ins, outs):
+        return ACTIVATION_FLOPS[self.fn] * numel(outs[0])
+
+    def label(self, ins):
+        return self.fn
+
+
+# ----------------------------------------------------------------------------- pooling
+@dataclass(frozen=True)
+class _Pool(Op):
+    kernel: Tuple[int, int] = (2, 2)
+    stride: Union[Tuple[int, int], None] = None
+    padding: Padding = (0, 0, 0, 0)
+    ceil_mode: bool = False
+
+    category: ClassVar[str] = "pool"
+
+    def __post_init__(self):
+        object.__setattr__(self, "kernel", _pair(self.kernel, "kernel"))
+        object.__setattr__(self, "stride", _pair(self.kernel if self.stride is None else self.stride, "stride"))
+        object.__setattr__(self, "padding", _pads(self.padding))
+        if min(self.kernel) < 1 or min(self.stride) < 1:
+            raise GraphError(f"{self.kind} kernel and stride must be positive")
+
+    def pads(self, in_hw):
+        t, b = resolve_padding(in_hw[0], self.kernel[0], self.stride[0], 1, self.padding, 0)
+        left, r = resolve_padding(in_hw[1], self.kernel[1], self.stride[1], 1, self.padding, 1)
+        return (t, b, left, r)
+
+    def infer(self, ins):
+        c, h, w = _require_map(self, ins)
+        t, b, left, r = self.pads((h, w))
+        ho = window_output(h, self.kernel[0], self.stride[0], 1, (t, b), self.ceil_mode)
+        wo = window_output(w, self.kernel[1], self.stride[1], 1, (left, r), self.ceil_mode)
+        if ho < 1 or wo < 1:
+            raise GraphError(
+                f"{self.kind} window {self.kernel[0]}x{self.kernel[1]} is larger than its padded input "
+                f"{h + t + b}x{w + left + r}; use a larger resolution"
+            )
+        return ((c, ho, wo),)
+
+    def label(self, ins):
+        s = f"{self.kind}{self.kernel[0]}x{self.kernel[1]}"
+        return s + (f"/{self.stride[0]}" if self.stride != (1, 1) else "")
+
+
+@dataclass(frozen=True)
+class MaxPool(_Pool):
+    """Max pooling: flops = (k_h * k_w - 1) comparisons per output element."""
+
+    kind: ClassVar[str] = "maxpool"
+
+    def flops(self, ins, outs):
+        return (self.kernel[0] * self.kernel[1] - 1) * numel(outs[0])
+
+
+@dataclass(frozen=True)
+class AvgPool(_Pool):
+    """Average pooling: flops = k_h * k_w per output element (k^2 - 1 adds and one divide)."""
+
+    count_include_pad: bool = True
+    kind: ClassVar[str] = "avgpool"
+
+    def flops(self, ins, outs):
+        return self.kernel[0] * self.kernel[1] * numel(outs[0])
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool(Op):
+    """Global average pool (C, H, W) -> (C, 1, 1): flops = H * W per channel (adds and a divide)."""
+
+    kind: ClassVar[str] = "global_avgpool"
+    category: ClassVar[str] = "pool"
+
+    def infer(self, ins):
+        c, h, w = _require_map(self, ins)
+        return ((c, 1, 1),)
+
+    def flops(self, ins, outs):
+        return numel(ins[0])
+
+    def label(self, ins):
+        return "gap"
+
+
+# ----------------------------------------------------------------------------- element-wise
+@dataclass(frozen=True)
+class Add(Op):
+    """Element-wise sum of two or more equal-shaped tensors: (n - 1) flops per output element."""
+
+    kind: ClassVar[str] = "add"
+    arity: ClassVar[Union[int, None]] = None
+    category: ClassVar[str] = "eltwise"
+
+    def infer(self, ins):
+        if len(ins) < 2:
+            raise GraphError("add needs at least two inputs")
+        if any(s != ins[0] for s in ins):
+            raise GraphError(f"add needs equal shapes, got {', '.join(map(str, ins))}")
+        return (ins[0],)
+
+    def flops(self, ins, outs):
+        return (len(ins) - 1) * numel(outs[0])
+
+
+@dataclass(frozen=True)
+class Multiply(Op):
+    """Element-wise product with broadcasting of a (C, 1, 1) gate over (C, H, W), as SE does:
+    1 flop per output element."""
+
+    kind: ClassVar[str] = "multiply"
+    arity: ClassVar[Union[int, None]] = 2
+    category: ClassVar[str] = "eltwise"
+
+    def infer(self, ins):
+        a, b = ins
+        if len(a) != len(b):
+            raise GraphError(f"multiply needs inputs of the same rank, got {a} and {b}")
+        out = []
+        for x, y in zip(a, b):
+            if x != y and 1 not in (x, y):
+                raise GraphError(f"multiply cannot broadcast {a} with {b}")
+            out.append(max(x, y))
+        return (tuple(out),)
+
+    def flops(self, ins, outs):
+        return numel(outs[0])
+
+
+# ----------------------------------------------------------------------------- data movement
+@dataclass(frozen=True)
+class Concat(Op):
+    """Channel concatenation of maps with equal H, W. No arithmetic."""
+
+    kind: ClassVar[str] = "concat"
+    arity: ClassVar[Union[int, None]] = None
+    category: ClassVar[str] = "copy"
+
+    def infer(self, ins):
+        if len(ins) < 2:
+            raise GraphError("concat needs at least two inputs")
+        if any(len(s) != len(ins[0]) or s[1:] != ins[0][1:] for s in ins):
+            raise GraphError(f"concat needs equal spatial sizes, got {', '.join(map(str, ins))}")
+        return ((sum(s[0] for s in ins),) + tuple(ins[0][1:]),)
+
+
+@dataclass(frozen=True)
+class Split(Op):
+    """Channel split into consecutive parts of the given sizes; one output per part
+    (referenced as ``node:0``, ``node:1``, ...). No arithmetic."""
+
+    sizes: Tuple[int, ...] = ()
+
+    kind: ClassVar[str] = "split"
+    category: ClassVar[str] = "copy"
+
+    def __post_init__(self):
+        object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
+        if len(self.sizes) < 1 or min(self.sizes) < 1:
+            raise GraphError(f"split sizes must be positive integers, got {self.sizes}")
+
+    def infer(self, ins):
+        (x,) = ins
+        if sum(self.sizes) != x[0]:
+            raise GraphError(f"split sizes {list(self.sizes)} must add up to the {x[0]} input channels")
+        return tuple((s,) + tuple(x[1:]) for s in self.sizes)
+
+
+@dataclass(frozen=True)
+class ChannelShuffle(Op):
+    """ShuffleNet channel shuffle: reshape (g, C/g), transpose, flatten. No arithmetic."""
+
+    groups: int = 2
+
+    kind: ClassVar[str] = "channel_shuffle"
+    category: ClassVar[str] = "copy"
+
+    def infer(self, ins):
+        (x,) = ins
+        if self.groups < 1 or x[0] % self.groups:
+            raise GraphError(f"channel shuffle groups={self.groups} must divide the {x[0]} channels")
+        return (x,)
+
+    def label(self, ins):
+        return f"shuffle g{self.groups}"
+
+
+@dataclass(frozen=True)
+class Flatten(Op):
+    """(C, H, W) -> (C * H * W,). A view: no arithmetic."""
+
+    kind: ClassVar[str] = "flatten"
+
+    def infer(self, ins):
+        return ((numel(ins[0]),),)
+
+
+@dataclass(frozen=True)
+class Dropout(Op):
+    """Identity at inference."""
+
+    p: float = 0.0
+    kind: ClassVar[str] = "dropout"
+
+
+@dataclass(frozen=True)
+class Upsample(Op):
+    """Resize a map to ``size`` (H, W): bilinear costs 7 flops per output element
+    (4 multiplies, 3 adds), nearest none."""
+
+    size: Tuple[int, int] = (1, 1)
+    mode: str = "bilinear"
+
+    kind: ClassVar[str] = "upsample"
+    category: ClassVar[str] = "copy"
+
+    def __post_init__(self):
+        object.__setattr__(self, "size", _pair(self.size, "size"))
+        if self.mode not in ("bilinear", "nearest"):
+            raise GraphError(f"upsample mode must be 'bilinear' or 'nearest', got {self.mode!r}")
+
+    def infer(self, ins):
+        c, _, _ = _require_map(self, ins)
+        return ((c,) + self.size,)
+
+    def flops(self, ins, outs):
+        return 7 * numel(outs[0]) if self.mode == "bilinear" else 0
+
+
+OP_KINDS = {
+    cls.kind: cls
+    for cls in (Conv2d, Linear, BatchNorm, Activation, MaxPool, AvgPool, GlobalAvgPool, Add, Multiply,
+                Concat, Split, ChannelShuffle, Flatten, Dropout, Upsample)
+}
+
+
+def make_op(kind: str, **attrs) -> Op:
+    """Construct an op by kind name (used by spec files and importers)."""
+    try:
+        cls = OP_KINDS[kind]
+    except KeyError:
+        raise GraphError(f"unknown op kind {kind!r}; accepted: {', '.join(sorted(OP_KINDS))}") from None
+    try:
+        return cls(**attrs)
+    except TypeError as e:
+        raise GraphError(f"bad attributes for {kind}: {e}") from None
+
+
+__all__ = ["Shape", "numel", "Op", "OP_KINDS", "make_op", "ACTIVATION_FLOPS", "window_output",
+           "resolve_padding"] + [c.__name__ for c in OP_KINDS.values()]
+

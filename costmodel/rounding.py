@@ -1,0 +1,45 @@
+"""Channel rounding policies of the official implementations, one named function each.
+
+A width multiplier alpha scales a layer's channel count c; how the product is rounded is part of
+each architecture's definition and changes the exact parameter count.
+"""
+from __future__ import annotations
+
+from .errors import SpecError
+
+
+def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """TF-slim / torchvision ``_make_divisible``: round v to the nearest multiple of ``divisor``
+    (halves up), at least ``min_value`` (default ``divisor``), and add one ``divisor`` if that
+    rounding went more than 10% below v (MobileNetV2 code, also V3, MnasNet, MixNet)."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+def floor_min8(c: int, alpha: float) -> int:
+    """MobileNetV1 (TF-slim ``depth``): ``max(int(c * alpha), 8)``."""
+    return max(int(c * alpha), 8)
+
+
+def divisible8(c: int, alpha: float) -> int:
+    """MobileNetV2/V3/MixNet: ``make_divisible(c * alpha, 8)``."""
+    return make_divisible(c * alpha, 8)
+
+
+def unscaled(c: int, alpha: float) -> int:
+    """Channels fixed by the architecture; alpha is not applied."""
+    return int(c)
+
+
+POLICIES = {"floor_min8": floor_min8, "divisible8": divisible8, "unscaled": unscaled}
+
+
+def policy(name: str):
+    try:
+        return POLICIES[name]
+    except KeyError:
+        raise SpecError(f"unknown width policy {name!r}; accepted: {', '.join(POLICIES)}") from None

@@ -1,0 +1,49 @@
+"""MobileNetV1 (Howard et al. 2017, arXiv 1704.04861), paper Table 1, with the TF-slim width rule
+``max(int(c * alpha), 8)`` applied to every layer but the classifier.
+
+Variants (``--variant``): ``standard``; ``conv`` (Table 4: every depthwise separable layer
+replaced by a full 3x3 convolution with the same stride and output channels); ``shallow``
+(Table 5: the five 14x14x512 separable layers removed).
+"""
+from ..registry import Knob, Network, register
+from ..spec import NetSpec, blk
+
+SOURCE = "arXiv 1704.04861 Table 1; TF-slim mobilenet_v1.py"
+
+# paper Table 1: conv s2 3x3x3x32, then (depthwise stride, pointwise output channels)
+STEM = (blk("conv", c=32, k=3, s=2),)
+BODY = (
+    #        c,     s
+    blk("dwsep", c=64, s=1),
+    blk("dwsep", c=128, s=2),
+    blk("dwsep", c=128, s=1),
+    blk("dwsep", c=256, s=2),
+    blk("dwsep", c=256, s=1),
+    blk("dwsep", c=512, s=2),
+    blk("dwsep", c=512, s=1, n=5),  # the five 14x14x512 layers (removed by 'shallow')
+    blk("dwsep", c=1024, s=2),
+    blk("dwsep", c=1024, s=1),      # the paper prints s2 here; the output stays 7x7
+)
+HEAD = (blk("gap"), blk("dropout", p=0.001), blk("fc"))  # avg pool, FC 1024 x classes (biased)
+
+
+def _full_conv(b):
+    """Table 4's 'Conv MobileNet': a dwsep layer becomes a 3x3 conv with the same s and c."""
+    return blk("conv", n=b.repeat, c=b.args["c"], k=3, s=b.args["s"])
+
+
+def spec(alpha: float = 1.0, variant: str = "standard") -> NetSpec:
+    body = BODY
+    if variant == "shallow":
+        body = tuple(b for b in BODY if b.repeat != 5)
+    elif variant == "conv":
+        body = tuple(_full_conv(b) for b in BODY)
+    return NetSpec("mobilenet_v1", STEM + body + HEAD, width="floor_min8", source=SOURCE)
+
+
+register(Network(
+    "mobilenet_v1", "MobileNetV1", spec,
+    "MobileNetV1: depthwise separable convs, Table 1", "arXiv 1704.04861",
+    knobs=(Knob("variant", "standard", ("standard", "conv", "shallow"),
+                "standard; conv = Table 4 full convolutions; shallow = Table 5 without the 5 x 14x14x512 layers"),),
+))
