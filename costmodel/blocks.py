@@ -50,18 +50,23 @@ def squeeze_excite(g: GraphBuilder, x: str, squeeze: int, *, act: str = "relu", 
 def inverted_residual(g: GraphBuilder, x: str, ctx: Context, *, c: int, t: Optional[float] = None,
                       exp: Optional[int] = None, s=1, k=3, dilation=1, act: str = "relu6", se: float = 0.0,
                       se_act: str = "relu", se_gate: str = "sigmoid", residual: bool = True,
-                      width: str = "scaled") -> str:
+                      width: str = "scaled", t_round: int = 0) -> str:
     """Inverted residual bottleneck (MobileNetV2 Table 1; MobileNetV3 ``bneck``).
 
-    Expansion width: ``t`` x input channels (V2) or ``exp`` scaled by alpha (V3 prints absolute
-    widths); the 1x1 expansion conv is omitted when it equals the input width (V2's t = 1 block).
+    Expansion width: ``t`` x input channels (V2; with ``t_round`` = d > 0 rounded as
+    make_divisible(t x C_in, d), TF-slim's expand_input_by_factor) or ``exp`` scaled by alpha
+    (V3 prints absolute widths); the 1x1 expansion conv is omitted when it equals the input width
+    (V2's t = 1 block).
     Then depthwise k x k / s + BN + act, optional SE with squeeze make_divisible(se x expansion, 8)
     (V3), 1x1 linear projection + BN (no activation), identity shortcut when s == 1 and
     C_in == C_out. Mult-Adds h w d' t (d' + k^2 + d'') (V2 section 3.3) for a stride-1 block."""
     c_in = g.shape(x)[0]
     if (t is None) == (exp is None):
         raise SpecError("ir needs exactly one of t (expansion ratio) or exp (expansion channels)")
-    hidden = int(round(c_in * t)) if t is not None else ctx.ch(exp, width)
+    if t is None:
+        hidden = ctx.ch(exp, width)
+    else:
+        hidden = make_divisible(c_in * t, t_round) if t_round else int(round(c_in * t))
     c_out = ctx.ch(c, width)
     y = x
     if hidden != c_in:

@@ -7,4 +7,10 @@ own, and ``register(Network(...))`` calls) and list the module here.
 ZOO_MODULES = [
     "mobilenet_v1",
     "mobilenet_v2",
+    "mobilenet_v3",
+    "mixnet",
+    "squeezenet",
+    "xception",
+    "shufflenet_v1",
+    "shufflenet_v2",
 ]

@@ -1,0 +1,32 @@
+"""``costmodel reproduce PAPER``: published figures beside computed ones, table by table."""
+import click
+
+from .common import emit, format_option, output_option
+
+
+@click.command("reproduce")
+@click.argument("paper")
+@format_option()
+@output_option
+@click.option("--strict", is_flag=True, help="Exit 1 if any figure differs without a documented explanation.")
+def cmd(paper, fmt, output, strict):
+    """Reproduce PAPER's tables (a paper name from the list below, or 'all').
+
+    Each figure is shown as published (with its printed precision), as computed, and whether
+    they agree within that precision; differences carry the explanation recorded in data/."""
+    from ..fileio import check_writable
+    from ..reproduce import render, run
+    if output:
+        check_writable(output)
+    comparisons = run(paper)
+    emit(render(comparisons, fmt), output)
+    if strict and any(f.status == "DIFFERS" for c in comparisons for f in c.figures):
+        raise SystemExit(1)
+
+
+def _papers_help():
+    from ..reproduce import PAPERS
+    return "Papers: all, " + ", ".join(PAPERS) + "."
+
+
+cmd.help += "\n\n" + "Run 'costmodel reproduce all' for every paper."
