@@ -8,6 +8,10 @@ Conventions (also in the README and printed under every table):
 - ``flops``: 2 x madds plus every other op's arithmetic (see ``costmodel.ops``).
 - ``bn_channels``: channels under a BatchNorm, so that other conventions (TF-slim checkpoints
   also store moving mean and variance) are ``params + k * bn_channels``.
+- ``mac``: memory access cost in elements (ShuffleNet V2 section 2: feature maps read + written +
+  weights), deployment view unless ``unfused``; per layer with ``arithmetic_intensity`` = madds / mac;
+  ``peak_activation_bytes``: peak live activations of the optimal schedule at ``bits`` (see
+  ``costmodel.memory`` and docs/memory.md).
 All counts are exact Python integers at batch 1.
 """
 from __future__ import annotations
@@ -61,6 +65,8 @@ class Report:
     totals: Dict[str, int]
     rows: List[dict]
     meta: Dict = field(default_factory=dict)
+    #: how MAC and peak memory were counted: bits, unfused, zero_copy
+    memory: Dict = field(default_factory=dict)
 
     @property
     def layers(self):
@@ -75,15 +81,27 @@ class Report:
             "network": self.network, "family": self.meta.get("family", ""), "alpha": self.alpha,
             "resolution": self.resolution, "classes": self.classes,
             "knobs": knobs, "convention": CONVENTION, "totals": dict(self.totals),
-            "layers": [dict(r) for r in self.rows],
+            "layers": [dict(r) for r in self.rows], "memory_view": dict(self.memory),
         }
 
 
-def analyze(graph: Graph) -> Report:
-    """Per-layer and total params, params_with_bn, madds and flops of a graph."""
+def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool = False) -> Report:
+    """Per-layer and total params, params_with_bn, madds, flops and MAC (elements) of a graph, with
+    the peak activation memory of the optimal schedule in bytes at ``bits`` (docs/memory.md)."""
+    from .memory import check_bits, node_mac, plan, schedule, to_bytes
+    bits = check_bits(bits)
     rows = layer_rows(graph)
+    p = plan(graph, unfused=unfused, zero_copy=zero_copy)
+    macs = node_mac(p)
+    for r in rows:
+        r["mac"] = macs[r["name"]]
+        r["arithmetic_intensity"] = r["madds"] / r["mac"] if r["mac"] else 0.0
     totals = {k: sum(r[k] for r in rows) for k in COUNT_KEYS}
     totals["bn_channels"] = sum(n.in_shapes[0][0] for n in graph.nodes if n.op.kind == "batchnorm")
+    totals["mac"] = sum(u.mac for u in p.units)
+    totals["mac_bytes"] = to_bytes(totals["mac"], bits)
+    totals["peak_activation_bytes"] = to_bytes(schedule(p, "optimal").peak, bits)
     m = graph.meta
     return Report(m.get("network", graph.name), m.get("alpha", 1.0), m.get("resolution", graph.input_shape[-1]),
-                  m.get("classes", 0), totals, rows, dict(m))
+                  m.get("classes", 0), totals, rows, dict(m),
+                  {"bits": bits, "unfused": bool(unfused), "zero_copy": bool(zero_copy)})

@@ -19,6 +19,10 @@ COMMANDS = {
     "list": "list_networks",
     "table": "table",
     "reproduce": "reproduce",
+    "verify": "verify",
+    "memory": "memory",
+    "guidelines": "guidelines",
+    "show": "show",
 }
 
 

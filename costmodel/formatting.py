@@ -62,11 +62,15 @@ def json_text(obj) -> str:
     return json.dumps(obj, indent=2) + "\n"
 
 
+#: header names of optional columns (memory model and roofline)
+EXTRA_HEADERS = {"mac": "MAC", "arithmetic_intensity": "Mult-Adds/MAC", "time_us": "time (us)", "bound": "bound"}
+
+
 def table_columns(rows: List[dict], extra: Sequence[str] = ()):
     """Header names (with units) and the keys they come from for a per-layer cost table."""
     cols = [("layer", "name"), ("op", "op"), ("input (HxWxC)", "input_shape"), ("output (HxWxC)", "output_shape"),
             ("params", "params"), ("Mult-Adds", "madds"), ("FLOPs", "flops")]
-    cols += [(k, k) for k in extra]
+    cols += [(EXTRA_HEADERS.get(k, k), k) for k in extra]
     return cols
 
 
@@ -93,7 +97,7 @@ def render_report(report, fmt: str, extra_columns: Sequence[str] = (), footer: S
 
     rows = [[cell(r, k) for _, k in cols] for r in report.rows]
     trow = [cell(total_row, k) for _, k in cols]
-    align = "llll" + "r" * (len(cols) - 4)
+    align = "llll" + "".join("l" if k == "bound" else "r" for _, k in cols[4:])
     if fmt == "csv":
         return csv_text(headers, rows + [trow])
     knobs = ", ".join(f"{k}={v}" for k, v in report.to_dict()["knobs"].items())

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .errors import CostModelError, GraphError
-from .ops import Activation, Add, BatchNorm, Concat, Conv2d, Op, Shape
+from .ops import Activation, Add, BatchNorm, Concat, Conv2d, Op, Shape, _pair
 
 INPUT = "input"
 
@@ -187,8 +187,7 @@ class GraphBuilder:
         """conv (+ BatchNorm) (+ activation). Default padding is symmetric d * (k - 1) // 2 per side
         (PyTorch style; equals TensorFlow SAME in output size for odd kernels). Bias defaults to
         ``not bn``."""
-        k = (kernel, kernel) if isinstance(kernel, int) else tuple(kernel)
-        d = (dilation, dilation) if isinstance(dilation, int) else tuple(dilation)
+        k, d = _pair(kernel, "kernel"), _pair(dilation, "dilation")
         if padding is None:
             padding = (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)
         op = Conv2d(out_channels, k, stride, padding, d, groups, (not bn) if bias is None else bias)

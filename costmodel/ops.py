@@ -17,6 +17,7 @@ listing it in ``OP_KINDS``; calculators never special-case a network.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, fields
 from typing import ClassVar, Tuple, Union
 
@@ -34,11 +35,14 @@ def numel(shape: Shape) -> int:
     return n
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
 def _pair(v, what: str) -> Tuple[int, int]:
-    if isinstance(v, int):
-        return (v, v)
-    v = tuple(v)
-    if len(v) != 2:
+    if _is_int(v):
+        return (int(v), int(v))
+    if not isinstance(v, (tuple, list)) or len(v) != 2 or not all(_is_int(x) for x in v):
         raise GraphError(f"{what} must be an int or a pair of ints, got {v!r}")
     return (int(v[0]), int(v[1]))
 
@@ -50,8 +54,10 @@ def _pads(padding) -> Padding:
         if p not in ("same", "valid"):
             raise GraphError(f"padding must be 'same', 'valid' or integers, got {padding!r}")
         return p
-    if isinstance(padding, int):
-        return (padding,) * 4
+    if _is_int(padding):
+        return (int(padding),) * 4
+    if not isinstance(padding, (tuple, list)) or not all(_is_int(p) for p in padding):
+        raise GraphError(f"padding must be 'same', 'valid' or integers, got {padding!r}")
     padding = tuple(int(p) for p in padding)
     if len(padding) == 2:
         return (padding[0], padding[0], padding[1], padding[1])
@@ -518,10 +524,31 @@ class Upsample(Op):
         return 7 * numel(outs[0]) if self.mode == "bilinear" else 0
 
 
+@dataclass(frozen=True)
+class Unsupported(Op):
+    """An imported op that costmodel does not model, kept only when the user asks for it
+    (``--skip-unsupported``): identity on its first input, zero cost, labelled
+    ``unsupported:<op_type>`` so that every table flags it. Never produced by the zoo."""
+
+    op_type: str = ""
+    outputs: int = 1
+
+    kind: ClassVar[str] = "unsupported"
+    arity: ClassVar[Union[int, None]] = None
+
+    def infer(self, ins):
+        if not ins:
+            raise GraphError(f"unsupported op {self.op_type} has no tensor input to pass through")
+        return (ins[0],) * max(1, self.outputs)
+
+    def label(self, ins):
+        return f"unsupported:{self.op_type}"
+
+
 OP_KINDS = {
     cls.kind: cls
     for cls in (Conv2d, Linear, BatchNorm, Activation, MaxPool, AvgPool, GlobalAvgPool, Add, Multiply,
-                Concat, Split, ChannelShuffle, Flatten, Dropout, Upsample)
+                Concat, Split, ChannelShuffle, Flatten, Dropout, Upsample, Unsupported)
 }
 
 

@@ -71,6 +71,11 @@ class Network:
     #: alpha knob's meaning, shown by ``costmodel list``
     alpha_help: str = "width multiplier"
     tags: Tuple[str, ...] = field(default_factory=tuple)
+    #: optional fn(knobs) -> knobs: fills knobs whose default depends on other knobs (a head's
+    #: output stride) and rejects bad combinations with a KnobError
+    derive: Optional[Callable[[dict], dict]] = None
+    #: optional fn(knobs) -> the default resolution for these knobs (a head's own input size)
+    res_for: Optional[Callable[[dict], int]] = None
 
     def knob(self, name: str) -> Knob:
         for k in self.knobs:
@@ -155,13 +160,17 @@ def resolve(name: str, alpha=None, res=None, classes=1000, **knobs):
     """Validate everything; return (network, alpha, res, classes, knobs with defaults)."""
     net = get(name)
     alpha = check_alpha(net, net.default_alpha if alpha is None else alpha)
-    res = check_res(net, res)
+    given_res, res = res, check_res(net, res)
     classes = check_classes(classes)
     full = {}
     for k in net.knobs:
         full[k.name] = k.coerce(knobs.pop(k.name), net.name) if k.name in knobs else k.default
     if knobs:
         net.knob(next(iter(knobs)))  # raises with the accepted list
+    if net.derive is not None:
+        full = net.derive(dict(full))
+    if given_res is None and net.res_for is not None:
+        res = check_res(net, net.res_for(full))
     return net, alpha, res, classes, full
 
 

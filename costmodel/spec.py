@@ -10,10 +10,13 @@ MobileNet tables' (n, s) columns. ``name`` lets later blocks read this block's o
 Block types are plain functions ``fn(g, x, ctx, **args) -> ref`` registered with
 ``@block_type``; they add nodes to a ``GraphBuilder`` and scale channel arguments through
 ``ctx.ch(c)``, which applies the network's named rounding policy (``rounding.POLICIES``).
+The last block may return a tuple of refs (a detection head's box and class tensors): they
+become the graph's outputs.
 """
 from __future__ import annotations
 
 import inspect
+import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
@@ -83,6 +86,8 @@ class Context:
 
         ``mode``: ``scaled`` (default), ``fixed`` (alpha not applied) or ``grow`` (only
         multipliers above 1 apply, as MobileNetV2's last 1280-wide conv)."""
+        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not c > 0 or c == float("inf"):
+            raise SpecError(f"channel count must be a positive number, got {c!r}")
         if mode == "fixed":
             return int(c)
         if mode == "grow":
@@ -138,6 +143,7 @@ def expand(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes
     g = GraphBuilder(spec.name, (spec.in_channels, res, res), info)
     named = {INPUT: INPUT}
     x = INPUT
+    outputs = None
     idx = 0
     for bi, b in enumerate(spec.blocks):
         bt = get_block_type(b.type)
@@ -170,9 +176,19 @@ def expand(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes
                 with g.scope(scope):
                     x = bt.fn(g, ins if bt.multi_input else ins[0], ctx, **args)
             except CostModelError as e:
-                raise type(e)(f"{where}: {e}") from None
+                err = type(e)(f"{where}: {e}")
+                err.block_index = bi  # lets spec-file loaders name the file line
+                raise err from None
+            except Exception as e:
+                e.block_index = bi
+                raise
+            if isinstance(x, (tuple, list)):  # several outputs (a detection head): last block only
+                if bi != len(spec.blocks) - 1 or r != b.repeat - 1:
+                    raise SpecError(f"{where}: only the last block may return several outputs")
+                outputs = list(x)
+                x = outputs[0]
             ins = [x]
             idx += 1
         if b.name:
             named[b.name] = x
-    return g.build([x])
+    return g.build(outputs or [x])

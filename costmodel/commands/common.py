@@ -22,23 +22,36 @@ KNOB_OPTIONS = [
 ]
 
 
+skip_unsupported_option = click.option(
+    "--skip-unsupported", "skip_unsupported", is_flag=True, default=False,
+    help="ONNX models: treat unsupported ops as identity, counted as zero and flagged 'unsupported:<Op>'.")
+
+
+#: knobs that have a flag of their own (others are given with --set NAME=VALUE)
+KNOB_FLAGS = ("variant", "groups", "bypass", "head", "output_stride", "aspp")
+
+
 def network_options(f):
-    """NET argument plus --alpha, --res, --classes and the knob flags."""
+    """NET argument (a registry name, a spec file .yaml/.yml/.json, an ONNX model .onnx, or a
+    quoted whitespace-separated block string) plus --alpha, --res, --classes, the knob flags and
+    --skip-unsupported."""
     opts = [
         click.argument("net"),
         click.option("--alpha", "-a", type=float, default=None, help="Width multiplier (default: the network's)."),
         click.option("--res", "-r", type=int, default=None, help="Input resolution (default: the network's)."),
         click.option("--classes", "-k", type=int, default=1000, show_default=True, help="Number of classes."),
-    ] + KNOB_OPTIONS
+    ] + KNOB_OPTIONS + [skip_unsupported_option]
     for o in reversed(opts):
         f = o(f)
     return f
 
 
 def collect_knobs(kwargs: dict) -> dict:
-    """Pop the knob flags out of a command's kwargs; only those the user gave."""
+    """Pop the knob flags out of a command's kwargs; only those the user gave.
+    (``--skip-unsupported`` is popped too; ``load_graph`` reads it from the click context.)"""
+    kwargs.pop("skip_unsupported", None)
     knobs = {}
-    for name in ("variant", "groups", "bypass", "head", "output_stride", "aspp"):
+    for name in KNOB_FLAGS:
         v = kwargs.pop(name, None)
         if v is not None:
             knobs[name] = v
@@ -50,11 +63,40 @@ def collect_knobs(kwargs: dict) -> dict:
     return knobs
 
 
-def load_graph(net: str, alpha: Optional[float], res: Optional[int], classes: int, knobs: dict):
-    """Build the graph a command works on: a registry name (spec files and ONNX models are
-    resolved here too as they are supported)."""
-    from ..registry import build
-    return build(net, alpha=alpha, res=res, classes=classes, **knobs)
+def _given(name: str) -> bool:
+    """Whether the current command's option ``name`` was given on the command line."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or name not in ctx.params:
+        return False
+    src = ctx.get_parameter_source(name)
+    return src is not None and src.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def load_graph(net: str, alpha: Optional[float], res: Optional[int], classes: int, knobs: dict,
+               skip_unsupported: Optional[bool] = None):
+    """Build the graph a command works on. NET is a spec file (.yaml/.yml/.json), an ONNX model
+    (.onnx), a whitespace-separated block string, or else a registry name; one implementation,
+    ``costmodel.specfile.load``, serves every command and the Python API (``costmodel.load``).
+
+    ``skip_unsupported`` defaults to the command's ``--skip-unsupported`` flag. A spec file's own
+    classes default applies unless --classes is given; ONNX models reject --classes and --alpha."""
+    from ..specfile import load, source_kind
+    kind = source_kind(net)
+    ctx = click.get_current_context(silent=True)
+    if skip_unsupported is None:
+        skip_unsupported = bool(ctx.params.get("skip_unsupported")) if ctx is not None else False
+    if kind == "onnx" and _given("classes"):
+        raise KnobError(f"{net}: --classes does not apply to an ONNX model (its classifier is fixed)")
+    if kind in ("spec", "blocks", "onnx") and ctx is not None and "classes" in ctx.params and not _given("classes"):
+        classes = None  # the file's own default
+    if skip_unsupported and kind != "onnx":
+        raise KnobError("--skip-unsupported applies to ONNX models (.onnx) only")
+    graph = load(net, alpha, res, classes, skip_unsupported=skip_unsupported, **knobs)
+    unsupported = graph.meta.get("unsupported")
+    if unsupported:
+        click.echo(f"costmodel: warning: unsupported op(s) treated as identity and counted as zero "
+                   f"(rows 'unsupported:<Op>'): {unsupported}", err=True)
+    return graph
 
 
 def format_option(formats=("text", "csv", "markdown", "json")):

@@ -4,6 +4,14 @@ import click
 from .common import emit, format_option, output_option
 
 
+def _flag(name: str) -> str:
+    """How a knob is given on the command line: its own flag, or --set NAME=VALUE."""
+    from .common import KNOB_FLAGS
+    if name in KNOB_FLAGS:
+        return f"--{name.replace('_', '-')} "
+    return f"--set {name}="
+
+
 def _alpha_text(net):
     if net.alphas is None:
         return f"any > 0 (default {net.default_alpha:g})"
@@ -20,7 +28,7 @@ def cmd(fmt, output):
     rows = []
     for n in networks().values():
         knobs = "; ".join(
-            f"--{k.name.replace('_', '-')} " + ("|".join(map(str, k.choices)) if k.choices else str(k.default))
+            _flag(k.name) + ("|".join(map(str, k.choices)) if k.choices else str(k.default))
             + f" (default {k.default})" for k in n.knobs)
         rows.append({"name": n.name, "family": n.family, "resolution": n.default_res, "min_resolution": n.min_res,
                      "alpha": _alpha_text(n), "knobs": knobs, "description": n.description, "paper": n.paper})

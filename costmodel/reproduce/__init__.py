@@ -21,6 +21,13 @@ from ..errors import CostModelError
 PAPERS: Dict[str, str] = {
     "mobilenet_v1": "mobilenet_v1",
     "mobilenet_v2": "mobilenet_v2",
+    "mobilenet_v3": "mobilenet_v3",
+    "mixnet": "mixnet",
+    "shufflenet_v1": "shufflenet_v1",
+    "shufflenet_v2": "shufflenet_v2",
+    "squeezenet": "squeezenet",
+    "xception": "xception",
+    "reference": "reference",
 }
 
 #: unit suffix -> scale of the printed number

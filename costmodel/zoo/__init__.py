@@ -11,6 +11,7 @@ ZOO_MODULES = [
     "mixnet",
     "squeezenet",
     "xception",
+    "reference",
     "shufflenet_v1",
     "shufflenet_v2",
 ]

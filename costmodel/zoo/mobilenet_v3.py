@@ -24,12 +24,14 @@ Both agree at alpha = 1. At alpha = 0.75 they differ (Large's second block expan
 torchvision, 64 in TF-slim; the head is 960 versus 1280); the published 0.75 figures (paper
 Table 3 and TF-slim) follow ``tfslim``: see data/mobilenet_v3.csv.
 
-Small's head is 1024 wide in the final arXiv version (and torchvision); the first arXiv version
+Small's head is 1024 wide in the final arXiv version (and torchvision); an earlier arXiv version
 and TF-slim's release table used 1280: knob ``head_width`` (1024 or 1280).
 """
+from typing import Optional
+
+from ..graph import GraphBuilder
 from ..registry import Knob, Network, register
-from ..rounding import make_divisible
-from ..spec import NetSpec, blk
+from ..spec import Context, NetSpec, blk, block_type
 
 SOURCE = "arXiv 1905.02244v5 Tables 1 and 2; torchvision mobilenetv3.py; TF-slim mobilenet_v3.py"
 
@@ -68,15 +70,21 @@ SMALL = (
     (5, 576, 96, True, "HS", 1),
     (5, 576, 96, True, "HS", 1),
 )  # then conv2d 1x1 576 HS (the table's SE mark here is not in any official code), pool,
-#    conv2d 1x1 NBN 1024 HS (1280 in the first arXiv version), conv2d 1x1 NBN k
+#    conv2d 1x1 NBN 1024 HS (1280 in an earlier arXiv version), conv2d 1x1 NBN k
 
 STEM = 16
 NL = {"RE": "relu", "HS": "hswish"}
 ROUNDINGS = ("torchvision", "tfslim")
 
 
-def build_spec(name: str, rows, head_width: int, alpha: float = 1.0, rounding: str = "torchvision",
-               minimal: bool = False) -> NetSpec:
+@block_type("pwexpand")
+def pointwise_expand(g: GraphBuilder, x: str, ctx: Context, *, t: int = 6, act: Optional[str] = "hswish") -> str:
+    """1x1 conv to t x the input channels + BN + act: torchvision MobileNetV3's last conv,
+    lastconv_output_channels = 6 * lastconv_input_channels (exact for any alpha)."""
+    return g.conv(x, int(t) * g.shape(x)[0], 1, act=act, name="")
+
+
+def build_spec(name: str, rows, head_width: int, rounding: str = "torchvision", minimal: bool = False) -> NetSpec:
     """The block list of one MobileNetV3 (rows as in the paper's table)."""
     act = (lambda nl: "relu") if minimal else NL.get
     blocks = [blk("conv", c=STEM, k=3, s=2, act=act("HS"))]
@@ -90,11 +98,10 @@ def build_spec(name: str, rows, head_width: int, alpha: float = 1.0, rounding: s
         extra = dict(se=0.25, se_act="relu", se_gate="hsigmoid") if se and not minimal else {}
         blocks.append(blk("ir", c=out, k=k, s=s, act=act(nl), **width, **extra))
         c_in = out
-    last = 6 * c_in
-    if rounding == "tfslim":
-        last_conv = blk("conv", c=last, k=1, act=act("HS"))
+    if rounding == "tfslim":  # TF-slim conv_defs: num_outputs=960 (576), scaled like every width
+        last_conv = blk("conv", c=6 * c_in, k=1, act=act("HS"))
     else:  # torchvision: lastconv_output_channels = 6 * lastconv_input_channels
-        last_conv = blk("conv", c=6 * make_divisible(c_in * alpha, 8), k=1, act=act("HS"), width="fixed")
+        last_conv = blk("pwexpand", t=6, act=act("HS"))
     blocks += [
         last_conv,
         blk("gap"),
@@ -109,8 +116,8 @@ def build_spec(name: str, rows, head_width: int, alpha: float = 1.0, rounding: s
 
 def _rounding_knob():
     return Knob("rounding", "torchvision", ROUNDINGS,
-                "alpha rule: torchvision = absolute expansion widths scaled; tfslim = expansion factor "
-                "of the rounded input (TF-slim conv_defs); equal at alpha 1")
+                "alpha rule: torchvision = absolute expansion widths and the head scaled; tfslim = expansion "
+                "factor of the rounded input, 1280/1024 head kept (TF-slim checkpoints); equal at alpha 1")
 
 
 def _register(name, rows, head, minimal, description, head_choices=None):
@@ -118,10 +125,10 @@ def _register(name, rows, head, minimal, description, head_choices=None):
     if head_choices:
         knobs.append(Knob("head_width", head, head_choices,
                           "width of the last (NBN) 1x1 conv: 1024 = final arXiv v5 / torchvision, "
-                          "1280 = first arXiv version and the TF-slim release table"))
+                          "1280 = an earlier arXiv version and the TF-slim release table"))
 
     def spec(alpha: float = 1.0, rounding: str = "torchvision", head_width: int = head) -> NetSpec:
-        return build_spec(name, rows, head_width, alpha, rounding, minimal)
+        return build_spec(name, rows, head_width, rounding, minimal)
 
     register(Network(name, "MobileNetV3", spec, description, "arXiv 1905.02244", knobs=tuple(knobs),
                      alpha_help="width multiplier (channels make_divisible(c * alpha, 8))"))

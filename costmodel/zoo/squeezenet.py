@@ -19,10 +19,10 @@ Bypass (paper section 6, Fig. 2; ``--bypass``): ``simple`` adds identity shortcu
 shortcut (biased, as Caffe's default, no activation) around fire2, 4, 6 and 8. The shortcut is
 summed with the fire module's output (after its ReLUs).
 """
+from ..errors import SpecError
 from ..graph import GraphBuilder
 from ..ops import Conv2d
 from ..registry import Knob, Network, register
-from ..errors import SpecError
 from ..spec import Context, NetSpec, blk, block_type
 
 SOURCE = "arXiv 1602.07360 Table 1 and section 6; forresti/SqueezeNet v1.0/v1.1; torchvision squeezenet.py"
@@ -70,8 +70,7 @@ def _pool(name):
     return blk("pool", name=name, kind="max", k=3, s=2, ceil_mode=True)
 
 
-# paper Table 1 (v1.0): layer, filter / (s1x1, e1x1, e3x3); output sizes at 227x227
-#                                                      output       params
+# paper Table 1 (v1.0): layer, s1x1, e1x1, e3x3   # output at 227, params
 FIRES = (
     ("fire2", 16, 64, 64),      # 55x55x128     11,920
     ("fire3", 16, 64, 64),      # 55x55x128     12,432
@@ -120,11 +119,11 @@ _BYPASS = Knob("bypass", "none", BYPASSES,
 register(Network(
     "squeezenet1_0", "SqueezeNet", spec_1_0,
     "SqueezeNet v1.0: fire modules, Table 1 (227x227 Caffe crop)", "arXiv 1602.07360",
-    knobs=(_BYPASS,), default_res=227, min_res=35, alphas=(1.0,), alpha_help="not defined (1.0 only)",
+    knobs=(_BYPASS,), default_res=227, min_res=29, alphas=(1.0,), alpha_help="not defined (1.0 only)",
 ))
 register(Network(
     "squeezenet1_1", "SqueezeNet", spec_1_1,
-    "SqueezeNet v1.1: conv1 3x3/2 64, pools after conv1/fire3/fire5 (2.4x less computation)",
+    "SqueezeNet v1.1: conv1 3x3/2 64, pools after conv1/fire3/fire5 (README: 2.4x less computation)",
     "arXiv 1602.07360; forresti/SqueezeNet v1.1",
-    knobs=(_BYPASS,), default_res=227, min_res=17, alphas=(1.0,), alpha_help="not defined (1.0 only)",
+    knobs=(_BYPASS,), default_res=227, min_res=25, alphas=(1.0,), alpha_help="not defined (1.0 only)",
 ))

@@ -1,0 +1,197 @@
+"""Compact block strings, timm style: one token per block, options joined by ``_``.
+
+Grammar (a network is blocks separated by whitespace; a spec file may give any block as a string)::
+
+    network := block (WHITESPACE block)*
+    block   := TYPE ("_" option)*
+    option  := KEY NUMBER("," NUMBER)*      short numeric option, e.g. k3  s2  e6  c24  se0.25  k3,5
+             | ACT                          activation: relu relu6 swish hswish sigmoid hsigmoid noact
+             | ARG "=" VALUE("," VALUE)*    any argument of the type; '-' in ARG stands for '_'
+                                            (se-act=hswish, ceil-mode=true, kind=avg, name=b1,
+                                            inputs=b1,b2); VALUE: int, float, true, false, none
+                                            or a word
+    TYPE    := a registered block type (``costmodel.spec.BLOCK_TYPES``: conv, dwsep, ir, pool, gap,
+               dropout, flatten, fc, add, concat, fire, shufflenet_v2_unit, ...); the longest
+               "_"-joined prefix that names one is the type
+    KEY     := r (repeat)  k (kernel k)  s (stride s)  e (expansion ratio t)  x (expansion
+               channels exp)  c (channels c)  g (groups)  d (dilation)  se (SE ratio se)
+               p (dropout p)
+
+``ir_r2_k3_s2_e6_c24`` is MobileNetV2's (t=6, c=24, n=2, s=2) row; ``conv_k3_s2_c32_relu6`` its stem;
+``pool_k3_s2_kind=avg`` an average pool. Parsing checks only the grammar and the option names a
+type accepts (errors give the column); values are checked when the spec is validated and built.
+Names and values containing ``_`` or spaces need the mapping form of a spec file.
+"""
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+from .errors import SpecError
+from .spec import Block
+
+#: short option key -> block argument
+SHORT = {"r": "repeat", "k": "k", "s": "s", "e": "t", "x": "exp", "c": "c", "g": "groups", "d": "dilation",
+         "se": "se", "p": "p"}
+ACTS = ("relu", "relu6", "swish", "hswish", "sigmoid", "hsigmoid")
+_NUM = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_SHORT_RE = re.compile(rf"^([a-z]+)({_NUM}(?:,{_NUM})*)$")
+
+
+def _block_types():
+    from .registry import networks
+    from .spec import BLOCK_TYPES, get_block_type
+    get_block_type("conv")  # the generic vocabulary
+    networks()              # family block types register with their zoo modules
+    return BLOCK_TYPES
+
+
+def _scalar(text: str):
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(_NUM, text):
+        return float(text)
+    return text
+
+
+def _value(text: str):
+    parts = text.split(",")
+    vals = tuple(_scalar(p) for p in parts)
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _err(text: str, col: int, msg: str) -> SpecError:
+    return SpecError(f"block string {text!r}, column {col}: {msg}")
+
+
+def parse_block(text: str, offset: int = 0) -> Block:
+    """Parse one block string into a ``Block``; ``offset`` is added to error columns (1-based)."""
+    types = _block_types()
+    tokens = text.split("_")
+    starts, pos = [], 0
+    for t in tokens:
+        starts.append(pos)
+        pos += len(t) + 1
+    n_type = next((n for n in range(len(tokens), 0, -1) if "_".join(tokens[:n]) in types), 0)
+    if not n_type:
+        import difflib
+        close = difflib.get_close_matches(tokens[0], types, n=2)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise _err(text, offset + 1, f"unknown block type {tokens[0]!r}{hint}; accepted: {', '.join(sorted(types))}")
+    btype = "_".join(tokens[:n_type])
+    bt = types[btype]
+    params = set(bt.params)
+    args, repeat, name, inputs = {}, 1, None, None
+    for tok, start in zip(tokens[n_type:], starts[n_type:]):
+        col = offset + start + 1
+        if "=" in tok:
+            key, _, raw = tok.partition("=")
+            key = key.replace("-", "_")
+            if not key or not raw:
+                raise _err(text, col, f"option {tok!r} needs the form ARG=VALUE")
+            value = _value(raw)
+        elif tok in ACTS or tok == "noact":
+            key, value = "act", (None if tok == "noact" else tok)
+        else:
+            m = _SHORT_RE.match(tok)
+            if not m or m.group(1) not in SHORT:
+                raise _err(text, col, f"cannot read option {tok!r}; expected KEYNUMBER with KEY one of "
+                                      f"{', '.join(SHORT)}, an activation ({', '.join(ACTS)}, noact) or ARG=VALUE")
+            key, value = SHORT[m.group(1)], _value(m.group(2))
+        if key == "repeat":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise _err(text, col, f"repeat must be a positive integer, got {tok!r}")
+            repeat = value
+        elif key == "name":
+            if not isinstance(value, str):
+                raise _err(text, col, f"name must be a word, got {raw!r}")
+            name = value
+        elif key == "inputs":
+            inputs = value if isinstance(value, tuple) else (value,)
+            if not all(isinstance(v, str) for v in inputs):
+                raise _err(text, col, f"inputs must be block names, got {raw!r}")
+        elif key not in params:
+            accepted = ", ".join(list(bt.params) + ["repeat", "name", "inputs"])
+            raise _err(text, col, f"{btype} has no argument {key!r} (option {tok!r}); accepted: {accepted}")
+        elif key in args:
+            raise _err(text, col, f"argument {key!r} given twice")
+        else:
+            args[key] = value
+    return Block(btype, args, repeat, name, inputs)
+
+
+def split_blocks(text: str) -> List[Tuple[str, int]]:
+    """Whitespace-separated block strings with their 0-based offsets."""
+    return [(m.group(0), m.start()) for m in re.finditer(r"\S+", text)]
+
+
+def parse_blocks(text: str) -> Tuple[Block, ...]:
+    """Parse a whitespace-separated sequence of block strings (the command-line network form)."""
+    parts = split_blocks(text)
+    if not parts:
+        raise SpecError("empty block string: give at least one block, e.g. 'conv_k3_s2_c32 gap fc'")
+    return tuple(parse_block(t, off) for t, off in parts)
+
+
+def looks_like_blocks(net: str) -> bool:
+    """A command-line NET is a block-string network when it contains whitespace (registry names
+    and file names given on the command line never do)."""
+    return any(ch.isspace() for ch in net)
+
+
+def _fmt_scalar(v) -> Optional[str]:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "none"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v) if re.fullmatch(_NUM, repr(v)) else None
+    if isinstance(v, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9.\-]*", v) and _scalar(v) == v:
+        return v
+    return None
+
+
+def _fmt_value(v) -> Optional[str]:
+    if isinstance(v, (list, tuple)):
+        parts = [_fmt_scalar(x) for x in v]
+        if len(v) < 2 or any(p is None or isinstance(x, (list, tuple)) for p, x in zip(parts, v)):
+            return None
+        return ",".join(parts)
+    return _fmt_scalar(v)
+
+
+def format_block(block: Block) -> Optional[str]:
+    """The block string of a ``Block``, or None when an argument is not expressible as one
+    (a name or word containing '_' or spaces, nested lists)."""
+    inv = {v: k for k, v in SHORT.items()}
+    out = [block.type]
+    if block.repeat != 1:
+        out.append(f"r{block.repeat}")
+    for key, v in block.args.items():
+        if key == "act" and (v is None or v in ACTS):
+            out.append("noact" if v is None else v)
+            continue
+        text = _fmt_value(v)
+        if text is None:
+            return None
+        if key in inv and not isinstance(v, (bool, str)) and v is not None:
+            out.append(f"{inv[key]}{text}")
+        else:
+            out.append(f"{key.replace('_', '-')}={text}")
+    if block.name:
+        if _fmt_scalar(block.name) != block.name:
+            return None
+        out.append(f"name={block.name}")
+    if block.inputs:
+        text = ",".join(block.inputs)
+        if any(_fmt_scalar(i) != i for i in block.inputs):
+            return None
+        out.append(f"inputs={text}")
+    return "_".join(out)

@@ -1,0 +1,143 @@
+"""``costmodel verify NET``: run the network in the NumPy executor and check every node's
+executed shape and every conv/linear node's counted MACs against the analytical model."""
+from __future__ import annotations
+
+import sys
+import time
+from collections import OrderedDict
+
+import click
+
+from .common import collect_knobs, load_graph, network_options
+
+#: resolution ``--all`` uses when --res is not given (raised to a network's minimum)
+ALL_RES = 64
+
+
+class _LazyBar:
+    """A click progress bar on stderr that appears only when stderr is a terminal and the work
+    has already taken more than ``delay`` seconds."""
+
+    def __init__(self, length: int, label: str, delay: float = 0.5):
+        self.length, self.label, self.delay = length, label, delay
+        self.start = time.monotonic()
+        self.bar = None
+        self.done = 0
+        self.enabled = sys.stderr.isatty()
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < self.delay:
+                self.done = done
+                return
+            self.bar = click.progressbar(length=self.length, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _classes(checks):
+    """Checks grouped by op label (node class), in order of first appearance."""
+    groups = OrderedDict()
+    for c in checks:
+        groups.setdefault(c.label, []).append(c)
+    return groups
+
+
+def _summary(checks, ex) -> str:
+    n_mac = sum(1 for c in checks if c.counts_macs)
+    return (f"{len(checks)} nodes checked, {sum(c.shapes_equal for c in checks)} shapes equal, "
+            f"{sum(c.macs_equal for c in checks if c.counts_macs)}/{n_mac} counted MACs equal"
+            + (f"; stopped at {ex.stopped_at!r}" if ex.stopped_at else ""))
+
+
+def _mismatch_lines(graph, ex):
+    return [f"  MISMATCH {c.describe(graph.node(c.name).op)}" for c in ex.mismatches]
+
+
+def _run(graph, batch, seed, label):
+    from ..executor import random_input, run
+    bar = _LazyBar(len(graph), label)
+    try:
+        return run(graph, random_input(graph, batch, seed), seed=seed, raise_on_mismatch=False,
+                   progress=bar.update)
+    finally:
+        bar.close()
+
+
+def _verify_one(graph, batch, seed) -> bool:
+    ex = _run(graph, batch, seed, graph.name)
+    meta = graph.meta
+    click.echo(f"{graph.name} alpha {meta.get('alpha', '-')} res {meta.get('resolution', '-')} batch {batch}: "
+               f"{len(graph)} nodes")
+    groups = _classes(ex.checks)
+    width = max([len(k) for k in groups] + [10])
+    for label, cs in groups.items():
+        macs = (f"MACs equal {sum(c.macs_equal for c in cs)}/{len(cs)}" if any(c.counts_macs for c in cs)
+                else "MACs -")
+        click.echo(f"  {label:<{width}}  {len(cs):4d}  shapes equal {sum(c.shapes_equal for c in cs)}/{len(cs)}"
+                   f"  {macs}")
+    for line in _mismatch_lines(graph, ex):
+        click.echo(line)
+    total = sum(c.madds for c in ex.checks)
+    click.echo(f"summary: {_summary(ex.checks, ex)} ({total:,} MACs per sample)")
+    return ex.ok
+
+
+def _verify_all(res, batch, seed) -> bool:
+    from ..executor import random_input, run
+    from ..registry import build, networks
+    nets = list(networks().values())
+    ok = True
+    bar = _LazyBar(len(nets), "verify --all", delay=0.0)
+    try:
+        for i, net in enumerate(nets):
+            r = max(net.min_res, res or ALL_RES)
+            graph = build(net.name, res=r)
+            ex = run(graph, random_input(graph, batch, seed), seed=seed, raise_on_mismatch=False)
+            bar.update(i + 1)
+            click.echo(f"{'ok ' if ex.ok else 'FAIL'} {net.name} res {r}: {_summary(ex.checks, ex)}")
+            for line in _mismatch_lines(graph, ex):
+                click.echo(line)
+            ok &= ex.ok
+    finally:
+        bar.close()
+    click.echo(f"summary: {len(nets)} networks, {'all match' if ok else 'MISMATCHES (see above)'}")
+    return ok
+
+
+@click.command("verify")
+@network_options
+@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and input.")
+@click.option("--all", "all_", is_flag=True,
+              help=f"Verify every registry network at its default width and knobs, at --res (default "
+                   f"{ALL_RES}) or its minimum resolution if larger.")
+def cmd(net, alpha, res, classes, batch, seed, all_, **kwargs):
+    """Run NET in the NumPy reference executor; check that every node's executed shape and every
+    conv/linear node's counted multiply-accumulates equal the analytical ones. Exit 1 on any
+    mismatch."""
+    from ..errors import KnobError
+    knobs = collect_knobs(kwargs)
+    if all_:
+        if net is not None or alpha is not None or knobs or classes != 1000:
+            raise KnobError("--all verifies every network at its defaults; give no NET, --alpha, --classes or "
+                            "knob flags with it")
+        ok = _verify_all(res, batch, seed)
+    else:
+        if net is None:
+            raise KnobError("give a network name (see 'costmodel list') or --all")
+        ok = _verify_one(load_graph(net, alpha, res, classes, knobs), batch, seed)
+    sys.exit(0 if ok else 1)
+
+
+for _p in cmd.params:  # NET is optional: --all replaces it
+    if _p.name == "net":
+        _p.required = False

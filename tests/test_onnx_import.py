@@ -1,0 +1,287 @@
+"""ONNX import: small models built with onnx.helper, exact counts by hand and against the same
+network built with GraphBuilder; unsupported ops, bad files."""
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+
+onnx = pytest.importorskip("onnx")
+import numpy as np  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from costmodel import CostModelError, GraphBuilder, analyze  # noqa: E402
+from costmodel.onnx_import import OnnxError, load_onnx  # noqa: E402
+from costmodel.ops import AvgPool, ChannelShuffle, Conv2d, Linear, MaxPool  # noqa: E402
+
+
+def W(name, *dims, value=None):
+    arr = np.zeros(dims, np.float32) if value is None else np.asarray(value)
+    return numpy_helper.from_array(arr, name)
+
+
+def I64(name, values):
+    return numpy_helper.from_array(np.asarray(values, np.int64), name)
+
+
+def save(tmp_path, nodes, inits, in_shape=(1, 3, 32, 32), out_shape=None, opset=13, fname="m.onnx", extra_inputs=()):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(in_shape))
+    y = helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, out_shape)
+    g = helper.make_graph(nodes, "g", [x, *extra_inputs], [y], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    p = str(tmp_path / fname)
+    onnx.save(m, p)
+    return p
+
+
+def signature(graph):
+    return [(n.op, n.in_shapes, n.out_shapes) for n in graph]
+
+
+def same_as_builder(imported, built):
+    assert analyze(imported).totals == analyze(built).totals
+    assert signature(imported) == signature(built)
+
+
+# ----------------------------------------------------------------------------- exact counts
+def test_conv_bn_relu_exact(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "s", "bb", "m", "v"], ["n"], name="bn"),
+             helper.make_node("Relu", ["n"], ["r"], name="relu")]
+    inits = [W("w", 16, 3, 3, 3), W("b", 16), W("s", 16), W("bb", 16), W("m", 16), W("v", 16)]
+    g = load_onnx(save(tmp_path, nodes, inits))
+    t = analyze(g).totals
+    # 32x32x3 -> 16x16x16: weights 16*3*9 = 432 + bias 16; madds 16*16*16*27
+    assert t["params"] == 448
+    assert t["params_with_bn"] == 448 + 32
+    assert t["madds"] == 16 * 16 * 16 * 27 == 110_592
+    assert t["flops"] == 2 * 110_592 + 4096 + 2 * 4096 + 4096
+    b = GraphBuilder("ref", (3, 32, 32))
+    b.conv("input", 16, 3, 2, bias=True, bn=True, act="relu", name="conv")
+    same_as_builder(g, b.build())
+
+
+def test_depthwise_separable_relu6_exact(tmp_path):
+    c = 32
+    nodes = [helper.make_node("Conv", ["x", "dw"], ["a"], name="dw", group=c, pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["a", "s", "b", "m", "v"], ["a1"], name="dw.bn"),
+             helper.make_node("Clip", ["a1", "lo", "hi"], ["a2"], name="dw.relu6"),
+             helper.make_node("Conv", ["a2", "pw"], ["p"], name="pw"),
+             helper.make_node("BatchNormalization", ["p", "s2", "b2", "m2", "v2"], ["p1"], name="pw.bn"),
+             helper.make_node("Clip", ["p1", "lo", "hi"], ["p2"], name="pw.relu6")]
+    inits = [W("dw", c, 1, 3, 3), W("pw", 64, c, 1, 1), W("s", c), W("b", c), W("m", c), W("v", c),
+             W("s2", 64), W("b2", 64), W("m2", 64), W("v2", 64), W("lo", value=np.float32(0)),
+             W("hi", value=np.float32(6))]
+    g = load_onnx(save(tmp_path, nodes, inits, in_shape=(1, c, 14, 14)))
+    t = analyze(g).totals
+    assert t["madds"] == 9 * c * 14 * 14 + c * 64 * 14 * 14   # MobileNetV1 eq. 5
+    assert t["params"] == 9 * c + c * 64
+    assert [r["op"] for r in analyze(g).rows] == ["dwconv3x3", "batchnorm", "relu6", "conv1x1", "batchnorm", "relu6"]
+    b = GraphBuilder("ref", (c, 14, 14))
+    y = b.dwconv("input", 3, 1, act="relu6", name="dw")
+    b.conv(y, 64, 1, act="relu6", name="pw")
+    same_as_builder(g, b.build())
+
+
+def test_residual_add_and_opset6_clip(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["a"], name="c1", pads=[1, 1, 1, 1]),
+             helper.make_node("Clip", ["a"], ["a1"], name="c1.relu6", min=0.0, max=6.0),
+             helper.make_node("Conv", ["a1", "w2"], ["b"], name="c2", pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["x", "b"], ["y"], name="add")]
+    inits = [W("w1", 8, 8, 3, 3), W("w2", 8, 8, 3, 3)]
+    g = load_onnx(save(tmp_path, nodes, inits, in_shape=(1, 8, 10, 10), opset=9))
+    t = analyze(g).totals
+    assert t["madds"] == 2 * 8 * 10 * 10 * 8 * 9
+    assert t["flops"] == 2 * t["madds"] + 2 * 800 + 800   # relu6 2/elem, add 1/elem
+    assert g.nodes[-1].op.kind == "add" and g.nodes[-1].inputs == ("input", "c2")
+
+
+def test_channel_shuffle_reshape_transpose(tmp_path):
+    nodes = [helper.make_node("Reshape", ["x", "s5"], ["r"], name="shuffle"),
+             helper.make_node("Transpose", ["r"], ["t"], name="tr", perm=[0, 2, 1, 3, 4]),
+             helper.make_node("Reshape", ["t", "s4"], ["y"], name="back")]
+    p = save(tmp_path, nodes, [I64("s5", [1, 3, 8, 7, 7]), I64("s4", [1, -1, 7, 7])], in_shape=(1, 24, 7, 7))
+    g = load_onnx(p)
+    assert len(g) == 1 and g.nodes[0].op == ChannelShuffle(3) and g.output_shape == (24, 7, 7)
+    assert analyze(g).totals["flops"] == 0
+    # a transpose that is not a shuffle is listed, never dropped
+    nodes[1] = helper.make_node("Transpose", ["r"], ["t"], name="tr", perm=[0, 1, 2, 4, 3])
+    with pytest.raises(OnnxError, match=r"tr \(Transpose: .*perm=\[0, 1, 2, 4, 3\]"):
+        load_onnx(save(tmp_path, nodes, [I64("s5", [1, 3, 8, 7, 7]), I64("s4", [1, -1, 7, 7])],
+                       in_shape=(1, 24, 7, 7), fname="t.onnx"))
+
+
+@pytest.mark.parametrize("trans_b", [0, 1])
+def test_gemm_classifier(tmp_path, trans_b):
+    w = W("w", 10, 64) if trans_b else W("w", 64, 10)
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w", "b"], ["y"], name="fc", transB=trans_b)]
+    g = load_onnx(save(tmp_path, nodes, [w, W("b", 10)], in_shape=(1, 64, 7, 7)))
+    t = analyze(g).totals
+    assert t["params"] == 64 * 10 + 10 and t["madds"] == 640
+    assert t["flops"] == 64 * 49 + 2 * 640 + 10
+    assert g.meta["classes"] == 10
+    b = GraphBuilder("ref", (64, 7, 7))
+    y = b.add(__import__("costmodel").ops.GlobalAvgPool(), "input", "gap")
+    y = b.add(__import__("costmodel").ops.Flatten(), y, "flat")
+    b.add(Linear(10, True), y, "fc")
+    same_as_builder(g, b.build())
+
+
+def test_matmul_add_is_one_biased_linear(tmp_path):
+    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+             helper.make_node("MatMul", ["f", "w"], ["mm"], name="fc"),
+             helper.make_node("Add", ["mm", "b"], ["y"], name="fc.bias")]
+    g = load_onnx(save(tmp_path, nodes, [W("w", 48, 5), W("b", 5)], in_shape=(1, 3, 4, 4)))
+    assert [n.op for n in g.nodes][-1] == Linear(5, True) and len(g) == 2
+    assert analyze(g).totals["params"] == 48 * 5 + 5
+
+
+@pytest.mark.parametrize("auto_pad,pads", [("SAME_UPPER", (0, 1, 0, 1)), ("SAME_LOWER", (1, 0, 1, 0)),
+                                           ("VALID", (0, 0, 0, 0))])
+def test_conv_auto_pad(tmp_path, auto_pad, pads):
+    # 8x8, k 2, s 2 (SAME: out 4, total pad 0) is uninformative; use k 4 s 2: total pad 2 -> (1, 1);
+    # k 3 s 2 on 8: out 4, total = 3*2 + 3 - 8 = 1 -> upper (0, 1), lower (1, 0)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="c", strides=[2, 2], auto_pad=auto_pad)]
+    g = load_onnx(save(tmp_path, nodes, [W("w", 4, 3, 3, 3)], in_shape=(1, 3, 8, 8)))
+    assert g.nodes[0].op.padding == pads
+    assert g.output_shape == ((4, 4, 4) if auto_pad != "VALID" else (4, 3, 3))
+
+
+def test_conv_dilation_groups_and_pool_ceil(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="c", group=2, dilations=[2, 2], pads=[2, 2, 2, 2]),
+             helper.make_node("MaxPool", ["a"], ["b"], name="mp", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+             helper.make_node("AveragePool", ["b"], ["y"], name="ap", kernel_shape=[2, 2], strides=[2, 2],
+                              pads=[0, 0, 1, 1])]
+    g = load_onnx(save(tmp_path, nodes, [W("w", 8, 2, 3, 3)], in_shape=(1, 4, 14, 14)))
+    c, mp, ap = g.nodes
+    assert c.op == Conv2d(8, 3, 1, (2, 2, 2, 2), 2, 2, False) and c.out_shapes == ((8, 14, 14),)
+    assert analyze(g).rows[0]["madds"] == 8 * 14 * 14 * 2 * 9
+    assert mp.op == MaxPool(3, 2, 0, True) and mp.out_shapes == ((8, 7, 7),)   # ceil((14-3)/2)+1 = 7
+    assert ap.op == AvgPool(2, 2, (0, 1, 0, 1), False, False) and ap.out_shapes == ((8, 4, 4),)
+
+
+@pytest.mark.parametrize("opset", [11, 13, 18])
+def test_split_concat(tmp_path, opset):
+    inits = []
+    if opset == 11:
+        split = helper.make_node("Split", ["x"], ["a", "b"], name="split", axis=1, split=[4, 12])
+    elif opset == 13:
+        split = helper.make_node("Split", ["x", "sizes"], ["a", "b"], name="split", axis=1)
+        inits = [I64("sizes", [4, 12])]
+    else:
+        split = helper.make_node("Split", ["x"], ["a", "b"], name="split", axis=1, num_outputs=2)
+    nodes = [split, helper.make_node("Relu", ["b"], ["b1"], name="relu"),
+             helper.make_node("Concat", ["a", "b1"], ["y"], name="cat", axis=1)]
+    g = load_onnx(save(tmp_path, nodes, inits, in_shape=(1, 16, 5, 5), opset=opset))
+    sizes = (8, 8) if opset == 18 else (4, 12)
+    assert g.nodes[0].op.sizes == sizes and g.nodes[1].inputs == ("split:1",)
+    assert g.nodes[2].inputs == ("split:0", "relu") and g.output_shape == (16, 5, 5)
+    assert analyze(g).totals["flops"] == sizes[1] * 25
+
+
+def test_swish_hswish_and_plain_multiply(tmp_path):
+    hs = dict(alpha=1 / 6, beta=0.5)
+    nodes = [helper.make_node("Sigmoid", ["x"], ["s"], name="sig"),
+             helper.make_node("Mul", ["x", "s"], ["a"], name="swish"),
+             helper.make_node("HardSigmoid", ["a"], ["h"], name="hsig", **hs),
+             helper.make_node("Mul", ["h", "a"], ["b"], name="hswish"),
+             helper.make_node("HardSwish", ["b"], ["c"], name="hswish2"),
+             helper.make_node("GlobalAveragePool", ["c"], ["p"], name="pool"),
+             helper.make_node("Sigmoid", ["p"], ["gate"], name="gate"),
+             helper.make_node("Mul", ["c", "gate"], ["y"], name="scale")]   # SE: a broadcast multiply
+    g = load_onnx(save(tmp_path, nodes, [], in_shape=(1, 4, 6, 6)))
+    assert [r["op"] for r in analyze(g).rows] == ["swish", "hswish", "hswish", "gap", "sigmoid", "multiply"]
+    assert analyze(g).totals["flops"] == 5 * 144 + 5 * 144 + 5 * 144 + 144 + 4 * 4 + 144
+
+
+def test_reduce_mean_is_global_pool(tmp_path):
+    nodes = [helper.make_node("ReduceMean", ["x"], ["y"], name="mean", axes=[2, 3], keepdims=0)]
+    g = load_onnx(save(tmp_path, nodes, [], in_shape=(1, 8, 5, 5)))
+    assert [n.op.kind for n in g] == ["global_avgpool", "flatten"] and g.output_shape == (8,)
+
+
+# ----------------------------------------------------------------------------- unsupported ops
+def _lrn_model(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="conv"),
+             helper.make_node("LRN", ["a"], ["b"], name="lrn1", size=3),
+             helper.make_node("HardSigmoid", ["b"], ["c"], name="hs"),          # default alpha 0.2: not ours
+             helper.make_node("Clip", ["c", "lo", "hi"], ["d"], name="clip"),   # (-1, 1): not relu6
+             helper.make_node("Resize", ["d", "", "sc"], ["y"], name="up")]
+    inits = [W("w", 4, 3, 1, 1), W("lo", value=np.float32(-1)), W("hi", value=np.float32(1)),
+             W("sc", value=np.ones(4, np.float32))]
+    return save(tmp_path, nodes, inits, in_shape=(1, 3, 8, 8))
+
+
+def test_unsupported_listed_by_name_and_type(tmp_path):
+    p = _lrn_model(tmp_path)
+    with pytest.raises(OnnxError) as e:
+        load_onnx(p)
+    msg = str(e.value)
+    assert "\n" not in msg and "lrn1 (LRN)" in msg and "up (Resize)" in msg and "--skip-unsupported" in msg
+
+
+def test_skip_unsupported_counts_zero_and_flags(tmp_path):
+    g = load_onnx(_lrn_model(tmp_path), skip_unsupported=True)
+    rows = analyze(g).rows
+    assert [r["op"] for r in rows] == ["conv1x1", "unsupported:LRN", "unsupported:HardSigmoid", "unsupported:Clip",
+                                       "unsupported:Resize"]
+    assert sum(r["flops"] for r in rows[1:]) == 0 and analyze(g).totals["madds"] == 4 * 3 * 64
+    assert "lrn1 (LRN)" in g.meta["unsupported"] and "clip (Clip)" in g.meta["unsupported"]
+    r = subprocess.run([sys.executable, "-m", "costmodel", "table", _lrn_model(tmp_path), "--skip-unsupported"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "unsupported:LRN" in r.stdout and "warning" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "costmodel", "table", _lrn_model(tmp_path)], capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+    assert "Clip(min=-1, max=1)" in r.stderr and "alpha=0.2" in r.stderr
+
+
+# ----------------------------------------------------------------------------- input shape, bad models
+def test_dynamic_resolution_needs_res(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="c", pads=[1, 1, 1, 1])]
+    p = save(tmp_path, nodes, [W("w", 4, 3, 3, 3)], in_shape=("N", 3, "H", "W"))
+    with pytest.raises(OnnxError, match="--res"):
+        load_onnx(p)
+    assert load_onnx(p, res=20).output_shape == (4, 20, 20)
+    assert analyze(load_onnx(p, res=20)).totals["madds"] == 4 * 400 * 27
+
+
+def test_structural_errors_name_the_node(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="c7", group=2)]
+    with pytest.raises(OnnxError, match=r"node c7 \(Conv\).*expects 4 input channels, the input has 3"):
+        load_onnx(save(tmp_path, nodes, [W("w", 4, 2, 3, 3)]))
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="c8")]
+    with pytest.raises(OnnxError, match=r"2 graph inputs \(x, w\); costmodel models one image input"):
+        load_onnx(save(tmp_path, nodes, [], extra_inputs=[helper.make_tensor_value_info("w", 1, [4, 3, 3, 3])]))
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="big")]
+    with pytest.raises(CostModelError, match="larger than its padded input"):
+        load_onnx(save(tmp_path, nodes, [W("w", 4, 3, 9, 9)], in_shape=(1, 3, 8, 8)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_and_truncated_files(tmp_path, seed):
+    good = open(_lrn_model(tmp_path), "rb").read()
+    rnd = random.Random(seed)
+    cases = [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 400))), good[: rnd.randrange(1, len(good))]]
+    for i, data in enumerate(cases):
+        p = tmp_path / f"bad{seed}_{i}.onnx"
+        p.write_bytes(data)
+        with pytest.raises(CostModelError) as e:
+            load_onnx(str(p))
+        assert "\n" not in str(e.value)
+
+
+def test_bad_files_cli(tmp_path):
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    (tmp_path / "junk.onnx").write_bytes(os.urandom(64) + b"\xff" * 8)
+    for name in ("empty.onnx", "junk.onnx", "missing.onnx"):
+        r = subprocess.run([sys.executable, "-m", "costmodel", "table", str(tmp_path / name)], capture_output=True,
+                           text=True)
+        assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("costmodel: error:")
+    r = subprocess.run([sys.executable, "-m", "costmodel", "table", _lrn_model(tmp_path), "--alpha", "0.5"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "alpha does not apply" in r.stderr
