@@ -505,7 +505,8 @@ class NodeCheck:
         if not self.shapes_equal:
             what = (f"executed shape {_fmt_shapes(self.actual)} != analytical {_fmt_shapes(self.expected)}")
         else:
-            what = (f"counted {self.counted / self.batch:g} MACs per sample != analytical madds {self.madds}")
+            per = self.counted // self.batch if self.counted % self.batch == 0 else self.counted / self.batch
+            what = f"counted {per} MACs per sample != analytical madds {self.madds}"
         return f"node {self.name!r} ({self.kind}: {attrs}): {what}"
 
 

@@ -38,7 +38,7 @@ FUSE_ACT_INTO = frozenset({"conv", "linear", "norm", "act", "pool", "eltwise"})
 FOLD_BN_INTO = frozenset({"conv", "linear"})
 SCHEDULES = ("sequential", "optimal", "streamed")
 #: the optimal-schedule search keeps at most this many states per step before it falls back to a beam
-STATE_LIMIT = 20000
+STATE_LIMIT = 2000
 
 
 def check_bits(bits) -> int:
@@ -196,7 +196,13 @@ class Schedule:
     live: List[int]                   #: elements live at each step (workspace included)
     live_sets: List[Tuple[int, ...]]  #: buffer ids live at each step
     exact: bool = True                #: False when the optimal search fell back to a beam
-    lower_bound: int = 0              #: a lower bound of any schedule's peak (elements)
+
+    @property
+    def lower_bound(self) -> int:
+        """A lower bound of any schedule's peak (elements), see ``lower_bound``."""
+        if not hasattr(self, "_lb"):
+            self._lb = lower_bound(self.plan)
+        return self._lb
 
     @property
     def peak(self) -> int:
@@ -234,13 +240,40 @@ def evaluate(p: Plan, order: Sequence[int], name: str = "custom") -> Schedule:
         ids = tuple(b for b in range(len(p.buffers)) if start[b] <= i <= end[b])
         sets.append(ids)
         live.append(sum(p.buffers[b].elements for b in ids) + p.units[u].workspace)
-    return Schedule(name, p, tuple(order), live, sets, True, lower_bound(p))
+    return Schedule(name, p, tuple(order), live, sets, True)
 
 
 def lower_bound(p: Plan) -> int:
-    """No schedule can need less than the largest single step: inputs + outputs + workspace."""
-    return max((sum(p.buffers[b].elements for b in set(u.reads) | set(u.writes)) + u.workspace
-                for u in p.units), default=0)
+    """A lower bound of every schedule's peak: during unit u, its inputs, outputs and workspace are
+    live, and so is every buffer written by an ancestor of u (or the graph input) that a descendant
+    of u reads or the graph returns. The maximum over units."""
+    n = len(p.units)
+    cons = _consumers(p)
+    anc = [0] * n
+    for i, u in enumerate(p.units):  # units are in a topological order
+        for b in u.reads:
+            j = p.buffers[b].producer
+            if j >= 0:
+                anc[i] |= anc[j] | 1 << j
+    desc = [0] * n
+    for i in range(n):
+        a = anc[i]
+        while a:
+            j = (a & -a).bit_length() - 1
+            desc[j] |= 1 << i
+            a &= a - 1
+    cmask = [sum(1 << c for c in cs) for cs in cons]
+    best = 0
+    for i, u in enumerate(p.units):
+        need = 0
+        for b, buf in enumerate(p.buffers):
+            mine = b in u.reads or b in u.writes
+            before = buf.producer < 0 or anc[i] >> buf.producer & 1
+            after = b in p.outputs or cmask[b] & desc[i]
+            if mine or (before and after):
+                need += buf.elements
+        best = max(best, need + u.workspace)
+    return best
 
 
 def optimal_order(p: Plan, limit: int = STATE_LIMIT) -> Tuple[Tuple[int, ...], bool]:
@@ -429,7 +462,7 @@ def schedule(graph_or_plan, name: str = "optimal", *, unfused: bool = False, zer
         p = stream(p, split)
     order, exact = optimal_order(p, limit)
     s = evaluate(p, order, name)
-    s.exact = exact
+    s.exact = exact or s.peak == s.lower_bound  # a beam result meeting the bound is optimal
     return s
 
 

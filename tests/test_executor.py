@@ -1,0 +1,393 @@
+"""The NumPy reference executor: kernels against direct loops and hand computations, executed
+shapes and counted MACs against the analytical model (hand-picked and random graphs, and every
+registry network through ``costmodel verify --all``), weights, and the verify command."""
+import dataclasses
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import costmodel
+from costmodel import CostModelError, GraphBuilder, GraphError
+from costmodel import executor as ex
+from costmodel.cli import cli
+from costmodel.executor import (KERNELS, VerificationError, check_weights, execute, init_weights, load_weights,
+                                random_input, run, save_weights)
+from costmodel.ops import (OP_KINDS, Activation, AvgPool, BatchNorm, ChannelShuffle, Concat, Conv2d, Dropout,
+                           Flatten, GlobalAvgPool, Linear, MaxPool, Multiply, Split, Upsample)
+
+
+def single(op, in_shape, *extra_inputs):
+    """A graph applying ``op`` to the input (and to earlier outputs named in extra_inputs)."""
+    g = GraphBuilder("t", in_shape)
+    g.add(op, ["input", *extra_inputs], "op")
+    return g.build()
+
+
+def conv_direct(x, w, b, stride, pads, dilation, groups):
+    """Textbook convolution: loops over batch, output channel, output pixel."""
+    n, c, h, wd = x.shape
+    co, cg, kh, kw = w.shape
+    t, bt, left, r = pads
+    xp = np.zeros((n, c, h + t + bt, wd + left + r))
+    xp[:, :, t:t + h, left:left + wd] = x
+    sh, sw = stride
+    dh, dw = dilation
+    ho = (h + t + bt - dh * (kh - 1) - 1) // sh + 1
+    wo = (wd + left + r - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, co, ho, wo))
+    opg = co // groups
+    for b_ in range(n):
+        for o in range(co):
+            g = o // opg
+            for i in range(ho):
+                for j in range(wo):
+                    acc = 0.0
+                    for ci in range(cg):
+                        for u in range(kh):
+                            for v in range(kw):
+                                acc += xp[b_, g * cg + ci, i * sh + u * dh, j * sw + v * dw] * w[o, ci, u, v]
+                    out[b_, o, i, j] = acc + (b[o] if b is not None else 0.0)
+    return out
+
+
+# ----------------------------------------------------------------------------- convolution
+@pytest.mark.parametrize("c_in,c_out,k,stride,padding,dilation,groups", [
+    (3, 4, 3, 1, 1, 1, 1),            # plain 3x3
+    (3, 4, 3, 2, (0, 1, 0, 1), 1, 1),  # TF-style asymmetric padding, stride 2
+    (4, 6, 3, 1, 2, 2, 2),            # grouped and dilated
+    (6, 6, 3, 2, 1, 1, 6),            # depthwise, stride 2
+    (4, 8, (3, 5), (2, 1), (1, 1, 2, 2), (1, 2), 4),  # depthwise with multiplier 2, rectangular
+    (4, 6, 1, 2, 0, 1, 2),            # grouped 1x1 with stride
+    (4, 5, 1, 1, 1, 1, 1),            # 1x1 with padding
+    (1, 3, 3, 1, 1, 1, 1),            # a single input channel
+])
+def test_conv_matches_direct_loops(c_in, c_out, k, stride, padding, dilation, groups):
+    op = Conv2d(c_out, k, stride, padding, dilation, groups, bias=True)
+    g = single(op, (c_in, 7, 6))
+    w = init_weights(g, 3)
+    x = random_input(g, 2, 5)
+    got = execute(g, x, weights=w)
+    want = conv_direct(x.astype(np.float64), w["op"]["weight"], w["op"]["bias"], op.stride,
+                       op.pads((7, 6)), op.dilation, groups)
+    assert got.shape == want.shape == (2,) + g.output_shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_conv_3x3_known_values():
+    # all-ones 3x3 kernel over 0..15 in a 4x4 grid, padding 1: each output is its 3x3 neighbourhood sum
+    g = single(Conv2d(1, 3, 1, 1), (1, 4, 4))
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    y = execute(g, x, weights={"op": {"weight": np.ones((1, 1, 3, 3))}})
+    assert y[0, 0].tolist() == [[10, 18, 24, 18], [27, 45, 54, 39], [51, 81, 90, 63], [42, 66, 72, 50]]
+
+
+def test_conv_tiling_gives_same_values_and_macs(monkeypatch):
+    g = single(Conv2d(8, 3, 2, 1, groups=2), (4, 20, 20))
+    x = random_input(g, 3)
+    whole = run(g, x)
+    monkeypatch.setattr(ex, "IM2COL_BYTES", 1000)  # forces one output row per tile
+    tiled = run(g, x)
+    np.testing.assert_allclose(tiled.outputs[0], whole.outputs[0], rtol=1e-6, atol=1e-6)
+    assert tiled.checks[0].counted == whole.checks[0].counted == 3 * 8 * 10 * 10 * 2 * 9
+
+
+def test_linear_and_batchnorm_formulas():
+    g = GraphBuilder("t", (3, 2, 2))
+    g.add(BatchNorm(), "input", "bn")
+    g.add(Flatten(), "bn", "flat")
+    g.add(Linear(5), "flat", "fc")
+    g = g.build()
+    w = init_weights(g, 2)
+    x = random_input(g, 4)
+    bn = w["bn"]
+    y = (x - bn["running_mean"][:, None, None]) / np.sqrt(bn["running_var"][:, None, None] + 1e-5) \
+        * bn["weight"][:, None, None] + bn["bias"][:, None, None]
+    want = y.reshape(4, 12) @ w["fc"]["weight"].T + w["fc"]["bias"]
+    np.testing.assert_allclose(execute(g, x, weights=w), want, rtol=1e-5, atol=1e-5)
+    assert run(g, x).checks[-1].counted == 4 * 12 * 5
+
+
+@pytest.mark.parametrize("fn,values", [
+    ("relu", [0, 0, 0, 1, 7]),
+    ("relu6", [0, 0, 0, 1, 6]),
+    ("hsigmoid", [0, 0, 0.5, 4 / 6, 1]),
+    ("hswish", [0, 0, 0, 4 / 6, 7]),
+    ("sigmoid", [1 / (1 + np.exp(4)), 1 / (1 + np.exp(3)), 0.5, 1 / (1 + np.exp(-1)), 1 / (1 + np.exp(-7))]),
+    ("swish", [-4 / (1 + np.exp(4)), -3 / (1 + np.exp(3)), 0, 1 / (1 + np.exp(-1)), 7 / (1 + np.exp(-7))]),
+])
+def test_activation_values(fn, values):
+    g = single(Activation(fn), (5,))
+    x = np.array([[-4, -3, 0, 1, 7]], np.float32)
+    np.testing.assert_allclose(execute(g, x)[0], values, rtol=1e-6, atol=1e-7)
+
+
+def test_sigmoid_is_finite_for_large_inputs():
+    g = single(Activation("sigmoid"), (2,))
+    assert execute(g, np.array([[-1000, 1000]], np.float32))[0].tolist() == [0.0, 1.0]
+
+
+# ----------------------------------------------------------------------------- pooling
+def test_maxpool_ceil_mode_keeps_partial_windows():
+    x = np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5)
+    floor = execute(single(MaxPool(2, 2), (1, 5, 5)), x)
+    ceil = execute(single(MaxPool(2, 2, ceil_mode=True), (1, 5, 5)), x)
+    assert floor[0, 0].tolist() == [[6, 8], [16, 18]]
+    assert ceil[0, 0].tolist() == [[6, 8, 9], [16, 18, 19], [21, 23, 24]]
+
+
+def test_maxpool_pads_with_minus_infinity():
+    x = -np.ones((1, 1, 2, 2), np.float32)
+    y = execute(single(MaxPool(3, 1, 1), (1, 2, 2)), x)
+    assert y[0, 0].tolist() == [[-1, -1], [-1, -1]]
+
+
+def test_avgpool_ceil_mode_divisors_as_pytorch():
+    # H = W = 4, k 3, s 2, pad 1, ceil: windows [-1, 2), [1, 4), [3, 6) clipped to the padded [-1, 5):
+    # sums of ones 2, 3, 1 over divisors 3, 3, 2 (count_include_pad) or 2, 3, 1 (exclude)
+    x = np.ones((1, 1, 4, 4), np.float32)
+    inc = execute(single(AvgPool(3, 2, 1, ceil_mode=True), (1, 4, 4)), x)[0, 0]
+    s, d = np.array([2, 3, 1]), np.array([3, 3, 2])
+    np.testing.assert_allclose(inc, np.outer(s, s) / np.outer(d, d), rtol=1e-6)
+    exc = execute(single(AvgPool(3, 2, 1, ceil_mode=True, count_include_pad=False), (1, 4, 4)), x)[0, 0]
+    np.testing.assert_allclose(exc, np.ones((3, 3)), rtol=1e-6)
+
+
+def test_global_avgpool():
+    x = random_input(single(GlobalAvgPool(), (3, 5, 4)), 2)
+    y = execute(single(GlobalAvgPool(), (3, 5, 4)), x)
+    np.testing.assert_allclose(y, x.mean(axis=(2, 3), keepdims=True), rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- data movement
+def test_channel_shuffle_order():
+    x = np.broadcast_to(np.arange(6, dtype=np.float32)[None, :, None, None], (1, 6, 2, 2)).copy()
+    y = execute(single(ChannelShuffle(2), (6, 2, 2)), x)
+    assert y[0, :, 0, 0].tolist() == [0, 3, 1, 4, 2, 5]
+    y = execute(single(ChannelShuffle(3), (6, 2, 2)), x)
+    assert y[0, :, 0, 0].tolist() == [0, 2, 4, 1, 3, 5]
+
+
+def test_bilinear_upsample_by_hand():
+    # align_corners=False: src = (dst + 0.5) / 2 - 0.5, clamped at 0 -> weights 0, .25, .75, 1 between rows
+    x = np.array([[[[1, 2], [3, 4]]]], np.float32)
+    y = execute(single(Upsample((4, 4)), (1, 2, 2)), x)
+    assert y[0, 0].tolist() == [[1.0, 1.25, 1.75, 2.0], [1.5, 1.75, 2.25, 2.5],
+                                [2.5, 2.75, 3.25, 3.5], [3.0, 3.25, 3.75, 4.0]]
+
+
+def test_nearest_upsample_by_hand():
+    x = np.arange(3, dtype=np.float32).reshape(1, 1, 1, 3)
+    y = execute(single(Upsample((2, 5), "nearest"), (1, 1, 3)), x)
+    assert y[0, 0].tolist() == [[0, 0, 1, 1, 2]] * 2  # floor(dst * 3 / 5)
+
+
+def test_split_concat_multiply_add_flatten_dropout():
+    g = GraphBuilder("t", (6, 3, 2))
+    a, b = g.add(Split((2, 4)), "input", "split"), "split:1"
+    gate = g.add(GlobalAvgPool(), b, "pool")
+    m = g.add(Multiply(), [b, gate], "se")
+    c = g.add(Concat(), [m, a], "cat")
+    s = g.add(costmodel.ops.Add(), [c, c, "input"], "sum3")
+    d = g.add(Dropout(0.5), s, "drop")
+    g.add(Flatten(), d, "flat")
+    g = g.build()
+    x = random_input(g, 2)
+    y, t = execute(g, x, return_intermediates=True)
+    gated = x[:, 2:] * x[:, 2:].mean(axis=(2, 3), keepdims=True)
+    cat = np.concatenate([gated, x[:, :2]], axis=1)
+    np.testing.assert_allclose(y, (2 * cat + x).reshape(2, 36), rtol=1e-6)
+    assert set(t) == {"input", "split:0", "split:1", "pool", "se", "cat", "sum3", "drop", "flat"}
+    np.testing.assert_array_equal(t["split:0"], x[:, :2])
+
+
+# ----------------------------------------------------------------------------- API and safety
+def test_every_op_kind_has_a_kernel():
+    # "unsupported" marks imported ops costmodel does not model: running one must fail loudly
+    assert set(OP_KINDS) - set(KERNELS) <= {"unsupported"}
+    if "unsupported" in OP_KINDS:
+        g = single(OP_KINDS["unsupported"](op_type="Foo"), (3, 4, 4))
+        with pytest.raises(GraphError, match="no kernel for op kind 'unsupported'"):
+            execute(g)
+
+
+def test_input_and_shared_tensors_are_never_overwritten():
+    g = GraphBuilder("t", (4, 5, 5))
+    d = g.add(Dropout(), "input", "drop")  # a view of the caller's array
+    r = g.add(Activation("relu"), d, "relu")
+    bn = g.add(BatchNorm(), r, "bn")
+    a = g.add(Activation("hswish"), bn, "act")   # bn dies here: may be overwritten
+    g.add_tensors([a, bn, r], "add")              # ... but it does not: bn is read again here
+    g = g.build()
+    x = random_input(g, 2)
+    x0 = x.copy()
+    fast = execute(g, x)
+    kept, t = execute(g, x, return_intermediates=True)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(fast, kept)
+    np.testing.assert_allclose(kept, t["act"] + t["bn"] + np.maximum(x0, 0), rtol=1e-6)
+
+
+def test_batch_is_independent_samples():
+    g = costmodel.build("mobilenet_v2", alpha=0.35, res=32)
+    x = random_input(g, 3, 1)
+    y = execute(g, x)
+    np.testing.assert_allclose(y[1:2], execute(g, x[1:2]), rtol=1e-4, atol=1e-5)
+
+
+def test_multiple_outputs_and_bad_input():
+    gb = GraphBuilder("two", (4, 3, 3))
+    gb.add(Split((1, 3)), "input", "s")
+    g = gb.build(["s:1", "s:0"])
+    y = execute(g, random_input(g, 1))
+    assert isinstance(y, tuple) and [a.shape for a in y] == [(1, 3, 3, 3), (1, 1, 3, 3)]
+    with pytest.raises(GraphError, match=r"input has shape \(1, 4, 3\); graph 'two' expects"):
+        execute(g, np.zeros((1, 4, 3), np.float32))
+
+
+def test_weights_deterministic_and_checked():
+    g = costmodel.build("mobilenet_v1", alpha=0.25, res=32)
+    w0, w1 = init_weights(g, 0), init_weights(g, 0)
+    assert all(np.array_equal(w0[k][a], w1[k][a]) for k in w0 for a in w0[k])
+    assert not np.array_equal(init_weights(g, 1)["conv0"]["weight"], w0["conv0"]["weight"])
+    assert w0["conv0"]["weight"].shape == (8, 3, 3, 3) and w0["conv0"]["weight"].dtype == np.float32
+    assert set(w0["conv0.bn"]) == {"weight", "bias", "running_mean", "running_var"}
+    bad = dict(w0, conv0={**w0["conv0"], "weight": np.zeros((8, 3, 3, 1))})
+    with pytest.raises(GraphError, match=r"layer 'conv0' weight has shape \(8, 3, 3, 1\), expected \(8, 3, 3, 3\)"):
+        check_weights(g, bad)
+    missing = {k: v for k, v in w0.items() if k != "conv0.bn"}
+    with pytest.raises(GraphError, match="layer 'conv0.bn' is missing"):
+        execute(g, weights=missing)
+    with pytest.raises(GraphError, match="layer 'nope'"):
+        check_weights(g, dict(w0, nope={}))
+
+
+def test_weights_npz_round_trip(tmp_path):
+    g = costmodel.build("mobilenet_v2", alpha=0.35, res=32)
+    w = init_weights(g, 4)
+    path = tmp_path / "w.npz"
+    save_weights(str(path), w)
+    back = load_weights(str(path))
+    assert set(back) == set(w) and all(np.array_equal(back[k][a], w[k][a]) for k in w for a in w[k])
+    x = random_input(g)
+    np.testing.assert_array_equal(execute(g, x, weights=back), execute(g, x, weights=w))
+    with pytest.raises(CostModelError, match="no such file"):
+        load_weights(str(tmp_path / "missing.npz"))
+    with pytest.raises(CostModelError, match="does not exist"):
+        save_weights(str(tmp_path / "no" / "w.npz"), w)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
+
+
+def test_lazy_exports():
+    assert costmodel.execute is execute and costmodel.init_weights is init_weights
+
+
+# ----------------------------------------------------------------------------- verification
+def test_wrong_analytical_shape_is_reported(monkeypatch):
+    g = single(MaxPool(3, 2), (4, 9, 9))
+    node = g.nodes[0]
+    bad = dataclasses.replace(node, out_shapes=((4, 5, 5),))
+    g = dataclasses.replace(g, nodes=(bad,))
+    with pytest.raises(VerificationError, match=r"node 'op' \(maxpool: kernel=\(3, 3\).*executed shape "
+                                                r"\(4, 4, 4\) != analytical \(4, 5, 5\)"):
+        execute(g)
+    e = run(g, raise_on_mismatch=False)
+    assert e.stopped_at == "op" and not e.ok
+
+
+def test_wrong_analytical_madds_is_reported(monkeypatch):
+    g = single(Conv2d(4, 3, 1, 1), (2, 5, 5))
+    monkeypatch.setattr(Conv2d, "madds", lambda self, ins, outs: 7)
+    with pytest.raises(VerificationError, match="counted 1800 MACs per sample != analytical madds 7"):
+        execute(g)
+
+
+conv_cases = st.builds(
+    dict,
+    c_per_group=st.integers(1, 4), groups=st.integers(1, 4), out_per_group=st.integers(1, 3),
+    k=st.tuples(st.integers(1, 4), st.integers(1, 4)), s=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    d=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    pad=st.one_of(st.just("same"), st.just("valid"), st.tuples(*[st.integers(0, 2)] * 4)),
+    hw=st.tuples(st.integers(6, 11), st.integers(6, 11)), bias=st.booleans(),
+    pool=st.sampled_from(["max", "avg", "avg_excl", None]), ceil=st.booleans(),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv_cases, st.integers(1, 2))
+def test_random_graphs_shapes_and_macs_equal(case, batch):
+    c_in = case["c_per_group"] * case["groups"]
+    g = GraphBuilder("rand", (c_in,) + case["hw"])
+    y = g.add(Conv2d(case["out_per_group"] * case["groups"], case["k"], case["s"], case["pad"], case["d"],
+                     case["groups"], case["bias"]), "input", "conv")
+    if case["pool"] and min(g.shape(y)[1:]) >= 2:
+        kind = MaxPool if case["pool"] == "max" else AvgPool
+        extra = {"count_include_pad": False} if case["pool"] == "avg_excl" else {}
+        y = g.add(kind(2, 2, (0, 1, 0, 1) if case["pool"] == "max" else 1, case["ceil"], **extra), y, "pool")
+    g.add(GlobalAvgPool(), y, "gap")
+    g.add(Flatten(), "gap", "flat")
+    g.add(Linear(3), "flat", "fc")
+    graph = g.build()
+    e = run(graph, random_input(graph, batch), raise_on_mismatch=False)
+    assert e.ok, [c.describe(graph.node(c.name).op) for c in e.mismatches]
+    assert [c.actual for c in e.checks] == [n.out_shapes for n in graph.nodes]
+    conv = e.checks[0]
+    assert conv.counted == batch * conv.madds > 0
+
+
+# ----------------------------------------------------------------------------- the CLI
+def test_verify_all_registry_networks():
+    r = CliRunner().invoke(cli, ["verify", "--all"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    for name in costmodel.networks():
+        assert any(line.startswith(f"ok  {name} res ") for line in lines), name
+    assert lines[-1] == f"summary: {len(costmodel.networks())} networks, all match"
+
+
+def test_verify_one_network_lines():
+    r = CliRunner().invoke(cli, ["verify", "mobilenet_v1", "--alpha", "0.25", "--res", "64", "--batch", "2"])
+    assert r.exit_code == 0, r.output
+    assert "dwconv3x3/2" in r.output and "conv1x1" in r.output
+    # 13 pointwise convs, shapes and MACs all equal; 85 nodes; total = the analytical madds
+    assert "  conv1x1           13  shapes equal 13/13  MACs equal 13/13" in r.output.splitlines()
+    madds = costmodel.analyze(costmodel.build("mobilenet_v1", alpha=0.25, res=64)).totals["madds"]
+    assert r.output.splitlines()[-1] == (f"summary: 85 nodes checked, 85 shapes equal, 28/28 counted MACs equal "
+                                         f"({madds:,} MACs per sample)")
+
+
+def test_verify_exit_1_on_injected_mismatch(monkeypatch):
+    real = Conv2d.madds
+    monkeypatch.setattr(Conv2d, "madds", lambda self, ins, outs: real(self, ins, outs) + (self.groups > 1))
+    r = CliRunner().invoke(cli, ["verify", "mobilenet_v1", "--alpha", "0.25", "--res", "32"])
+    assert r.exit_code == 1
+    assert "MISMATCH node 'dwsep1.dw' (conv2d:" in r.output and "MACs equal 0/13" in r.output
+    assert "13/26 counted MACs equal" not in r.output and "15/28 counted MACs equal" in r.output
+
+
+def test_verify_exit_1_on_shape_mismatch(monkeypatch):
+    g = costmodel.build("mobilenet_v2", alpha=0.35, res=32)
+    i = next(i for i, n in enumerate(g.nodes) if n.op.kind == "add")
+    nodes = list(g.nodes)
+    nodes[i] = dataclasses.replace(nodes[i], out_shapes=((1, 1, 1),))
+    bad = dataclasses.replace(g, nodes=tuple(nodes))
+    monkeypatch.setattr("costmodel.commands.verify.load_graph", lambda *a, **k: bad)
+    r = CliRunner().invoke(cli, ["verify", "mobilenet_v2"])
+    assert r.exit_code == 1
+    assert f"stopped at {nodes[i].name!r}" in r.output and "!= analytical (1, 1, 1)" in r.output
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["verify"], "give a network name"),
+    (["verify", "mobilenet_v2", "--all"], "--all verifies every network"),
+    (["verify", "nosuchnet"], "unknown network"),
+    (["verify", "mobilenet_v2", "--batch", "0"], "--batch"),
+])
+def test_verify_bad_input_one_line_exit_2(args, msg, capsys):
+    from costmodel.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert msg in err and len(err.strip().splitlines()) == 1
