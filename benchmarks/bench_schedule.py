@@ -18,8 +18,11 @@ def best_of(fn, n=3):
 def main():
     print(f"{'network':28s} {'units':>5s} {'optimal ms':>10s} {'streamed ms':>11s} {'peak (fp32)':>14s} exact")
     worst = 0.0
-    for name in costmodel.networks():
-        g = costmodel.build(name)
+    cases = [(name, {}) for name in costmodel.networks()]
+    cases += [("mobilenet_v2", {"head": h}) for h in ("ssd", "ssdlite", "deeplabv3")]
+    for name, knobs in cases:
+        g = costmodel.build(name, **knobs)
+        name = name + "".join(f" {k}={v}" for k, v in knobs.items())
         p = M.plan(g)
         t_opt, s = best_of(lambda: M.schedule(p, "optimal"))
         t_str, _ = best_of(lambda: M.schedule(p, "streamed"))

@@ -69,8 +69,14 @@ def _err(text: str, col: int, msg: str) -> SpecError:
     return SpecError(f"block string {text!r}, column {col}: {msg}")
 
 
-def parse_block(text: str, offset: int = 0) -> Block:
-    """Parse one block string into a ``Block``; ``offset`` is added to error columns (1-based)."""
+def parse_block(text: str, offset: int = 0, full: Optional[str] = None) -> Block:
+    """Parse one block string into a ``Block``. Within a network string ``full``, the block starts
+    at ``offset``: errors quote ``full`` and give the 1-based column in it."""
+    if full is not None:
+        try:
+            return parse_block(text, offset)
+        except SpecError as e:
+            raise SpecError(str(e).replace(f"block string {text!r}", f"block string {full!r}", 1)) from None
     types = _block_types()
     tokens = text.split("_")
     starts, pos = [], 0
@@ -135,7 +141,7 @@ def parse_blocks(text: str) -> Tuple[Block, ...]:
     parts = split_blocks(text)
     if not parts:
         raise SpecError("empty block string: give at least one block, e.g. 'conv_k3_s2_c32 gap fc'")
-    return tuple(parse_block(t, off) for t, off in parts)
+    return tuple(parse_block(t, off, text) for t, off in parts)
 
 
 def looks_like_blocks(net: str) -> bool:

@@ -126,6 +126,9 @@ def block_type(name: str, multi_input: bool = False):
 
 def get_block_type(name: str) -> BlockType:
     from . import blocks  # noqa: F401  (registers the generic vocabulary)
+    if name not in BLOCK_TYPES:  # family block types register with their zoo module
+        from .registry import networks
+        networks()
     try:
         return BLOCK_TYPES[name]
     except KeyError:

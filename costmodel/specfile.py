@@ -43,6 +43,7 @@ ONNX_SUFFIXES = (".onnx",)
 TOP_KEYS = ("name", "source", "description", "width", "alpha", "classes", "input", "in_channels", "resolution",
             "blocks")
 BLOCK_KEYS = ("type", "name", "inputs", "repeat")
+MAX_REPEAT = 10_000
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 
@@ -112,6 +113,8 @@ def parse_text(text: str, where: str, fmt: str = "yaml"):
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = " ".join(str(e.problem or e.context or "syntax error").split())
+        if e.problem and e.context and e.context_mark is not None and e.context_mark.line != getattr(mark, "line", -1):
+            what += f" ({' '.join(e.context.split())} on line {e.context_mark.line + 1})"
         if mark is None:
             raise SpecError(f"{where}: malformed YAML: {what}") from None
         raise SpecError(f"{where}:{mark.line + 1}:{mark.column + 1}: malformed YAML: {what}") from None
@@ -306,8 +309,8 @@ def check_blocks(blocks, lines, path: str, types) -> None:
         bt = types[b.type]
         at = f"{path}:{lines[i]}" if lines and lines[i] else path
         label = f"block {i} ({b.name or b.type})"
-        if isinstance(b.repeat, bool) or not isinstance(b.repeat, int) or b.repeat < 1:
-            raise SpecError(f"{at}: {label}: repeat must be a positive integer, got {b.repeat!r}")
+        if isinstance(b.repeat, bool) or not isinstance(b.repeat, int) or not 1 <= b.repeat <= MAX_REPEAT:
+            raise SpecError(f"{at}: {label}: repeat must be an integer from 1 to {MAX_REPEAT}, got {b.repeat!r}")
         if b.name is not None:
             if not isinstance(b.name, str) or not _NAME_RE.fullmatch(b.name) or b.name == INPUT:
                 raise SpecError(f"{at}: {label}: name must be a word of letters, digits, '_', '.' or '-' (not "

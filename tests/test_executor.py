@@ -2,6 +2,7 @@
 shapes and counted MACs against the analytical model (hand-picked and random graphs, and every
 registry network through ``costmodel verify --all``), weights, and the verify command."""
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -309,7 +310,7 @@ conv_cases = st.builds(
     k=st.tuples(st.integers(1, 4), st.integers(1, 4)), s=st.tuples(st.integers(1, 3), st.integers(1, 3)),
     d=st.tuples(st.integers(1, 2), st.integers(1, 2)),
     pad=st.one_of(st.just("same"), st.just("valid"), st.tuples(*[st.integers(0, 2)] * 4)),
-    hw=st.tuples(st.integers(6, 11), st.integers(6, 11)), bias=st.booleans(),
+    hw=st.tuples(st.integers(8, 12), st.integers(8, 12)), bias=st.booleans(),
     pool=st.sampled_from(["max", "avg", "avg_excl", None]), ceil=st.booleans(),
 )
 
@@ -351,10 +352,10 @@ def test_verify_one_network_lines():
     assert r.exit_code == 0, r.output
     assert "dwconv3x3/2" in r.output and "conv1x1" in r.output
     # 13 pointwise convs, shapes and MACs all equal; 85 nodes; total = the analytical madds
-    assert "  conv1x1           13  shapes equal 13/13  MACs equal 13/13" in r.output.splitlines()
+    assert re.search(r"^  conv1x1 +13  shapes equal 13/13  MACs equal 13/13$", r.output, re.M)
     madds = costmodel.analyze(costmodel.build("mobilenet_v1", alpha=0.25, res=64)).totals["madds"]
     assert r.output.splitlines()[-1] == (f"summary: 85 nodes checked, 85 shapes equal, 28/28 counted MACs equal "
-                                         f"({madds:,} MACs per sample)")
+                                         f"({madds:,} analytical MACs per sample)")
 
 
 def test_verify_exit_1_on_injected_mismatch(monkeypatch):
@@ -362,8 +363,12 @@ def test_verify_exit_1_on_injected_mismatch(monkeypatch):
     monkeypatch.setattr(Conv2d, "madds", lambda self, ins, outs: real(self, ins, outs) + (self.groups > 1))
     r = CliRunner().invoke(cli, ["verify", "mobilenet_v1", "--alpha", "0.25", "--res", "32"])
     assert r.exit_code == 1
-    assert "MISMATCH node 'dwsep1.dw' (conv2d:" in r.output and "MACs equal 0/13" in r.output
-    assert "13/26 counted MACs equal" not in r.output and "15/28 counted MACs equal" in r.output
+    out = r.output
+    assert "MISMATCH node 'dwsep1.dw' (conv2d: out_channels=8, kernel=(3, 3)" in out
+    assert "counted 18432 MACs per sample != analytical madds 18433" in out  # 8 x 16 x 16 x 9
+    assert re.search(r"^  dwconv3x3 +9  shapes equal 9/9  MACs equal 0/9$", out, re.M)
+    assert re.search(r"^  dwconv3x3/2 +4  shapes equal 4/4  MACs equal 0/4$", out, re.M)
+    assert out.count("MISMATCH") == 13 and "85 shapes equal, 15/28 counted MACs equal" in out
 
 
 def test_verify_exit_1_on_shape_mismatch(monkeypatch):

@@ -5,7 +5,6 @@ import math
 
 import pytest
 
-from costmodel import analyze
 from costmodel import guidelines as G
 
 HW = 56 * 56

@@ -27,6 +27,10 @@ def test_precision_and_rounding_habits():
     assert Figure("x", "madds", "301", "M", 300_774_272, rounding="floor").matches is False
     assert Figure("x", "params", "4.24", "M", 4_243_945).matches is True
     assert Figure("x", "params", "4.23", "M", 4_243_945).matches is False
+    # two significant digits: 1,605,632 B printed as 1600 kB
+    assert Figure("x", "memory", "1600", "", 1605.632, rounding="sig2").matches is True
+    assert Figure("x", "memory", "1600", "", 1651.0, rounding="sig2").matches is False
+    assert Figure("x", "memory", "1600", "", 1605.632).matches is False
 
 
 def test_mobilenet_key_figures():

@@ -151,7 +151,7 @@ def test_block_string_network_on_the_command_line():
     r = CliRunner().invoke(cli, ["table", net, "--res", "96", "--format", "json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["totals"] == analyze(expand(spec, 1.0, 96)).totals
-    with pytest.raises(SpecError, match="column 16"):
+    with pytest.raises(SpecError, match="block string 'conv_k3_s2_c32 ir_e1_zz16 gap', column 22: .*'zz16'"):
         costmodel.load("conv_k3_s2_c32 ir_e1_zz16 gap")
 
 
@@ -160,13 +160,13 @@ def test_block_string_network_on_the_command_line():
     ("", r"net\.yaml: the file is empty"),
     ("# only a comment\n", r"net\.yaml: the file is empty"),
     ("blocks: [conv\n", r"net\.yaml:2:1: malformed YAML"),
-    ("name: x\nblocks:\n  - {type: conv, c: 8\n  - gap\n", r"net\.yaml:4:\d+: malformed YAML"),
+    ("name: x\nblocks:\n  - {type: conv, c: 8\n  - gap\n", r"net\.yaml:5:1: malformed YAML: expected ',' or '}'.* \(while parsing a flow mapping on line 3\)"),
     ("- conv_c8\n", r"net\.yaml:1: a spec must be a mapping"),
     ("name: x\nblock:\n  - gap\n", r"net\.yaml:2: unknown key 'block'; accepted: name"),
     ("name: x\nname: y\nblocks: [gap]\n", r"net\.yaml: line 2: duplicate key 'name' \(first given on line 1\)"),
     ("blocks: []\n", r"net\.yaml:1: 'blocks' must be a non-empty list"),
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: convv, c: 8}\n",
-     r"net\.yaml:3: block 1: unknown block type 'convv' \(did you mean conv\?\); accepted: .*dwsep"),
+     r"net\.yaml:3: block 1: unknown block type 'convv' \(did you mean conv( or \w+)?\?\); accepted: .*dwsep"),
     ("blocks:\n  - {type: conv, c: 8}\n  - type: ir\n    c: 16\n    t: 6\n    kernel: 3\n",
      r"net\.yaml:6: block 1 \(ir\): unknown argument 'kernel' for ir; accepted: type, name, inputs, repeat, c, t"),
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: conv, c: -8}\n",
@@ -175,7 +175,7 @@ def test_block_string_network_on_the_command_line():
     ("blocks:\n  - {type: ir, c: 8, t: .nan}\n", r"net\.yaml:2: block 0 \(ir\): t must be a finite number"),
     ("blocks:\n  - {type: conv, c: 8, act: gelu}\n", r"net\.yaml:2: block 0 \(conv\): .*unknown activation 'gelu'"),
     ("blocks:\n  - {type: conv}\n", r"net\.yaml:2: block 0 \(conv\): missing argument\(s\) c for conv"),
-    ("blocks:\n  - {type: conv, c: 8, repeat: 0}\n", r"net\.yaml:2: block 0 \(conv\): repeat must be a positive"),
+    ("blocks:\n  - {type: conv, c: 8, repeat: 0}\n", r"net\.yaml:2: block 0 \(conv\): repeat must be an integer from 1 to 10000, got 0"),
     ("blocks:\n  - {type: conv, c: 8, name: a}\n  - {type: conv, c: 8, name: b, inputs: [c]}\n"
      "  - {type: conv, c: 8, name: c}\n",
      r"net\.yaml:3: block 1 \(b\): input 'c' is block 2 on line 4, defined later: a forward reference \(cycle\)"),
@@ -301,7 +301,7 @@ def test_random_specs_shapes_match_the_executor(case):
     spec, alpha = case
     g = expand(spec, alpha, 16, 10)
     ex = executor.run(g, raise_on_mismatch=False)
-    assert all(c.shapes_equal for c in ex.checks) and not ex.stopped_at
+    assert len(ex.checks) == len(g) and all(c.shapes_equal for c in ex.checks) and not ex.stopped_at
 
 
 @settings(max_examples=60, deadline=None)

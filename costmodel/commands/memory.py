@@ -79,9 +79,9 @@ def plot_timelines(reps, path: str, title: str) -> None:
 
     from ..fileio import atomic_path
     fig, ax = plt.subplots(figsize=(10, 4))
-    for r in reps:
+    for r, style in zip(reps, ("-", "--", ":")):
         ys = [s["live_bytes"] / 1e6 for s in r["timeline"]]
-        ax.step(range(len(ys)), ys, where="mid", label=f"{r['schedule']} (peak {r['peak_bytes'] / 1e6:.2f} MB)")
+        ax.step(range(len(ys)), ys, style, where="mid", label=f"{r['schedule']} (peak {r['peak_bytes'] / 1e6:.2f} MB)")
     ax.set_xlabel("step (op in schedule order)")
     ax.set_ylabel("live activations (MB)")
     ax.set_title(title)

@@ -87,7 +87,7 @@ def _verify_one(graph, batch, seed) -> bool:
     for line in _mismatch_lines(graph, ex):
         click.echo(line)
     total = sum(c.madds for c in ex.checks)
-    click.echo(f"summary: {_summary(ex.checks, ex)} ({total:,} MACs per sample)")
+    click.echo(f"summary: {_summary(ex.checks, ex)} ({total:,} analytical MACs per sample)")
     return ex.ok
 
 

@@ -52,7 +52,8 @@ class Figure:
     computed: Optional[float]  #: exact computed value in base units (not scaled)
     convention: str = ""  #: how the computed value is counted (classes, BN, ...)
     explanation: str = ""  #: why it differs, from data/ (required when it does)
-    #: the source's rounding habit: "nearest" (default) or "floor" (the source truncates)
+    #: the source's rounding habit: "nearest" (default), "floor" (the source truncates) or "sigN"
+    #: (printed to N significant digits, so "1600" stands for 1550..1649)
     rounding: str = "nearest"
 
     @property
@@ -72,6 +73,12 @@ class Figure:
         got = Decimal(repr(float(self.computed_in_unit))) if isinstance(self.computed, float) else \
             Decimal(self.computed) / Decimal(UNITS[self.unit])
         half = precision(self.published)
+        if self.rounding.startswith("sig"):  # printed to N significant digits ("1600" for 1605.6)
+            n = int(self.rounding[3:])
+            if got == 0:
+                return pub == 0
+            step = Decimal(10) ** (got.adjusted() - n + 1)
+            return (got / step).quantize(Decimal(1), rounding="ROUND_HALF_UP") * step == pub
         if self.rounding == "floor":
             return pub - Decimal("1e-9") <= got < pub + 2 * half
         return abs(got - pub) <= half + Decimal("1e-9")

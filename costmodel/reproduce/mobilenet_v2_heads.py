@@ -75,17 +75,19 @@ def tables() -> List[Comparison]:
         where = f"{r['network']} {r['knobs']}, {r['res']}x{r['res']}"
         what = "prediction layers only" if r.get("part") == "head" else "whole network"
         desc, fn = PARAMS_COUNTED[r.get("params_counted") or "params"]
-        mf = (f"; sum over {len(multi_scale_resolutions(int(r['res'])))} scales "
-              f"{', '.join(map(str, multi_scale_resolutions(int(r['res']))))} x 2 (flip)") if r.get("mf") == "yes" else ""
+        sizes = multi_scale_resolutions(int(r["res"]))
+        mf = f"; sum over {len(sizes)} scales {', '.join(map(str, sizes))} x 2 (flip)" if r.get("mf") == "yes" else ""
         c.add(label, "params", r["params_M"], "M", fn(t), f"{where}; {what}; {desc}", r.get("params_explanation", ""))
         c.add(label, "madds", r["madds_B"], "B", t["madds"], f"{where}; {what}{mf}", r.get("madds_explanation", ""))
         if r["table"] == "7":
             c.add(label, "madds (TF grid)", r["madds_B"], "B", t["madds_tf"], f"{S2B}{mf}",
                   r.get("madds_tf_explanation", ""))
+    alt = {h: totals(build("mobilenet_v2", head=h, head_classes=91), "head") for h in ("ssd", "ssdlite")}
     notes = {
         "5": "Class slots: 81 = 80 COCO classes + background (the paper's '80 classes'); the TF OD API COCO "
-             "configs' num_classes 90 gives 91 slots (--set head_classes=91): SSD 16.24 M / 1.399 B, "
-             "SSDLite 2.26 M / 0.193 B.",
+             "configs' num_classes 90 gives 91 slots (--set head_classes=91): "
+             + ", ".join(f"{'SSD' if h == 'ssd' else 'SSDLite'} {t['params'] / 1e6:.2f} M / {t['madds'] / 1e9:.3f} B"
+                         for h, t in alt.items()) + ".",
         "7": "MF rows: DeepLab's multi-scale + flip evaluation runs the network at 257, 385, 513, 641, 769 and "
              "897 px (scale_dimension(513, s)), each twice; the Mult-Adds are summed over those 12 passes.",
     }

@@ -37,7 +37,7 @@ def materialized(network: str, schedule: str, **knobs) -> dict:
     if schedule == "streamed":
         p = stream(p)
     rows = {r["size"]: (r["max_channels"], r["max_bytes"]) for r in resolutions(p, BITS)}
-    rows["max"] = (None, max(b for _, b in rows.values() if _ is not None) if rows else 0)
+    rows["max"] = (None, max(b for _, b in rows.values()))
     return rows
 
 

@@ -60,9 +60,9 @@ EVAL_SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 
 HEAD_KNOBS = (
     Knob("head", "none", HEADS, "none = the classifier; ssd, ssdlite (320x320); deeplabv3 (513x513)"),
-    Knob("output_stride", None, (8, 16, 32),
-         "backbone output stride by dilation (default 16 with deeplabv3, else 32)"),
-    Knob("aspp", None, (True, False), "deeplabv3's three atrous 3x3 ASPP convs (default on)"),
+    Knob("output_stride", "auto", (8, 16, 32),
+         "backbone output stride by dilation (auto: 16 with deeplabv3, else 32)"),
+    Knob("aspp", "auto", (True, False), "deeplabv3's three atrous 3x3 ASPP convs (auto: on with deeplabv3)"),
     Knob("head_classes", 0, None, "head class slots incl. background (0 = 81 for SSD, 21 for DeepLab)"),
 )
 FEATURE_KNOB = Knob("feature", "last", ("last", "second_last"),
@@ -72,7 +72,7 @@ FEATURE_KNOB = Knob("feature", "last", ("last", "second_last"),
 def derive(knobs: dict) -> dict:
     """Fill the head-dependent defaults (output stride, ASPP, class slots) and reject knobs
     that do not apply to the chosen head. Idempotent; the registry's ``derive`` hook."""
-    k = dict(knobs)
+    k = {n: (None if v == "auto" else v) for n, v in knobs.items()}
     head = k.get("head", "none")
     if head not in HEADS:
         raise KnobError(f"--head {head!r} is not supported; accepted: {', '.join(HEADS)}")
@@ -170,13 +170,13 @@ def atrous(blocks: Sequence[Block], output_stride: int) -> Tuple[Block, ...]:
 
 def split_expansion(b: Block, name: str) -> Tuple[Block, ...]:
     """An inverted-residual block whose first repeat's expansion output is tapped (TF-slim
-    ``layer_N/expansion_output``): an ``expand`` block named ``name``, the rest of that repeat as
+    ``layer_N/expansion_output``): an ``ir_expand`` block named ``name``, the rest of that repeat as
     an ``ir`` with t = 1 (no second expansion), then the other repeats. Same nodes and counts;
     the first repeat must have no shortcut (stride 2)."""
     if b.type != "ir" or b.args.get("s", 1) == 1 or "t" not in b.args:
         raise SpecError("split_expansion needs a strided ir block with an expansion ratio t")
     rest = {k: v for k, v in b.args.items() if k not in ("t",)}
-    out = (blk("expand", name=name, t=b.args["t"], act=b.args.get("act", "relu6")),
+    out = (blk("ir_expand", name=name, t=b.args["t"], act=b.args.get("act", "relu6")),
            Block("ir", {**rest, "t": 1}))
     if b.repeat > 1:
         out += (replace(b, args={**b.args, "s": 1}, repeat=b.repeat - 1),)
@@ -197,7 +197,7 @@ def deeplab_blocks(backbone: Sequence[Block], knobs: dict) -> Tuple[Block, ...]:
 
 
 # ----------------------------------------------------------------------------- block types
-@block_type("expand")
+@block_type("ir_expand")
 def expansion(g: GraphBuilder, x: str, ctx: Context, *, t: float, act: str = "relu6") -> str:
     """Inverted-residual expansion alone: 1x1 conv to round(t x C_in) + BN + act (a tap point)."""
     return g.conv(x, int(round(g.shape(x)[0] * t)), 1, act=act, name="")

@@ -41,7 +41,7 @@ def _full_conv(b):
     return blk("conv", n=b.repeat, c=b.args["c"], k=3, s=b.args["s"])
 
 
-def spec(alpha: float = 1.0, variant: str = "standard", head: str = "none", output_stride=None, aspp=None,
+def spec(alpha: float = 1.0, variant: str = "standard", head: str = "none", output_stride="auto", aspp="auto",
          head_classes: int = 0) -> NetSpec:
     k = heads.derive(dict(head=head, output_stride=output_stride, aspp=aspp, head_classes=head_classes))
     head, os_ = k["head"], k["output_stride"]

@@ -34,7 +34,7 @@ BLOCKS = (
 BACKBONE, CLASSIFIER = BLOCKS[:9], BLOCKS[9:]
 
 
-def spec(alpha: float = 1.0, head: str = "none", output_stride=None, aspp=None, head_classes: int = 0,
+def spec(alpha: float = 1.0, head: str = "none", output_stride="auto", aspp="auto", head_classes: int = 0,
          feature: str = "last") -> NetSpec:
     k = heads.derive(dict(head=head, output_stride=output_stride, aspp=aspp, head_classes=head_classes,
                           feature=feature))
