@@ -281,7 +281,8 @@ def batchnorm(op, ins, ctx):
     if ctx.calibrate:  # running statistics := this input's per-channel statistics
         axes = (0,) + tuple(range(2, x.ndim))
         w["running_mean"] = x.mean(axis=axes, dtype=np.float64).astype(np.float32)
-        w["running_var"] = np.maximum(x.var(axis=axes, dtype=np.float64), 1e-3).astype(np.float32)
+        var = x.var(axis=axes, dtype=np.float64)
+        w["running_var"] = (var + 0.1 * var.mean() + 1e-3).astype(np.float32)  # no near-constant channel blows up
     a = (1.0 / np.sqrt(w["running_var"].astype(np.float64) + BN_EPS))
     if op.affine:
         a = a * w["weight"]
@@ -612,13 +613,14 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
 def calibrate_batchnorm(graph: Graph, weights: Mapping, x: Optional[np.ndarray] = None, seed: int = 0
                         ) -> Dict[str, Dict[str, np.ndarray]]:
     """Weights whose BatchNorm running mean and variance are the per-channel statistics of each
-    BatchNorm's input when the graph runs on ``x`` (default: ``random_input(graph, 4, seed)``),
+    BatchNorm's input when the graph runs on ``x`` (default: ``random_input(graph, 2, seed)``),
     layer by layer in order, so every BatchNorm really normalizes. Random networks then keep
     activations of order one however deep they are, which keeps float32 comparisons well
     conditioned. The given mapping is not modified."""
     w = check_weights(graph, weights)
     w = {layer: dict(d) for layer, d in w.items()}
-    run(graph, random_input(graph, 4, seed) if x is None else x, weights=w, verify=False, calibrate=True)
+    if any(n.op.kind == "batchnorm" for n in graph.nodes):
+        run(graph, random_input(graph, 2, seed) if x is None else x, weights=w, verify=False, calibrate=True)
     return w
 
 

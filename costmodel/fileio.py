@@ -19,12 +19,20 @@ def check_writable(path: str) -> None:
         raise CostModelError(f"cannot write {path!r}: directory {d!r} is not writable")
 
 
+def _mkstemp(path: str, d: str, suffix: str = ""):
+    """A temporary file beside ``path``; one-line error if the directory refuses it."""
+    try:
+        return tempfile.mkstemp(prefix=".costmodel-", suffix=suffix, dir=d)
+    except OSError as e:
+        raise CostModelError(f"cannot write {path!r}: {e.strerror or e}") from None
+
+
 def write_atomic(path: str, data: Union[str, bytes]) -> None:
     """Write to a temporary file beside ``path``, then rename it into place."""
     check_writable(path)
     d = os.path.dirname(os.path.abspath(path))
     mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=".costmodel-", dir=d)
+    fd, tmp = _mkstemp(path, d)
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as f:
             f.write(data)
@@ -54,7 +62,7 @@ class atomic_path:
     def __enter__(self) -> str:
         check_writable(self.path)
         d = os.path.dirname(os.path.abspath(self.path))
-        fd, self.tmp = tempfile.mkstemp(prefix=".costmodel-", suffix=self.suffix, dir=d)
+        fd, self.tmp = _mkstemp(self.path, d, self.suffix)
         os.close(fd)
         return self.tmp
 

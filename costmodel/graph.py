@@ -110,6 +110,12 @@ class GraphBuilder:
     """
 
     def __init__(self, name: str, input_shape: Sequence[int], meta: Optional[dict] = None):
+        try:
+            ok = all(not isinstance(d, bool) and int(d) == d for d in input_shape)
+        except (TypeError, ValueError, OverflowError):  # None, nan, inf, strings
+            ok = False
+        if not ok:
+            raise GraphError(f"input shape must be positive integers, got {tuple(input_shape)}")
         input_shape = tuple(int(d) for d in input_shape)
         if not input_shape or min(input_shape) < 1:
             raise GraphError(f"input shape must be positive integers, got {input_shape}")

@@ -237,7 +237,8 @@ def _relative(rows: List[dict], t: int) -> None:
         r["mac_ratio"] = r["mac"] / base[(r["platform"], r["column"])]
 
 
-def roofline_demo(devices: Sequence[str] = ("gtx1080ti", "snapdragon810-a57-1t"), bits: int = 32) -> List[dict]:
+def roofline_demo(devices: Sequence[str] = ("gtx1080ti", "snapdragon810-a57-1t"), bits: int = 32,
+                  tables: Sequence[int] = (1, 2, 3)) -> List[dict]:
     """Why equal FLOPs can mean unequal time: for the x1 configurations of G1 and G2 (equal FLOPs
     by construction) and G3, the roofline time max(flops / peak, MAC bytes / bandwidth) of the
     whole stack on each device, beside the measured speed's ratio to the fastest configuration."""
@@ -249,7 +250,7 @@ def roofline_demo(devices: Sequence[str] = ("gtx1080ti", "snapdragon810-a57-1t")
     seen = set()
     for r in read_csv("shufflenet_v2_guidelines.csv"):
         t = int(r["table"])
-        if t not in (1, 2, 3) or r["column"] not in ("x1", "c=128", "c=64"):
+        if t not in tables or t == 4 or r["column"] not in ("x1", "c=128", "c=64"):
             continue
         for d in devs:
             if plat.get(d.kind) != r["platform"] or (t, r["config"], d.name) in seen:

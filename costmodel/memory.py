@@ -93,7 +93,7 @@ class Plan:
     node_unit: Dict[str, Optional[int]] = field(default_factory=dict)  #: node -> unit (None: alias)
     unfused: bool = False
     zero_copy: bool = False
-    #: buffer id -> workspace slices (name, channels, shape) for streamed chains
+    #: tensors of streamed chains computed in slices: (name, full shape, number of slices t)
     slices: Tuple[Tuple[str, Tuple[int, ...], int], ...] = ()
 
 

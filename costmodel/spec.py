@@ -20,7 +20,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
-from .errors import CostModelError, SpecError
+from .errors import CostModelError, KnobError, SpecError
 from .graph import INPUT, Graph, GraphBuilder
 from .rounding import policy
 
@@ -139,6 +139,8 @@ def expand(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes
            meta: Optional[dict] = None, **knobs) -> Graph:
     """Expand a spec into a graph at width multiplier ``alpha`` and input resolution ``res``."""
     res = spec.default_res if res is None else res
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < float("inf"):
+        raise KnobError(f"{spec.name}: alpha must be a positive finite number, got {alpha!r}")
     ctx = Context(alpha, res, classes, spec.width, dict(knobs))
     info = {"network": spec.name, "alpha": alpha, "resolution": res, "classes": classes}
     info.update(meta or {})

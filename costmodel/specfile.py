@@ -304,7 +304,7 @@ def check_blocks(blocks, lines, path: str, types) -> None:
     """Per-block checks shared by files and block strings: argument types and values, repeat,
     names, and the DAG (named inputs must be earlier blocks: no dangling input, no cycle)."""
     defined = {}
-    all_names = {b.name: i for i, b in enumerate(blocks) if b.name}
+    all_names = {b.name: i for i, b in enumerate(blocks) if isinstance(b.name, str) and b.name}
     for i, b in enumerate(blocks):
         bt = types[b.type]
         at = f"{path}:{lines[i]}" if lines and lines[i] else path
@@ -378,7 +378,7 @@ def spec_from_data(data, path: str) -> SpecFile:
         if key in data and not isinstance(data[key], str):
             raise SpecError(f"{at(key)}: {key} must be a string, got {data[key]!r}")
     width = data.get("width", "divisible8")
-    if width not in POLICIES:
+    if not isinstance(width, str) or width not in POLICIES:
         raise SpecError(f"{at('width')}: unknown width policy {width!r}; accepted: {', '.join(POLICIES)}")
     inp = data.get("input", {})
     if not isinstance(inp, dict):

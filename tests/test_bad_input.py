@@ -134,7 +134,7 @@ def test_random_onnx_bytes_cli(cli, tmp_path):
 
 def test_no_traceback_in_a_real_process(spec):
     r = run_subprocess("table", spec("blocks:\n  - {type: conv, c: 8, k: [1, 2, 3]}\n"))
-    one_line_error(r, "net.yaml:2:", "k must be an integer or a list of integers")
+    one_line_error(r, "net.yaml:2:", "kernel must be an int or a pair of ints, got (1, 2, 3)")
 
 
 # ----------------------------------------------------------------------------- output files

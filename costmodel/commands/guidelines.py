@@ -19,8 +19,9 @@ def cmd(tables, devices, fmt, output):
     from ..guidelines import evaluate, roofline_demo
     if output:
         check_writable(output)
-    ev = evaluate(tuple(int(t) for t in tables) or (1, 2, 3, 4))
-    demo = roofline_demo(tuple(devices) or ("gtx1080ti", "snapdragon810-a57-1t"))
+    chosen = tuple(int(t) for t in tables) or (1, 2, 3, 4)
+    ev = evaluate(chosen)
+    demo = roofline_demo(tuple(devices) or ("gtx1080ti", "snapdragon810-a57-1t"), tables=chosen)
     emit(render(ev, demo, fmt), output)
 
 
@@ -56,6 +57,8 @@ def render(ev, demo, fmt):
         body = table(headers, rows, "llllrrrrrrrl")
         vs = "\n".join(("- " if md else "  ") + v for v in verdicts)
         out.append(f"{head}\n\n{body}\n\n{vs}\n" + ("- " if md else "  ") + note + "\n")
+    if not demo:
+        return "\n".join(out)
     rows = [[f"G{r['table']}", r["config"], r["column"], r["device"], thousands(r["flops"]), thousands(r["mac_bytes"]),
              f"{r['time_us']:.1f}", r["bound"], r["speed"], r["unit"]] for r in demo]
     h = ["table", "config", "column", "device", "FLOPs", "MAC bytes (fp32)", "roofline time (us)", "bound",

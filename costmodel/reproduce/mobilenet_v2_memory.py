@@ -7,8 +7,10 @@ view, BN folded and activations fused); MobileNetV2 and ShuffleNet with the stre
 section 5.1 (an expansion conv's output and the per-channel ops after it are computed in channel
 slices and never materialized whole; the first layer's trick is the same rule applied to the stem).
 Per resolution: the largest materialized tensor (a slice counts with its ceil(C / t) channels);
-``max``: the largest over resolutions. kB = 1000 bytes. Printed cells, the published precision and
-an explanation for every cell that cannot be reproduced are in data/mobilenet_v2_table3.csv.
+``max``: the largest over resolutions. kB = 1000 bytes; the table prints kB to two significant
+digits (rounding habit ``sig2``: 1,605,632 B is printed 1600). Printed cells, the published
+precision, the rounding habit and an explanation for every cell that cannot be reproduced are in
+data/mobilenet_v2_table3.csv.
 """
 from __future__ import annotations
 
@@ -60,7 +62,8 @@ def tables() -> List[Comparison]:
         view = ("every tensor materialized (BN folded, activations fused)" if d["schedule"] == "materialized"
                 else "streamed schedule (section 5.1 slices; first-layer trick)")
         c.add(f"{d['model']} {d['size']}", d["quantity"], d["published"], d["unit"], computed,
-              f"{view}; 16-bit; kB = 1000 B", d["explanation"])
+              f"{view}; 16-bit; kB = 1000 B" + ("; printed to 2 significant digits" if d["rounding"] == "sig2"
+                                                else ""), d["explanation"], d["rounding"] or "nearest")
     try:
         g2 = materialized("shufflenet_v1", "streamed", alpha=2.0, groups=2)
         c.notes.append("ShuffleNet 2x with g = 2 (not the printed g = 3): channels "
