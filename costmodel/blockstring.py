@@ -17,6 +17,9 @@ Grammar (a network is blocks separated by whitespace; a spec file may give any b
                channels exp)  c (channels c)  g (groups)  d (dilation)  se (SE ratio se)
                p (dropout p)
 
+On the command line a NET containing whitespace, or naming no registry network but starting with a
+block type (``conv_k3_s2_c32``), is a block-string network.
+
 ``ir_r2_k3_s2_e6_c24`` is MobileNetV2's (t=6, c=24, n=2, s=2) row; ``conv_k3_s2_c32_relu6`` its stem;
 ``pool_k3_s2_kind=avg`` an average pool. Parsing checks only the grammar and the option names a
 type accepts (errors give the column); values are checked when the spec is validated and built.
@@ -148,6 +151,14 @@ def looks_like_blocks(net: str) -> bool:
     """A command-line NET is a block-string network when it contains whitespace (registry names
     and file names given on the command line never do)."""
     return any(ch.isspace() for ch in net)
+
+
+def starts_with_block_type(net: str) -> bool:
+    """Whether ``net`` begins with a block type followed by '_' or nothing (``conv_k3_c32``, ``gap``):
+    a one-block network when it is not a registry name."""
+    types = _block_types()
+    tokens = net.split("_")
+    return any("_".join(tokens[:n]) in types for n in range(1, len(tokens) + 1))
 
 
 def _fmt_scalar(v) -> Optional[str]:

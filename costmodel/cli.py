@@ -23,6 +23,10 @@ COMMANDS = {
     "memory": "memory",
     "guidelines": "guidelines",
     "show": "show",
+    "sweep": "sweep",
+    "fit": "fit",
+    "plot": "plot",
+    "export": "export",
 }
 
 

@@ -11,7 +11,8 @@ actually performed equal ``op.madds``.
 Every op kind has one kernel in ``KERNELS``. A kernel computes its output from the arrays it is
 given and the op's attributes (padding through ``op.pads``), never from the graph's inferred
 shapes, so the shape check is a real check. Conv and linear kernels count the MACs of the
-matrix products and multiply-adds they really perform (``_Ctx.matmul``, ``_Ctx.fma``).
+matrix products and multiply-adds they really perform, from the operand shapes
+(``_Ctx.matmul``: batch x M x K x P; ``_depthwise``: output elements x taps).
 
 Convolutions are matrix products: 1x1 is one (batched, grouped) matmul; k x k gathers a strided
 window view into an im2col buffer (tiled along output rows to stay under ``IM2COL_BYTES``) and
@@ -21,6 +22,7 @@ k*k shifted strided slices times per-channel weights. No Python loop runs over p
 from __future__ import annotations
 
 import io
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
@@ -61,15 +63,22 @@ def weight_shapes(graph: Graph) -> Dict[str, Dict[str, Tuple[int, ...]]]:
     return {n.name: d for n in graph.nodes for d in [_layer_shapes(n)] if d}
 
 
+def _uniform(rng, shape, lo: float, hi: float) -> np.ndarray:
+    a = rng.random(shape, dtype=np.float32)
+    a *= np.float32(hi - lo)
+    a += np.float32(lo)
+    return a
+
+
 def init_weights(graph: Graph, seed: int = 0) -> Dict[str, Dict[str, np.ndarray]]:
     """Deterministic float32 weights for every layer of ``graph``.
 
     Each layer draws from its own generator seeded by (seed, crc32(layer name)), so a layer's
-    weights do not depend on the rest of the graph. Conv/linear weights are He-normal
-    (std sqrt(2 / fan_in)), biases N(0, 0.05^2); BatchNorm gamma U(0.5, 1.5), beta N(0, 0.1^2),
-    running mean N(0, 0.1^2), running variance U(0.5, 1.5).
+    weights do not depend on the rest of the graph. Conv/linear weights are He-uniform
+    U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)) (variance 2 / fan_in), biases U(-0.1, 0.1); BatchNorm
+    gamma and running variance U(0.5, 1.5), beta and running mean U(-0.2, 0.2). (Uniform draws
+    are several times faster than normal ones: VGG-16's 138 M weights take a fraction of a second.)
     """
-    f32 = np.float32
     weights = {}
     for n in graph.nodes:
         shapes = _layer_shapes(n)
@@ -77,13 +86,14 @@ def init_weights(graph: Graph, seed: int = 0) -> Dict[str, Dict[str, np.ndarray]
             continue
         rng = np.random.default_rng([int(seed), zlib.crc32(n.name.encode())])
         if n.op.kind == "batchnorm":
-            d = {k: (rng.uniform(0.5, 1.5, s).astype(f32) if k in ("weight", "running_var")
-                     else rng.standard_normal(s, dtype=f32) * f32(0.1)) for k, s in shapes.items()}
+            d = {k: _uniform(rng, s, 0.5, 1.5) if k in ("weight", "running_var") else _uniform(rng, s, -0.2, 0.2)
+                 for k, s in shapes.items()}
         else:
             w = shapes["weight"]
-            d = {"weight": rng.standard_normal(w, dtype=f32) * f32(np.sqrt(2.0 / np.prod(w[1:])))}
+            a = float(np.sqrt(6.0 / np.prod(w[1:])))
+            d = {"weight": _uniform(rng, w, -a, a)}
             if "bias" in shapes:
-                d["bias"] = rng.standard_normal(shapes["bias"], dtype=f32) * f32(0.05)
+                d["bias"] = _uniform(rng, shapes["bias"], -0.1, 0.1)
         weights[n.name] = d
     return weights
 
@@ -136,11 +146,14 @@ def save_weights(path: str, weights: Mapping) -> None:
 def load_weights(path: str) -> Dict[str, Dict[str, np.ndarray]]:
     """Read weights written by ``save_weights``."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive of layer/array entries")
+        with z:
             flat = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise CostModelError(f"cannot read weights {path!r}: no such file") from None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise CostModelError(f"cannot read weights {path!r}: not an .npz weights file ({e})") from None
     out: Dict[str, Dict[str, np.ndarray]] = {}
     for k, a in flat.items():
@@ -170,16 +183,6 @@ class _Ctx:
         m, k = a.shape[-2:]
         self.macs += int(np.prod(out.shape[:-2], dtype=np.int64)) * m * k * b.shape[-1]
         return out
-
-    def fma(self, acc: np.ndarray, x: np.ndarray, w: np.ndarray, tmp: Optional[np.ndarray]) -> None:
-        """acc += x * w element-wise (w broadcast; acc = x * w when ``tmp`` is None), counting
-        acc.size MACs."""
-        if tmp is None:
-            np.multiply(x, w, out=acc)
-        else:
-            np.multiply(x, w, out=tmp)
-            acc += tmp
-        self.macs += acc.size
 
     def out_like(self, x: np.ndarray) -> np.ndarray:
         return x if self.inplace else np.empty_like(x)
@@ -216,6 +219,21 @@ def _taps(xp: np.ndarray, kh, kw, sh, sw, dh, dw, ho, wo):
             yield i, j, xp[:, :, i * dh: i * dh + sh * (ho - 1) + 1: sh, j * dw: j * dw + sw * (wo - 1) + 1: sw]
 
 
+def _depthwise(out, xp, wt, geom) -> int:
+    """out = sum over taps (i, j) of the shifted strided input slice times the per-channel
+    weight wt[:, i * kw + j]; returns the MACs performed (output elements per tap)."""
+    kh, kw, sh, sw, dh, dw = geom
+    tmp = np.empty_like(out)
+    macs = 0
+    for i, j, xs in _taps(xp, kh, kw, sh, sw, dh, dw, out.shape[2], out.shape[3]):
+        t = i * kw + j
+        np.multiply(xs, wt[:, t], out=out if t == 0 else tmp)
+        if t:
+            out += tmp
+        macs += out.size
+    return macs
+
+
 def conv2d(op, ins, ctx):
     """Convolution as matrix products (see the module docstring)."""
     (x,) = ins
@@ -236,15 +254,8 @@ def conv2d(op, ins, ctx):
         m = co // c
         if m > 1:
             xp = np.repeat(xp, m, axis=1)
-        wt = weight.reshape(co, kh * kw, 1, 1)
-        out, tmp = None, None
-        for i, j, xs in _taps(xp, kh, kw, sh, sw, dh, dw, ho, wo):
-            if out is None:  # first tap: out = x * w
-                out = np.empty(xs.shape, np.float32)
-                tmp = np.empty_like(out)
-                ctx.fma(out, xs, wt[:, i * kw + j], None)
-            else:
-                ctx.fma(out, xs, wt[:, i * kw + j], tmp)
+        out = np.empty((n, co, ho, wo), np.float32)
+        ctx.macs += _depthwise(out, xp, weight.reshape(co, kh * kw, 1, 1), (kh, kw, sh, sw, dh, dw))
     else:
         wm = weight.reshape(g, co // g, cg * kh * kw)
         if (kh, kw, sh, sw) == (1, 1, 1, 1):
@@ -373,7 +384,7 @@ def avgpool(op, ins, ctx):
         out = xs.copy() if out is None else np.add(out, xs, out=out)
     dh = _divisor(h, kh, sh, ho, t, b, op.count_include_pad)
     dw = _divisor(w, kw, sw, wo, left, r, op.count_include_pad)
-    out /= (dh[:, None] * dw[None, :]).astype(np.float32)
+    out /= np.maximum(dh[:, None] * dw[None, :], 1).astype(np.float32)  # a window of padding only: 0
     return (out,)
 
 
@@ -556,6 +567,8 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
         raise GraphError(f"input has shape {x.shape}; graph {graph.name!r} expects (N,) + "
                          f"{tuple(graph.input_shape)}")
     batch = x.shape[0]
+    if batch < 1:
+        raise GraphError("input batch is empty; give at least one sample")
     if weights is None:
         weights = init_weights(graph, seed)
     elif not calibrate:
@@ -612,11 +625,12 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
 
 def calibrate_batchnorm(graph: Graph, weights: Mapping, x: Optional[np.ndarray] = None, seed: int = 0
                         ) -> Dict[str, Dict[str, np.ndarray]]:
-    """Weights whose BatchNorm running mean and variance are the per-channel statistics of each
-    BatchNorm's input when the graph runs on ``x`` (default: ``random_input(graph, 2, seed)``),
-    layer by layer in order, so every BatchNorm really normalizes. Random networks then keep
-    activations of order one however deep they are, which keeps float32 comparisons well
-    conditioned. The given mapping is not modified."""
+    """Weights whose BatchNorm running statistics come from each BatchNorm's input when the graph
+    runs on ``x`` (default: ``random_input(graph, 2, seed)``), layer by layer in order: running
+    mean = the per-channel mean, running variance = the per-channel variance + 0.1 x its mean
+    over channels + 1e-3 (a nearly constant channel is not blown up). Every BatchNorm then
+    really normalizes, so random networks keep activations of order one however deep they are,
+    which keeps float32 comparisons well conditioned. The given mapping is not modified."""
     w = check_weights(graph, weights)
     w = {layer: dict(d) for layer, d in w.items()}
     if any(n.op.kind == "batchnorm" for n in graph.nodes):
@@ -640,5 +654,6 @@ def execute(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[M
     return (out, ex.tensors) if return_intermediates else out
 
 
-__all__ = ["execute", "run", "init_weights", "calibrate_batchnorm", "check_weights", "weight_shapes", "save_weights", "load_weights",
+__all__ = ["execute", "run", "init_weights", "calibrate_batchnorm", "check_weights", "weight_shapes",
+           "save_weights", "load_weights",
            "random_input", "Execution", "NodeCheck", "VerificationError", "KERNELS", "IM2COL_BYTES"]

@@ -14,7 +14,10 @@ def thousands(n) -> str:
 
 
 def scaled(n: float, unit: str = "") -> str:
-    """3_504_872 -> '3.50 M'; 300_774_272 -> '300.77 M'; 1.2e9 -> '1.20 G'."""
+    """3_504_872 -> '3.50 M'; 300_774_272 -> '300.77 M'; 1.2e9 -> '1.20 G'; from 1e15 on in
+    scientific notation ('5.97e+36'), so that a huge resolution shows no float noise digits."""
+    if abs(n) >= 1e15:
+        return f"{float(n):.2e} {unit}".rstrip()
     for div, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(n) >= div:
             return f"{n / div:.2f} {p}{unit}"

@@ -17,8 +17,12 @@ Mapping (ONNX op -> IR op):
   GlobalAveragePool and ReduceMean over H, W -> pooling; Concat (channel axis) -> concat;
   Split (channel axis; sizes from the attribute, the input or equal parts) -> split.
 * Reshape (N, g, C/g, H, W) -> Transpose (0, 2, 1, 3, 4) -> Reshape (N, C, H, W) ->
-  channel_shuffle(g); Flatten / Reshape to (N, -1) -> flatten; Dropout -> dropout;
-  Identity and Constant carry no node.
+  channel_shuffle(g); Flatten / Reshape to (N, -1) -> flatten; Slice of a channel range (torch's
+  chunk) -> split; Pad (constant, H/W only) read by one Conv or pooling -> that node's padding;
+  Dropout -> dropout; Identity and Constant carry no node.
+* Shape computations on constants (Shape of a tensor, Gather, Unsqueeze, Concat, Slice, Cast,
+  ConstantOfShape, arithmetic, ...: ``FOLDABLE``) are evaluated with NumPy, as exporters emit
+  them for ``x.view(x.size(0), -1)`` or explicit padding.
 
 The graph input's shape gives (C, H, W) (the batch dimension is ignored); a symbolic H or W needs
 ``res``. Any other op, or a supported op with parameters outside the mapping, is listed by node
@@ -31,7 +35,7 @@ import math
 import os
 from typing import Dict, List, Optional, Tuple
 
-from .errors import CostModelError, GraphError
+from .errors import CostModelError
 from .graph import Graph, GraphBuilder
 from .ops import (Activation, Add, AvgPool, BatchNorm, ChannelShuffle, Concat, Conv2d, Dropout, Flatten,
                   GlobalAvgPool, Linear, MaxPool, Multiply, Split, Unsupported)
@@ -43,7 +47,12 @@ class OnnxError(CostModelError):
 
 SUPPORTED = ("Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "HardSwish", "HardSigmoid",
              "Sigmoid", "Mul", "Add", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Concat",
-             "Split", "Reshape", "Transpose", "Flatten", "Dropout", "Identity", "Constant")
+             "Split", "Slice", "Reshape", "Transpose", "Flatten", "Dropout", "Pad", "Identity", "Constant")
+#: ops evaluated with NumPy when all their inputs are constants (exporters' shape computations)
+FOLDABLE = ("Shape", "ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose", "Cast", "Unsqueeze", "Squeeze",
+            "Gather", "Identity", "Add", "Sub", "Mul", "Div", "Range")
+#: largest tensor constant folding may create (elements)
+FOLD_LIMIT = 1 << 20
 
 
 #: inputs a node of this type must have (the rest are optional)
@@ -109,6 +118,7 @@ class _Importer:
         self.refs: Dict[str, str] = {}        # ONNX tensor name -> IR ref
         self.unsupported: List[Tuple[str, str, str]] = []
         self.fused = set()                    # ids of nodes folded into another
+        self.extra_pads = {}                  # id(conv or pool) -> padding of a Pad folded into it
         self.names = set()
         self.producer, self.consumers = {}, {}
         self.outputs = {o.name for o in graph.output}
@@ -134,10 +144,18 @@ class _Importer:
         return f"{self.path}: node {_show(self.node_names[id(node)])} ({_show(node.op_type)})"
 
     def static(self, name: str):
-        """The TensorProto of an initializer or Constant output, else None."""
+        """The TensorProto or array of an initializer, Constant or folded output, else None."""
         if name in self.inits:
             return self.inits[name]
         return self.consts.get(name)
+
+    def array(self, name: str):
+        """A constant's values as a NumPy array (None when unknown)."""
+        from onnx import numpy_helper
+        t = self.static(name)
+        if t is None or hasattr(t, "shape"):
+            return t
+        return numpy_helper.to_array(t)
 
     def is_static(self, name: str) -> bool:
         return name in self.inits or name in self.consts
@@ -149,7 +167,8 @@ class _Importer:
         if t is None:
             raise _Unsupported(f"input {_show(name)} must be a constant (an initializer or Constant)")
         try:
-            return [x.item() for x in numpy_helper.to_array(t).reshape(-1)]
+            arr = t if hasattr(t, "shape") else numpy_helper.to_array(t)
+            return [x.item() for x in arr.reshape(-1)]
         except Exception as e:
             raise OnnxError(f"{self.where(node)}: cannot read constant {_show(name)}: {type(e).__name__}") from None
 
@@ -158,7 +177,7 @@ class _Importer:
         if t is None:
             raise OnnxError(f"{self.where(node)}: weight {_show(name)} must be an initializer or a Constant "
                             f"(costmodel reads weight shapes from them)")
-        return tuple(int(d) for d in t.dims)
+        return tuple(int(d) for d in (t.shape if hasattr(t, "shape") else t.dims))
 
     def data_inputs(self, node) -> List[str]:
         return [i for i in node.input if i and not self.is_static(i)]
@@ -210,7 +229,8 @@ class _Importer:
         for n in nodes:  # Constants first: they create no IR node
             if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
                 self.constant(n)
-        unknown = [n for n in nodes if n.op_type not in SUPPORTED or n.domain not in ("", "ai.onnx")]
+        unknown = [n for n in nodes
+                   if (n.op_type not in SUPPORTED and n.op_type not in FOLDABLE) or n.domain not in ("", "ai.onnx")]
         unknown_ids = {id(n) for n in unknown}
         self.gated = {}  # Mul(x, Sigmoid(x)) -> swish, Mul(x, HardSigmoid(x)) -> hswish
         for n in nodes:
@@ -227,16 +247,19 @@ class _Importer:
             try:
                 if id(n) in unknown_ids:
                     raise _Unsupported("")
+                if n.op_type in FOLDABLE and self.fold(n):
+                    continue
                 self.map_node(n)
             except _Unsupported as e:
                 self.unsupported.append((self.node_names[id(n)], self.op_name(n), str(e)))
                 self.passthrough(n)
-            except GraphError as e:
+            except CostModelError as e:  # shapes, weights: with unsupported ops seen, those come first
                 if self.unsupported and not self.skip:
                     self.raise_unsupported(self.unsupported)
                 after = (f" (after unsupported op(s) treated as identity: "
                          f"{', '.join(f'{a} ({b})' for a, b, _ in self.unsupported)})" if self.unsupported else "")
-                raise OnnxError(f"{self.path}: {e}{after}") from None
+                msg = str(e) if str(e).startswith(self.path) else f"{self.path}: {e}"
+                raise OnnxError(f"{msg}{after}") from None
         if self.unsupported and not self.skip:
             self.raise_unsupported(self.unsupported)
         outs = []
@@ -279,6 +302,84 @@ class _Importer:
         for o in n.output:
             self.consts[o] = t
 
+    def fold(self, n) -> bool:
+        """Evaluate a shape computation on constants with NumPy; False when it is not one."""
+        import numpy as np
+        from onnx import helper
+        a = _attrs(n)
+        t = n.op_type
+        try:
+            if t == "Shape":
+                x = n.input[0]
+                shape = self.array(x).shape if self.is_static(x) else (1,) + tuple(self.g.shape(self.ref(x, n)))
+                out = np.array(shape[a.get("start", 0):a.get("end", len(shape))], np.int64)
+            else:
+                ins = [self.array(i) if i else None for i in n.input]
+                if any(i and (not self.is_static(i) or v is None) for i, v in zip(n.input, ins)) or not ins:
+                    return False
+                x = ins[0]
+                if t == "ConstantOfShape":
+                    from onnx import numpy_helper
+                    fill = a.get("value")  # a TensorProto of one element (default float 0)
+                    fill = numpy_helper.to_array(fill).reshape(-1)[0] if fill is not None else np.float32(0)
+                    shape = tuple(int(d) for d in x.reshape(-1))
+                    if math.prod(shape) > FOLD_LIMIT:
+                        return False
+                    out = np.full(shape, fill)
+                elif t == "Concat":
+                    out = np.concatenate(ins, axis=int(a.get("axis", 0)))
+                elif t == "Reshape":
+                    shape = [int(v) for v in ins[1].reshape(-1)]
+                    shape = [x.shape[i] if v == 0 and not a.get("allowzero", 0) else v for i, v in enumerate(shape)]
+                    out = x.reshape(shape)
+                elif t == "Slice":
+                    if self.opset >= 10:
+                        starts, ends = ins[1].reshape(-1), ins[2].reshape(-1)
+                        axes = ins[3].reshape(-1) if len(ins) > 3 and ins[3] is not None else range(len(starts))
+                        steps = ins[4].reshape(-1) if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
+                    else:
+                        starts, ends = a["starts"], a["ends"]
+                        axes, steps = a.get("axes", range(len(starts))), [1] * len(starts)
+                    idx = [slice(None)] * x.ndim
+                    for s0, e0, ax, st in zip(starts, ends, axes, steps):
+                        idx[int(ax)] = slice(int(s0), int(max(min(e0, 2 ** 62), -2 ** 62)), int(st))
+                    out = x[tuple(idx)]
+                elif t == "Transpose":
+                    out = np.transpose(x, a.get("perm"))
+                elif t == "Cast":
+                    out = x.astype(helper.tensor_dtype_to_np_dtype(a["to"]))
+                elif t in ("Unsqueeze", "Squeeze"):
+                    axes = a.get("axes")
+                    if axes is None and len(ins) > 1 and ins[1] is not None:
+                        axes = [int(v) for v in ins[1].reshape(-1)]
+                    if t == "Squeeze":
+                        out = np.squeeze(x, axis=tuple(axes) if axes else None)
+                    else:
+                        out = x
+                        rank = x.ndim + len(axes)
+                        for ax in sorted(v % rank for v in axes):
+                            out = np.expand_dims(out, ax)
+                elif t == "Gather":
+                    out = np.take(x, ins[1], axis=int(a.get("axis", 0)))
+                elif t == "Identity":
+                    out = x
+                elif t in ("Add", "Sub", "Mul", "Div"):
+                    y = ins[1]
+                    if t == "Div" and np.issubdtype(x.dtype, np.integer):
+                        out = (np.trunc(x / y)).astype(x.dtype)
+                    else:
+                        out = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[t](x, y)
+                elif t == "Range":
+                    out = np.arange(x.reshape(-1)[0], ins[1].reshape(-1)[0], ins[2].reshape(-1)[0])
+                else:
+                    return False
+        except Exception:  # not a computation we can evaluate: mapped (or listed) as an op instead
+            return False
+        if out.size > FOLD_LIMIT:
+            return False
+        self.consts[n.output[0]] = np.asarray(out)
+        return True
+
     def passthrough(self, n):
         ins = self.data_inputs(n)
         if not ins:  # produces a constant-like tensor from constants only
@@ -307,7 +408,9 @@ class _Importer:
         if len(n.input) < need or not all(n.input[:need]) or not n.output or not n.output[0]:
             raise OnnxError(f"{self.where(n)}: malformed node: {n.op_type} needs {need} input(s) and an output, "
                             f"got {len(n.input)} input(s) and {len(n.output)} output(s)")
-        handler = getattr(self, f"op_{n.op_type}")
+        handler = getattr(self, f"op_{n.op_type}", None)
+        if handler is None:
+            raise _Unsupported(f"{n.op_type} of a tensor (only constant shape computations are evaluated)")
         try:
             handler(n, _attrs(n))
         except (TypeError, ValueError, IndexError, KeyError, AttributeError, ArithmeticError) as e:
@@ -323,6 +426,12 @@ class _Importer:
         return ins[0]
 
     def spatial_pads(self, n, a, in_hw, kernel, strides, dilations):
+        """Explicit (top, bottom, left, right) padding, plus that of a Pad folded into this node."""
+        own = self._own_pads(n, a, in_hw, kernel, strides, dilations)
+        extra = self.extra_pads.get(id(n), (0, 0, 0, 0))
+        return tuple(p + e for p, e in zip(own, extra))
+
+    def _own_pads(self, n, a, in_hw, kernel, strides, dilations):
         auto = a.get("auto_pad", "NOTSET") or "NOTSET"
         if auto == "VALID":
             return (0, 0, 0, 0)
@@ -552,6 +661,28 @@ class _Importer:
             raise OnnxError(f"{self.where(n)}: {len(sizes)} split sizes for {len(outs)} outputs")
         self.emit(n, Split(tuple(sizes)), [x])
 
+    def op_Slice(self, n, a):
+        x = n.input[0]
+        if self.opset >= 10:
+            starts, ends = self.value(n.input[1], n), self.value(n.input[2], n)
+            axes = self.value(n.input[3], n) if len(n.input) > 3 and n.input[3] else list(range(len(starts)))
+            steps = self.value(n.input[4], n) if len(n.input) > 4 and n.input[4] else [1] * len(starts)
+        else:
+            starts, ends = list(a.get("starts", [])), list(a.get("ends", []))
+            axes, steps = list(a.get("axes", range(len(starts)))), [1] * len(starts)
+        if len(starts) != 1 or steps[0] != 1 or not self._channel_axis(n, int(axes[0]), x):
+            raise _Unsupported(f"Slice starts={starts} ends={ends} axes={list(axes)} steps={steps} (only a "
+                               f"contiguous channel range is modelled, as a split)")
+        c = self.g.shape(self.ref(x, n))[0]
+        lo, hi, _ = slice(int(starts[0]), int(max(min(ends[0], 2 ** 62), -2 ** 62))).indices(c)
+        if hi <= lo:
+            raise _Unsupported(f"empty channel slice [{starts[0]}:{ends[0]}] of {c} channels")
+        if (lo, hi) == (0, c):
+            return self.alias(n, x)
+        parts = [(p, q) for p, q in ((0, lo), (lo, hi), (hi, c)) if q > p]
+        ref = self.g.add(Split(tuple(q - p for p, q in parts)), [self.ref(x, n)], self.node_names[id(n)])
+        self.refs[n.output[0]] = self.g.outputs_of(ref)[parts.index((lo, hi))]
+
     def _full_shape(self, x, n) -> Tuple[int, ...]:
         return (1,) + tuple(self.g.shape(self.ref(x, n)))
 
@@ -617,6 +748,22 @@ class _Importer:
             return self.emit(n, Flatten(), [x])
         raise _Unsupported(f"Reshape {list(in_full)} -> {list(target)} (only flattening and channel shuffles "
                            f"are modelled)")
+
+    def op_Pad(self, n, a):
+        x = n.input[0]
+        if a.get("mode", "constant") != "constant":
+            raise _Unsupported(f"mode {a.get('mode')!r} (only constant padding is modelled)")
+        pads = list(a.get("pads", [])) if self.opset < 11 else (
+            self.value(n.input[1], n) if len(n.input) > 1 and n.input[1] else [])
+        shape = self.g.shape(self.ref(x, n))
+        if len(shape) != 3 or len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
+            raise _Unsupported(f"pads {pads} (only non-negative H/W padding of a (N, C, H, W) map is modelled)")
+        user = self.only_consumer(n.output[0])
+        if (user is None or user.op_type not in ("Conv", "MaxPool", "AveragePool") or user.input[0] != n.output[0]
+                or (_attrs(user).get("auto_pad", "NOTSET") or "NOTSET") not in ("NOTSET", "VALID")):
+            raise _Unsupported("a Pad is modelled only as extra padding of the one Conv or pooling that reads it")
+        self.extra_pads[id(user)] = (int(pads[2]), int(pads[6]), int(pads[3]), int(pads[7]))
+        self.alias(n, x)
 
     def op_Transpose(self, n, a):
         raise _Unsupported(f"Transpose perm={list(a.get('perm', []))} outside a channel shuffle")

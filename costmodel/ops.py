@@ -97,6 +97,53 @@ def window_output(size: int, k: int, s: int, d: int, pad: Tuple[int, int], ceil_
     return out
 
 
+def _np():
+    import numpy  # imported lazily: only the vectorized sweep needs it
+    return numpy
+
+
+def resolve_padding_array(size, k: int, s: int, d: int, padding: Padding, axis: int):
+    """``resolve_padding`` over an integer numpy array of input lengths (same formula)."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        out = -(-size // s)
+        total = _np().maximum((out - 1) * s + (k - 1) * d + 1 - size, 0)
+        return total // 2, total - total // 2
+    return (padding[0], padding[1]) if axis == 0 else (padding[2], padding[3])
+
+
+def window_output_array(size, k: int, s: int, d: int, pad, ceil_mode: bool = False):
+    """``window_output`` over an integer numpy array of input lengths (same formula, same PyTorch
+    ceil-mode rule); 0 where the window does not fit."""
+    np = _np()
+    span = size + pad[0] + pad[1] - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode:
+        out = out - ((out - 1) * s >= size + pad[0])
+    return np.where(span < 0, 0, out)
+
+
+def _window_hw(op, hw, d):
+    """Vectorized output (H, W) of a sliding-window op (conv, pool) for arrays of input sizes."""
+    h, w = hw[0]
+    ceil = getattr(op, "ceil_mode", False)
+    t, b = resolve_padding_array(h, op.kernel[0], op.stride[0], d[0], op.padding, 0)
+    left, r = resolve_padding_array(w, op.kernel[1], op.stride[1], d[1], op.padding, 1)
+    return (window_output_array(h, op.kernel[0], op.stride[0], d[0], (t, b), ceil),
+            window_output_array(w, op.kernel[1], op.stride[1], d[1], (left, r), ceil))
+
+
+def _same_hw(hw):
+    """Inputs that must share H, W (add, concat): their H, W, or 0 where they differ."""
+    np = _np()
+    (h, w), rest = hw[0], hw[1:]
+    ok = True
+    for h2, w2 in rest:
+        ok = ok & (h2 == h) & (w2 == w)
+    return np.where(ok, h, 0), np.where(ok, w, 0)
+
+
 def _require_map(op: "Op", ins) -> Shape:
     (x,) = ins
     if len(x) != 3:
@@ -116,6 +163,13 @@ class Op:
 
     def infer(self, ins) -> Tuple[Shape, ...]:
         return (ins[0],)
+
+    def out_hw(self, hw):
+        """Vectorized spatial shape: ``hw`` holds one (H, W) pair of integer numpy arrays per input
+        (one entry per input resolution); returns the (H, W) arrays of every output (0 where the op
+        does not fit). Equal to ``infer``'s H, W wherever ``infer`` succeeds; vectors (flattened
+        maps) carry the H, W of the map they came from. Default: the first input's."""
+        return hw[0]
 
     def params(self, ins) -> int:
         return 0
@@ -195,6 +249,9 @@ class Conv2d(Op):
             )
         return ((self.out_channels, ho, wo),)
 
+    def out_hw(self, hw):
+        return _window_hw(self, hw, self.dilation)
+
     def params(self, ins):
         c_in = ins[0][0]
         k = self.kernel[0] * self.kernel[1]
@@ -242,6 +299,10 @@ class Linear(Op):
         if not isinstance(self.out_features, int) or self.out_features < 1:
             raise GraphError(f"linear out_features must be a positive integer, got {self.out_features!r}")
         return ((self.out_features,),)
+
+    def out_hw(self, hw):
+        h, _ = hw[0]
+        return h * 0 + 1, h * 0 + 1
 
     def params(self, ins):
         return ins[0][0] * self.out_features + (self.out_features if self.bias else 0)
@@ -336,6 +397,9 @@ class _Pool(Op):
             )
         return ((c, ho, wo),)
 
+    def out_hw(self, hw):
+        return _window_hw(self, hw, (1, 1))
+
     def label(self, ins):
         s = f"{self.kind}{self.kernel[0]}x{self.kernel[1]}"
         return s + (f"/{self.stride[0]}" if self.stride != (1, 1) else "")
@@ -373,6 +437,11 @@ class GlobalAvgPool(Op):
         c, h, w = _require_map(self, ins)
         return ((c, 1, 1),)
 
+    def out_hw(self, hw):
+        h, w = hw[0]
+        ok = (h >= 1) & (w >= 1)
+        return ok * 1, ok * 1
+
     def flops(self, ins, outs):
         return numel(ins[0])
 
@@ -395,6 +464,9 @@ class Add(Op):
         if any(s != ins[0] for s in ins):
             raise GraphError(f"add needs equal shapes, got {', '.join(map(str, ins))}")
         return (ins[0],)
+
+    def out_hw(self, hw):
+        return _same_hw(hw)
 
     def flops(self, ins, outs):
         return (len(ins) - 1) * numel(outs[0])
@@ -420,6 +492,12 @@ class Multiply(Op):
             out.append(max(x, y))
         return (tuple(out),)
 
+    def out_hw(self, hw):
+        np = _np()
+        (ha, wa), (hb, wb) = hw
+        ok = ((ha == hb) | (ha == 1) | (hb == 1)) & ((wa == wb) | (wa == 1) | (wb == 1))
+        return np.where(ok, np.maximum(ha, hb), 0), np.where(ok, np.maximum(wa, wb), 0)
+
     def flops(self, ins, outs):
         return numel(outs[0])
 
@@ -440,6 +518,9 @@ class Concat(Op):
             raise GraphError(f"concat needs equal spatial sizes, got {', '.join(map(str, ins))}")
         return ((sum(s[0] for s in ins),) + tuple(ins[0][1:]),)
 
+    def out_hw(self, hw):
+        return _same_hw(hw)
+
 
 @dataclass(frozen=True)
 class Split(Op):
@@ -452,6 +533,8 @@ class Split(Op):
     category: ClassVar[str] = "copy"
 
     def __post_init__(self):
+        if not isinstance(self.sizes, (tuple, list)) or not all(_is_int(s) for s in self.sizes):
+            raise GraphError(f"split sizes must be positive integers, got {self.sizes!r}")
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
         if len(self.sizes) < 1 or min(self.sizes) < 1:
             raise GraphError(f"split sizes must be positive integers, got {self.sizes}")
@@ -474,7 +557,7 @@ class ChannelShuffle(Op):
 
     def infer(self, ins):
         (x,) = ins
-        if self.groups < 1 or x[0] % self.groups:
+        if not _is_int(self.groups) or self.groups < 1 or x[0] % self.groups:
             raise GraphError(f"channel shuffle groups={self.groups} must divide the {x[0]} channels")
         return (x,)
 
@@ -519,6 +602,10 @@ class Upsample(Op):
     def infer(self, ins):
         c, _, _ = _require_map(self, ins)
         return ((c,) + self.size,)
+
+    def out_hw(self, hw):
+        h, _ = hw[0]
+        return h * 0 + self.size[0], h * 0 + self.size[1]
 
     def flops(self, ins, outs):
         return 7 * numel(outs[0]) if self.mode == "bilinear" else 0
@@ -565,5 +652,5 @@ def make_op(kind: str, **attrs) -> Op:
 
 
 __all__ = ["Shape", "numel", "Op", "OP_KINDS", "make_op", "ACTIVATION_FLOPS", "window_output",
-           "resolve_padding"] + [c.__name__ for c in OP_KINDS.values()]
+           "resolve_padding", "window_output_array", "resolve_padding_array"] + [c.__name__ for c in OP_KINDS.values()]
 

@@ -98,6 +98,29 @@ class Context:
 
 
 @dataclass(frozen=True)
+class TracingContext(Context):
+    """A ``Context`` that records how a build depends on alpha and the resolution (used by
+    ``costmodel.sweep``): ``trace`` receives ``(c, mode, result)`` for every ``ch`` call and
+    ``("alpha" | "res", None, None)`` for every read of ``alpha`` or ``res`` outside ``ch``."""
+
+    trace: list = field(default_factory=list, compare=False, repr=False)
+
+    def ch(self, c: int, mode: str = "scaled") -> int:
+        object.__setattr__(self, "_in_ch", True)
+        try:
+            v = Context.ch(self, c, mode)
+        finally:
+            object.__setattr__(self, "_in_ch", False)
+        self.trace.append((c, mode, v))
+        return v
+
+    def __getattribute__(self, name):
+        if name in ("alpha", "res") and not object.__getattribute__(self, "__dict__").get("_in_ch"):
+            object.__getattribute__(self, "trace").append((name, None, None))
+        return object.__getattribute__(self, name)
+
+
+@dataclass(frozen=True)
 class BlockType:
     name: str
     fn: Callable
@@ -136,12 +159,14 @@ def get_block_type(name: str) -> BlockType:
 
 
 def expand(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes: int = 1000,
-           meta: Optional[dict] = None, **knobs) -> Graph:
-    """Expand a spec into a graph at width multiplier ``alpha`` and input resolution ``res``."""
+           meta: Optional[dict] = None, *, trace: Optional[list] = None, **knobs) -> Graph:
+    """Expand a spec into a graph at width multiplier ``alpha`` and input resolution ``res``.
+    ``trace``: a list that records the widths and reads of alpha/res (``TracingContext``)."""
     res = spec.default_res if res is None else res
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < float("inf"):
         raise KnobError(f"{spec.name}: alpha must be a positive finite number, got {alpha!r}")
-    ctx = Context(alpha, res, classes, spec.width, dict(knobs))
+    ctx = (Context(alpha, res, classes, spec.width, dict(knobs)) if trace is None
+           else TracingContext(alpha, res, classes, spec.width, dict(knobs), trace))
     info = {"network": spec.name, "alpha": alpha, "resolution": res, "classes": classes}
     info.update(meta or {})
     info.update(knobs)

@@ -10,10 +10,10 @@ Format (every key but ``blocks`` optional; see docs/specfiles.md)::
     input: {in_channels: 3, resolution: 224}   # --res overrides the resolution
     blocks:                       # the same vocabulary as the zoo (costmodel.spec.BLOCK_TYPES)
       - {type: conv, c: 32, k: 3, s: 2, act: relu6}
-      - {type: ir, t: 6, c: 24, repeat: 2, s: 2}
-      - ir_r3_s2_e6_c32           # a block string (costmodel.blockstring)
-      - {type: conv, name: side, c: 32, k: 1}
-      - {type: add, inputs: [side, ir1]}   # named inputs: earlier blocks' names, or 'input'
+      - {type: ir, t: 6, c: 24, repeat: 2, s: 2, name: stage2}
+      - ir_r3_s2_e6_c32_name=stage3        # a block string (costmodel.blockstring)
+      - {type: conv, name: side, c: 32, k: 3, s: 2, inputs: [stage2]}
+      - {type: add, inputs: [stage3, side]}   # named inputs: earlier blocks' names, or 'input'
 
 ``NetSpec.to_dict()`` output (flat ``in_channels`` / ``resolution``) is accepted as well.
 Errors name the file, the line, the block and what is accepted; block-building errors (a
@@ -28,7 +28,7 @@ import numbers
 import os
 import re
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import yaml
@@ -66,6 +66,12 @@ class _LineLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that records line numbers and rejects duplicate keys."""
 
 
+class _LineError(Exception):
+    def __init__(self, line: int, msg: str):
+        super().__init__(msg)
+        self.line = line
+
+
 def _construct_map(loader, node):
     data = LineDict()
     data.line = node.start_mark.line + 1
@@ -75,10 +81,10 @@ def _construct_map(loader, node):
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, typing.Hashable) or isinstance(key, (list, dict)):
-            raise SpecError(f"line {key_node.start_mark.line + 1}: a mapping key must be a plain value")
+            raise _LineError(key_node.start_mark.line + 1, "a mapping key must be a plain value")
         if key in data:
-            raise SpecError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r} "
-                            f"(first given on line {data.key_lines[key]})")
+            raise _LineError(key_node.start_mark.line + 1, f"duplicate key {key!r} (first given on line "
+                                                           f"{data.key_lines[key]})")
         data[key] = loader.construct_object(value_node, deep=True)
         data.key_lines[key] = key_node.start_mark.line + 1
 
@@ -108,8 +114,8 @@ def parse_text(text: str, where: str, fmt: str = "yaml"):
             raise SpecError(f"{where}: malformed JSON: nested too deeply") from None
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except SpecError as e:
-        raise SpecError(f"{where}: {e}") from None
+    except _LineError as e:
+        raise SpecError(f"{where}:{e.line}: {e}") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = " ".join(str(e.problem or e.context or "syntax error").split())
@@ -136,7 +142,6 @@ class SpecFile:
     alpha: float = 1.0
     classes: int = 1000
     lines: Tuple[int, ...] = ()
-    meta: Dict = field(default_factory=dict)
 
     def where(self, block_index: Optional[int] = None) -> str:
         if block_index is None or block_index >= len(self.lines) or not self.lines[block_index]:
@@ -152,15 +157,15 @@ class SpecFile:
         alpha = check_alpha(self.alpha if alpha is None else alpha, self.path)
         res = check_res(self.spec.default_res if res is None else res, self.path)
         classes = check_classes(self.classes if classes is None else classes, self.path)
-        meta = {"network": self.spec.name, "family": "spec file", "source_file": self.path}
+        meta = {"network": self.spec.name, "family": "spec file"}
         try:
             return expand(self.spec, alpha, res, classes, meta=meta)
         except CostModelError as e:
             raise type(e)(f"{self.where(getattr(e, 'block_index', None))}: {e}") from None
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as e:
             bi = getattr(e, "block_index", None)
-            label = f"block {bi} ({self.spec.blocks[bi].name or self.spec.blocks[bi].type})" if bi is not None else ""
-            raise SpecError(f"{self.where(bi)}: {label}: bad argument value(s): {type(e).__name__}: "
+            label = f" block {bi} ({self.spec.blocks[bi].name or self.spec.blocks[bi].type}):" if bi is not None else ""
+            raise SpecError(f"{self.where(bi)}:{label} bad argument value(s): {type(e).__name__}: "
                             f"{' '.join(str(e).split())}") from None
 
 
@@ -512,6 +517,10 @@ def source_kind(net: str) -> str:
         return "onnx"
     if looks_like_blocks(net):
         return "blocks"
+    from .blockstring import starts_with_block_type
+    from .registry import networks
+    if net not in networks() and not os.path.exists(net) and starts_with_block_type(net):
+        return "blocks"  # a one-block network such as 'conv_k3_s2_c32'
     return "registry"
 
 
@@ -530,9 +539,51 @@ def load(path_or_name: str, alpha=None, res=None, classes=None, *, skip_unsuppor
             raise KnobError(f"{path_or_name}: alpha does not apply to an ONNX model (its widths are fixed)")
         if knobs:
             raise KnobError(f"{path_or_name}: an ONNX model takes no knobs ({', '.join(knobs)})")
+        if classes is not None:
+            raise KnobError(f"{path_or_name}: classes does not apply to an ONNX model (its classifier is fixed)")
         return load_onnx(path_or_name, res=res, skip_unsupported=skip_unsupported)
     from .registry import build, networks
     if path_or_name not in networks() and os.path.isfile(path_or_name):
         raise KnobError(f"{path_or_name!r} is a file but not a spec file or ONNX model: spec files end in "
                         f"{', '.join(SPEC_SUFFIXES)}, ONNX models in .onnx")
     return build(path_or_name, alpha=alpha, res=res, classes=1000 if classes is None else classes, **knobs)
+
+
+def sweep_file(path_or_name: str, alphas=None, resolutions=None, classes=None, *, bits: int = 32,
+               unfused: bool = False, zero_copy: bool = False, peak: bool = False, progress=None, **knobs):
+    """``costmodel.sweep.sweep`` for a spec file, block string or ONNX model: one exact
+    ``analyze(load(...))`` per (alpha, resolution), the same DataFrame columns as the vectorized
+    sweep (Python integers when a value reaches 2**62). ``alphas`` / ``resolutions`` None: the
+    file's defaults; ``classes`` None or 1000 (the API default): the file's own (an ONNX model's
+    classifier is fixed)."""
+    import numpy as np
+    import pandas as pd
+    from .analysis import analyze
+    from .sweep import INT64_BOUND, SWEEP_KEYS
+    kind = source_kind(path_or_name)
+    alphas = [None] if alphas is None else list(alphas)
+    resolutions = [None] if resolutions is None else list(resolutions)
+    if not alphas or not resolutions:
+        raise CostModelError("sweep needs at least one alpha and one resolution")
+    if classes == 1000:
+        classes = None
+    keys = list(SWEEP_KEYS) + (["peak_activation_bytes"] if peak else [])
+    rows, total = [], len(alphas) * len(resolutions)
+    for a in alphas:
+        for r in resolutions:
+            g = load(path_or_name, a, r, classes, **knobs)
+            rep = analyze(g, bits=bits, unfused=unfused, zero_copy=zero_copy)
+            rows.append([g.meta["alpha"], g.meta["resolution"], g.meta.get("classes", 0)]
+                        + [rep.totals[k] for k in keys])
+            if progress is not None:
+                progress(len(rows), total)
+    cols = {"network": pd.Categorical([g.meta["network"]] * len(rows)),
+            "alpha": np.array([x[0] for x in rows], dtype=float),
+            "resolution": [x[1] for x in rows], "classes": [x[2] for x in rows]}
+    for i, k in enumerate(keys):
+        vals = [x[3 + i] for x in rows]
+        cols[k] = np.array(vals, dtype=np.int64 if max(abs(v) for v in vals) < INT64_BOUND else object)
+    df = pd.DataFrame(cols)
+    df.attrs.update({"network": g.meta["network"], "family": g.meta.get("family", kind), "bits": bits,
+                     "unfused": unfused, "zero_copy": zero_copy})
+    return df

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import GraphError
 from .graph import INPUT, Graph
 
 _ACT = {"relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "swish": nn.SiLU,
@@ -56,7 +57,7 @@ def _pool(node):
     sym = _sym(pads)
     if sym is None or sym[0] * 2 > op.kernel[0] or sym[1] * 2 > op.kernel[1]:
         if op.ceil_mode or (op.kind == "avgpool" and not op.count_include_pad):
-            raise NotImplementedError(f"node {node.name!r}: torch pooling cannot express padding {pads} with "
+            raise GraphError(f"node {node.name!r}: torch pooling cannot express padding {pads} with "
                                       f"ceil_mode or count_include_pad=False")
         t, b, left, r = pads
         value = float("-inf") if op.kind == "maxpool" else 0.0
@@ -112,7 +113,7 @@ class GraphModule(nn.Module):
         self.layers = nn.ModuleList()
         for n in graph.nodes:
             if n.op.kind not in TRANSLATORS:
-                raise NotImplementedError(f"node {n.name!r}: no torch translation for op kind {n.op.kind!r}")
+                raise GraphError(f"node {n.name!r}: no torch translation for op kind {n.op.kind!r}")
             self.layers.append(TRANSLATORS[n.op.kind](n))
 
     def forward(self, x):

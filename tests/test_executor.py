@@ -13,8 +13,8 @@ import costmodel
 from costmodel import CostModelError, GraphBuilder, GraphError
 from costmodel import executor as ex
 from costmodel.cli import cli
-from costmodel.executor import (KERNELS, VerificationError, check_weights, execute, init_weights, load_weights,
-                                random_input, run, save_weights)
+from costmodel.executor import (KERNELS, VerificationError, calibrate_batchnorm, check_weights, execute,
+                                init_weights, load_weights, random_input, run, save_weights)
 from costmodel.ops import (OP_KINDS, Activation, AvgPool, BatchNorm, ChannelShuffle, Concat, Conv2d, Dropout,
                            Flatten, GlobalAvgPool, Linear, MaxPool, Multiply, Split, Upsample)
 
@@ -50,6 +50,26 @@ def conv_direct(x, w, b, stride, pads, dilation, groups):
                             for v in range(kw):
                                 acc += xp[b_, g * cg + ci, i * sh + u * dh, j * sw + v * dw] * w[o, ci, u, v]
                     out[b_, o, i, j] = acc + (b[o] if b is not None else 0.0)
+    return out
+
+
+def conv_pixels(x, w, stride, pads, dilation, groups):
+    """Convolution by a loop over output pixels: each one a contraction of its dilated window
+    with the weights, group by group."""
+    n, c, h, wd = x.shape
+    co, cg, kh, kw = w.shape
+    t, b, left, r = pads
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (t, b), (left, r)))
+    ho = (h + t + b - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (wd + left + r - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    out = np.zeros((n, co, ho, wo))
+    wg = w.reshape(groups, co // groups, cg, kh, kw)
+    for i in range(ho):
+        for j in range(wo):
+            y0, x0 = i * stride[0], j * stride[1]
+            (dy, dx) = dilation
+            win = xp[:, :, y0:y0 + dy * (kh - 1) + 1:dy, x0:x0 + dx * (kw - 1) + 1:dx]
+            out[:, :, i, j] = np.einsum("ngcuv,gocuv->ngo", win.reshape(n, groups, cg, kh, kw), wg).reshape(n, co)
     return out
 
 
@@ -234,7 +254,7 @@ def test_batch_is_independent_samples():
     g = costmodel.build("mobilenet_v2", alpha=0.35, res=32)
     x = random_input(g, 3, 1)
     y = execute(g, x)
-    np.testing.assert_allclose(y[1:2], execute(g, x[1:2]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y[1:2], execute(g, x[1:2]), rtol=1e-5, atol=1e-5 * float(np.abs(y).max()))
 
 
 def test_multiple_outputs_and_bad_input():
@@ -275,9 +295,29 @@ def test_weights_npz_round_trip(tmp_path):
     np.testing.assert_array_equal(execute(g, x, weights=back), execute(g, x, weights=w))
     with pytest.raises(CostModelError, match="no such file"):
         load_weights(str(tmp_path / "missing.npz"))
+    (tmp_path / "junk.npz").write_text("not a zip")
+    with pytest.raises(CostModelError, match="not an .npz weights file"):
+        load_weights(str(tmp_path / "junk.npz"))
+    (tmp_path / "junk.npz").unlink()
     with pytest.raises(CostModelError, match="does not exist"):
         save_weights(str(tmp_path / "no" / "w.npz"), w)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
+
+
+def test_calibrated_batchnorm_centres_its_input():
+    g = GraphBuilder("t", (3, 6, 6))
+    g.conv("input", 5, 3, name="c")
+    g = g.build()
+    x = random_input(g, 4, 2) * 7 + 3
+    w = init_weights(g)
+    cal = calibrate_batchnorm(g, w, x)
+    assert not np.array_equal(cal["c.bn"]["running_mean"], w["c.bn"]["running_mean"])  # the input is untouched
+    y, t = execute(g, x, weights=cal, return_intermediates=True)
+    conv = t["c"].astype(np.float64)
+    np.testing.assert_allclose(cal["c.bn"]["running_mean"], conv.mean(axis=(0, 2, 3)), rtol=1e-5)
+    var = conv.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(cal["c.bn"]["running_var"], var + 0.1 * var.mean() + 1e-3, rtol=1e-5)
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), w["c.bn"]["bias"], atol=1e-5)  # output mean = beta
 
 
 def test_lazy_exports():
@@ -286,10 +326,9 @@ def test_lazy_exports():
 
 # ----------------------------------------------------------------------------- verification
 def test_wrong_analytical_shape_is_reported(monkeypatch):
+    monkeypatch.setattr(MaxPool, "infer", lambda self, ins: ((ins[0][0], 5, 5),))  # a wrong formula
     g = single(MaxPool(3, 2), (4, 9, 9))
-    node = g.nodes[0]
-    bad = dataclasses.replace(node, out_shapes=((4, 5, 5),))
-    g = dataclasses.replace(g, nodes=(bad,))
+    monkeypatch.undo()
     with pytest.raises(VerificationError, match=r"node 'op' \(maxpool: kernel=\(3, 3\).*executed shape "
                                                 r"\(4, 4, 4\) != analytical \(4, 5, 5\)"):
         execute(g)
@@ -330,21 +369,36 @@ def test_random_graphs_shapes_and_macs_equal(case, batch):
     g.add(Flatten(), "gap", "flat")
     g.add(Linear(3), "flat", "fc")
     graph = g.build()
-    e = run(graph, random_input(graph, batch), raise_on_mismatch=False)
+    x = random_input(graph, batch)
+    w = init_weights(graph)
+    e = run(graph, x, weights=w, keep=True, raise_on_mismatch=False)
     assert e.ok, [c.describe(graph.node(c.name).op) for c in e.mismatches]
     assert [c.actual for c in e.checks] == [n.out_shapes for n in graph.nodes]
     conv = e.checks[0]
     assert conv.counted == batch * conv.madds > 0
+    op = graph.nodes[0].op
+    want = conv_pixels(x, w["conv"]["weight"], op.stride, op.pads(case["hw"]), op.dilation, op.groups)
+    if op.bias:
+        want += w["conv"]["bias"][:, None, None]
+    np.testing.assert_allclose(e.tensors["conv"], want, rtol=1e-5, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- the CLI
-def test_verify_all_registry_networks():
-    r = CliRunner().invoke(cli, ["verify", "--all"])
+def test_verify_all_registry_networks_and_knob_choices():
+    r = CliRunner().invoke(cli, ["verify", "--all", "--knobs"])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    for name in costmodel.networks():
+    nets = costmodel.networks()
+    for name, net in nets.items():
         assert any(line.startswith(f"ok  {name} res ") for line in lines), name
-    assert lines[-1] == f"summary: {len(costmodel.networks())} networks, all match"
+        for k in net.knobs:  # every other knob choice is verified, or rejected by the network itself
+            for choice in k.choices or ():
+                if choice != k.default:
+                    what = f"{name} {k.name}={choice}"
+                    assert any(line.startswith((f"ok  {what} res ", f"skip {what}: ")) for line in lines), what
+    assert not any(line.startswith("FAIL") for line in lines)
+    assert re.fullmatch(rf"summary: {len(nets)} networks, \d+ configurations verified(, \d+ rejected "
+                        rf"combinations skipped)?: all match", lines[-1])
 
 
 def test_verify_one_network_lines():

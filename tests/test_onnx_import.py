@@ -11,6 +11,7 @@ onnx = pytest.importorskip("onnx")
 import numpy as np  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+import costmodel  # noqa: E402
 from costmodel import CostModelError, GraphBuilder, analyze  # noqa: E402
 from costmodel.onnx_import import OnnxError, load_onnx  # noqa: E402
 from costmodel.ops import AvgPool, ChannelShuffle, Conv2d, Linear, MaxPool  # noqa: E402
@@ -60,6 +61,12 @@ def test_conv_bn_relu_exact(tmp_path):
     b = GraphBuilder("ref", (3, 32, 32))
     b.conv("input", 16, 3, 2, bias=True, bn=True, act="relu", name="conv")
     same_as_builder(g, b.build())
+    # res overrides a fixed input size; alpha and classes do not apply to an ONNX model
+    p = str(tmp_path / "m.onnx")
+    assert analyze(costmodel.load(p, res=64)).totals["madds"] == 4 * 110_592
+    for bad in (dict(alpha=0.5), dict(classes=10), dict(groups=2), dict(res=0)):
+        with pytest.raises(costmodel.KnobError):
+            costmodel.load(p, **bad)
 
 
 def test_depthwise_separable_relu6_exact(tmp_path):
@@ -124,8 +131,8 @@ def test_gemm_classifier(tmp_path, trans_b):
     assert t["flops"] == 64 * 49 + 2 * 640 + 10
     assert g.meta["classes"] == 10
     b = GraphBuilder("ref", (64, 7, 7))
-    y = b.add(__import__("costmodel").ops.GlobalAvgPool(), "input", "gap")
-    y = b.add(__import__("costmodel").ops.Flatten(), y, "flat")
+    y = b.add(costmodel.ops.GlobalAvgPool(), "input", "gap")
+    y = b.add(costmodel.ops.Flatten(), y, "flat")
     b.add(Linear(10, True), y, "fc")
     same_as_builder(g, b.build())
 
@@ -285,3 +292,76 @@ def test_bad_files_cli(tmp_path):
     r = subprocess.run([sys.executable, "-m", "costmodel", "table", _lrn_model(tmp_path), "--alpha", "0.5"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "alpha does not apply" in r.stderr
+
+
+# ----------------------------------------------------------------------------- real exporter output (PyTorch)
+def _rows(graph):
+    """Per-node label, shapes and costs; dropout (removed by exporters) left out."""
+    return [(r["op"], r["input_shapes"], r["output_shape"], r["params"], r["madds"], r["flops"])
+            for r in analyze(graph).rows if r["kind"] != "dropout"]
+
+
+def _export(module, shape, path):
+    torch = pytest.importorskip("torch")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), (torch.zeros(shape),), path, dynamo=False, opset_version=13,
+                          training=torch.onnx.TrainingMode.PRESERVE)   # keep BatchNorm nodes (no folding)
+    return path
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name,res", [("mobilenet_v2", 64), ("mobilenet_v3_small", 64), ("mixnet_s", 64),
+                                      ("xception", 96)])
+def test_torch_exported_zoo_networks_import_exactly(tmp_path, name, res):
+    """Zoo graph -> torch module (costmodel.torch_bridge) -> torch.onnx.export -> import: the same nodes,
+    shapes and counts (SE gates, hard-swish, swish, MixNet's split/concat, Xception's explicit Pad ops)."""
+    pytest.importorskip("torch")
+    from costmodel.torch_bridge import to_torch
+    g = costmodel.build(name, res=res)
+    imported = load_onnx(_export(to_torch(g), (1,) + g.input_shape, str(tmp_path / f"{name}.onnx")))
+    assert _rows(imported) == _rows(g)
+
+
+@pytest.mark.torch
+def test_torch_exported_shufflenet_unit(tmp_path):
+    """A ShuffleNet V2 unit as people write it in PyTorch: chunk (Slice ops), cat, view/transpose/view
+    shuffle, adaptive pooling and x.view(x.size(0), -1) (Shape/Gather/... folded as constants)."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU())
+            self.pool = nn.MaxPool2d(3, 2, 1)
+            self.branch = nn.Sequential(nn.Conv2d(12, 12, 1, bias=False), nn.BatchNorm2d(12), nn.ReLU(),
+                                        nn.Conv2d(12, 12, 3, 1, 1, groups=12, bias=False), nn.BatchNorm2d(12),
+                                        nn.Conv2d(12, 12, 1, bias=False), nn.BatchNorm2d(12), nn.ReLU())
+            self.fc = nn.Linear(24, 10)
+
+        def forward(self, x):
+            x = self.pool(self.stem(x))
+            a, b = x.chunk(2, dim=1)
+            y = torch.cat([a, self.branch(b)], 1)
+            n, c, h, w = y.shape
+            y = y.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, -1, h, w)
+            y = torch.nn.functional.adaptive_avg_pool2d(y, 1)
+            return self.fc(y.view(y.size(0), -1))
+
+    imported = load_onnx(_export(Net(), (1, 3, 64, 64), str(tmp_path / "shuffle.onnx")))
+    from costmodel.ops import Flatten, GlobalAvgPool, Split
+    b = GraphBuilder("ref", (3, 64, 64))
+    y = b.conv("input", 24, 3, 2, act="relu", name="stem")
+    y = b.add(MaxPool(3, 2, 1), y, "pool")
+    left = b.outputs_of(b.add(Split((12, 12)), y, "s0"))[0]
+    right = b.outputs_of(b.add(Split((12, 12)), y, "s1"))[1]
+    r = b.conv(right, 12, 1, act="relu", name="pw1")
+    r = b.dwconv(r, 3, 1, name="dw")
+    r = b.conv(r, 12, 1, act="relu", name="pw2")
+    y = b.add(ChannelShuffle(2), b.concat([left, r]), "shuffle")
+    y = b.add(Flatten(), b.add(GlobalAvgPool(), y, "gap"), "flat")
+    b.add(Linear(10, True), y, "fc")
+    assert _rows(imported) == _rows(b.build())
+    assert [n.op.kind for n in imported].count("channel_shuffle") == 1

@@ -153,6 +153,10 @@ def test_block_string_network_on_the_command_line():
     assert json.loads(r.output)["totals"] == analyze(expand(spec, 1.0, 96)).totals
     with pytest.raises(SpecError, match="block string 'conv_k3_s2_c32 ir_e1_zz16 gap', column 22: .*'zz16'"):
         costmodel.load("conv_k3_s2_c32 ir_e1_zz16 gap")
+    # one block without whitespace: a block string when it names no registry network
+    assert costmodel.load("conv_k3_s2_c32", res=32).output_shape == (32, 16, 16)
+    with pytest.raises(costmodel.KnobError, match="unknown network 'mobilenet_v9'"):
+        costmodel.load("mobilenet_v9")
 
 
 # ----------------------------------------------------------------------------- error locations
@@ -163,7 +167,7 @@ def test_block_string_network_on_the_command_line():
     ("name: x\nblocks:\n  - {type: conv, c: 8\n  - gap\n", r"net\.yaml:5:1: malformed YAML: expected ',' or '}'.* \(while parsing a flow mapping on line 3\)"),
     ("- conv_c8\n", r"net\.yaml:1: a spec must be a mapping"),
     ("name: x\nblock:\n  - gap\n", r"net\.yaml:2: unknown key 'block'; accepted: name"),
-    ("name: x\nname: y\nblocks: [gap]\n", r"net\.yaml: line 2: duplicate key 'name' \(first given on line 1\)"),
+    ("name: x\nname: y\nblocks: [gap]\n", r"net\.yaml:2: duplicate key 'name' \(first given on line 1\)"),
     ("blocks: []\n", r"net\.yaml:1: 'blocks' must be a non-empty list"),
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: convv, c: 8}\n",
      r"net\.yaml:3: block 1: unknown block type 'convv' \(did you mean conv( or \w+)?\?\); accepted: .*dwsep"),
@@ -246,6 +250,8 @@ def chain_block():
         st.builds(lambda kind: blk("pool", kind=kind, k=3, s=2, padding=1), st.sampled_from(["max", "avg"])),
         st.builds(lambda s1, e1, e3: blk("fire", s1x1=s1, e1x1=e1, e3x3=e3), st.integers(1, 16), CH, CH),
         st.builds(lambda c: blk("shufflenet_v2_unit", c=2 * c, s=2), st.integers(1, 24)),
+        st.builds(lambda c, t, k, s, se: blk("mixir", c=c, t=t, k=k, s=s, se=se), CH, st.sampled_from([3, 6]),
+                  st.sampled_from([(3,), (3, 5), (3, 5, 7)]), st.sampled_from([1, 2]), st.sampled_from([None, 0.5])),
         st.just(blk("dropout", p=0.1)),
     )
 
@@ -268,7 +274,7 @@ def random_specs(draw, dag=True):
                    default_res=draw(st.sampled_from([16, 24, 32]))), draw(st.sampled_from([0.25, 0.5, 1.0, 1.4]))
 
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -1,9 +1,12 @@
 """Numerics cross-check: the NumPy executor against PyTorch running the same graph with the same
 weights (``costmodel.torch_bridge`` translates any graph op by op into torch.nn modules).
 
-Weights are ``init_weights`` with BatchNorm statistics calibrated on a random batch
-(``calibrate_batchnorm``), so activations stay of order one through every depth and a float32
-comparison is well conditioned: outputs must agree within 1e-4 of their largest magnitude.
+Two comparisons. Node by node: every torch module is fed the executor's own inputs to that node
+and must reproduce the executor's output within ``NODE_RTOL`` of its largest magnitude (float32
+rounding of one op; errors do not compound). End to end for the networks issue 5 names, at their
+default resolution: outputs within ``END_RTOL`` of their largest magnitude. Weights are
+``init_weights`` with BatchNorm statistics calibrated on another random batch
+(``calibrate_batchnorm``), so activations stay of order one through every depth.
 """
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip insta
 
 import costmodel  # noqa: E402
 from costmodel import GraphBuilder  # noqa: E402
+from costmodel.commands.verify import _build, _configs  # noqa: E402
 from costmodel.executor import calibrate_batchnorm, execute, init_weights, random_input  # noqa: E402
 from costmodel.ops import (Activation, AvgPool, BatchNorm, ChannelShuffle, Conv2d, Flatten,  # noqa: E402
                            GlobalAvgPool, Linear, MaxPool, Upsample)
@@ -20,40 +24,73 @@ from costmodel.torch_bridge import to_torch  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-#: the networks issue 5 names, at their default resolution
+#: the networks issue 5 names, compared end to end at their default resolution
 NAMED = ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "shufflenet_v2", "mixnet_s"]
-RTOL = 1e-4
+NODE_RTOL = 1e-5
+END_RTOL = 1e-4
+#: other registry networks and every knob choice are compared node by node at max(min_res, 64) when
+#: they cost less than this (larger ones use only ops the others and test_ops_match_torch cover;
+#: verify --all checks their shapes)
+MAX_MADDS = 2_000_000_000
 
 
-def compare(graph, batch=2, seed=0):
+def _tuple(y):
+    return y if isinstance(y, tuple) else (y,)
+
+
+def _close(ours, theirs, rtol, what):
+    theirs = theirs.numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} vs torch {theirs.shape}"
+    scale = float(np.abs(theirs).max())
+    err = float(np.abs(ours - theirs).max())
+    assert err <= rtol * scale + 1e-30, f"{what}: max |numpy - torch| = {err:.3g}, torch scale {scale:.3g}"
+
+
+def compare(graph, batch=2, seed=0, end_to_end=False):
     w = calibrate_batchnorm(graph, init_weights(graph, seed), seed=seed)
     x = random_input(graph, batch, seed + 1)
-    ours = execute(graph, x, weights=w)
+    out, tensors = execute(graph, x, weights=w, return_intermediates=True)
+    model = to_torch(graph, w)
     with torch.no_grad():
-        theirs = to_torch(graph, w)(torch.from_numpy(x))
-    ours = ours if isinstance(ours, tuple) else (ours,)
-    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
-    assert len(ours) == len(theirs)
-    for a, b in zip(ours, theirs):
-        b = b.numpy()
-        assert a.shape == b.shape and a.shape[0] == batch
-        scale = float(np.abs(b).max())
-        assert scale > 0
-        err = float(np.abs(a - b).max())
-        assert err <= RTOL * scale, f"{graph.name}: max |numpy - torch| = {err:.3g}, output scale {scale:.3g}"
+        for node, layer in zip(graph.nodes, model.layers):
+            got = _tuple(layer(*(torch.from_numpy(tensors[r]) for r in node.inputs)))
+            assert len(got) == len(node.outputs)
+            for r, t in zip(node.outputs, got):
+                _close(tensors[r], t, NODE_RTOL, f"{graph.name} node {r!r} ({node.op.label(node.in_shapes)})")
+        if end_to_end:
+            ours, theirs = _tuple(out), _tuple(model(torch.from_numpy(x)))
+            assert len(ours) == len(theirs) == len(graph.outputs)
+            for r, a, b in zip(graph.outputs, ours, theirs):
+                _close(a, b, END_RTOL, f"{graph.name} output {r!r} end to end")
 
 
 @pytest.mark.parametrize("name", NAMED)
 def test_named_networks_match_torch(name):
     if name not in costmodel.networks():
         pytest.skip(f"{name} is not registered in this checkout")
-    compare(costmodel.build(name))
+    compare(costmodel.build(name), end_to_end=True)
 
 
-@pytest.mark.parametrize("name", [n for n in costmodel.networks() if n not in NAMED])
-def test_every_other_registry_network_matches_torch(name):
-    net = costmodel.get_network(name)
-    compare(costmodel.build(name, res=max(net.min_res, 64)))
+def _configurations():
+    """(network, knobs) for every registry network at its defaults (those not in NAMED) and for
+    every other choice of each knob, one at a time - what ``costmodel verify --all --knobs`` runs."""
+    for net in costmodel.networks().values():
+        for cfg in _configs(net, knobs=True):
+            if cfg or net.name not in NAMED:
+                yield pytest.param(net, cfg, id=" ".join([net.name] + [f"{k}={v}" for k, v in cfg.items()]))
+
+
+@pytest.mark.parametrize("net,cfg", list(_configurations()))
+def test_registry_configurations_match_torch(net, cfg):
+    try:
+        graph = _build(net, None, cfg)
+    except costmodel.CostModelError as e:
+        pytest.skip(f"{net.name} rejects {cfg}: {e}")
+    madds = costmodel.analyze(graph).totals["madds"]
+    if madds > MAX_MADDS:
+        pytest.skip(f"{net.name}: {madds / 1e9:.1f} G MACs at its minimum resolution {graph.meta['resolution']}; "
+                    f"its op kinds are cross-checked on the other networks")
+    compare(graph)
 
 
 def one_op(in_shape, *ops):
@@ -85,4 +122,4 @@ def one_op(in_shape, *ops):
     one_op((6, 4, 4), GlobalAvgPool(), Flatten(), BatchNorm(), Linear(3)),  # BatchNorm on vectors
 ])
 def test_ops_match_torch(graph):
-    compare(graph, batch=3)
+    compare(graph, batch=3, end_to_end=True)

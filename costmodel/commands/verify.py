@@ -37,6 +37,15 @@ class _LazyBar:
         self.bar.update(done - self.done)
         self.done = done
 
+    def echo(self, line: str) -> None:
+        """Print a result line to stdout without mixing it into the bar on the terminal."""
+        if self.bar is not None:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+        click.echo(line)
+        if self.bar is not None:
+            self.bar.render_progress()
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
@@ -91,25 +100,62 @@ def _verify_one(graph, batch, seed) -> bool:
     return ex.ok
 
 
-def _verify_all(res, batch, seed) -> bool:
-    from ..executor import random_input, run
-    from ..registry import build, networks
-    nets = list(networks().values())
-    ok = True
-    bar = _LazyBar(len(nets), "verify --all", delay=0.0)
+def _configs(net, knobs: bool):
+    """The default knobs, then (with ``knobs``) each knob's other choices one at a time."""
+    yield {}
+    if knobs:
+        for k in net.knobs:
+            for choice in k.choices or ():
+                if choice != k.default:
+                    yield {k.name: choice}
+
+
+def _build(net, res, cfg):
+    """The graph at ``res`` (raised to the network's minimum); a configuration that needs more
+    (an auxiliary head) at its own default resolution. Raises for a rejected combination."""
+    from ..errors import CostModelError
+    from ..registry import build
+    r = max(net.min_res, res or ALL_RES)
     try:
-        for i, net in enumerate(nets):
-            r = max(net.min_res, res or ALL_RES)
-            graph = build(net.name, res=r)
+        return build(net.name, res=r, **cfg)
+    except CostModelError:
+        if res is not None:
+            raise
+        return build(net.name, **cfg)
+
+
+def _verify_all(res, batch, seed, knobs) -> bool:
+    from ..errors import CostModelError
+    from ..executor import random_input, run
+    from ..registry import networks
+    todo = [(net, cfg) for net in networks().values() for cfg in _configs(net, knobs)]
+    ok, skipped = True, 0
+    bar = _LazyBar(len(todo), "verify --all", delay=0.0)
+    try:
+        for i, (net, cfg) in enumerate(todo):
+            what = " ".join([net.name] + [f"{k}={v}" for k, v in cfg.items()])
+            try:
+                graph = _build(net, res, cfg)
+            except CostModelError as e:
+                if not cfg:
+                    raise
+                skipped += 1
+                bar.update(i + 1)
+                bar.echo(f"skip {what}: {e}")
+                continue
             ex = run(graph, random_input(graph, batch, seed), seed=seed, raise_on_mismatch=False)
             bar.update(i + 1)
-            click.echo(f"{'ok ' if ex.ok else 'FAIL'} {net.name} res {r}: {_summary(ex.checks, ex)}")
+            bar.echo(f"{'ok ' if ex.ok else 'FAIL'} {what} res {graph.meta.get('resolution')}: "
+                     f"{_summary(ex.checks, ex)}")
             for line in _mismatch_lines(graph, ex):
-                click.echo(line)
+                bar.echo(line)
             ok &= ex.ok
     finally:
         bar.close()
-    click.echo(f"summary: {len(nets)} networks, {'all match' if ok else 'MISMATCHES (see above)'}")
+    n_net = len({net.name for net, _ in todo})
+    click.echo(f"summary: {n_net} networks, {len(todo) - skipped} configurations verified"
+               + (f", {skipped} rejected combinations skipped" if skipped else "")
+               + f": {'all match' if ok else 'MISMATCHES (see above)'}")
     return ok
 
 
@@ -120,7 +166,10 @@ def _verify_all(res, batch, seed) -> bool:
 @click.option("--all", "all_", is_flag=True,
               help=f"Verify every registry network at its default width and knobs, at --res (default "
                    f"{ALL_RES}) or its minimum resolution if larger.")
-def cmd(net, alpha, res, classes, batch, seed, all_, **kwargs):
+@click.option("--knobs", "knob_choices", is_flag=True,
+              help="With --all: also every other choice of each knob, one at a time (combinations a network "
+                   "rejects are listed as skipped).")
+def cmd(net, alpha, res, classes, batch, seed, all_, knob_choices, **kwargs):
     """Run NET in the NumPy reference executor; check that every node's executed shape and every
     conv/linear node's counted multiply-accumulates equal the analytical ones. Exit 1 on any
     mismatch."""
@@ -130,10 +179,12 @@ def cmd(net, alpha, res, classes, batch, seed, all_, **kwargs):
         if net is not None or alpha is not None or knobs or classes != 1000:
             raise KnobError("--all verifies every network at its defaults; give no NET, --alpha, --classes or "
                             "knob flags with it")
-        ok = _verify_all(res, batch, seed)
+        ok = _verify_all(res, batch, seed, knob_choices)
     else:
         if net is None:
             raise KnobError("give a network name (see 'costmodel list') or --all")
+        if knob_choices:
+            raise KnobError("--knobs goes with --all; for one network give the knob flags themselves")
         ok = _verify_one(load_graph(net, alpha, res, classes, knobs), batch, seed)
     sys.exit(0 if ok else 1)
 

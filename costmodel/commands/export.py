@@ -1,0 +1,32 @@
+"""``costmodel export NET... -o review.xlsx``: a design-review spreadsheet (or the summary as CSV)."""
+from __future__ import annotations
+
+import click
+
+from .sweep import grid_options, parse_grid
+
+
+@click.command("export")
+@click.argument("nets", nargs=-1, required=True)
+@grid_options
+@click.option("-o", "--output", "output", required=True, metavar="FILE.xlsx|FILE.csv",
+              help="Write the workbook (.xlsx: summary + one per-layer sheet per candidate) or the summary "
+                   "table (.csv), atomically.")
+def cmd(nets, alpha, res, classes, output, **kwargs):
+    """Export every candidate NET x alpha x resolution: a summary sheet (one row per candidate, all
+    totals, published top-1 where known, units in the headers) and a per-layer sheet per candidate,
+    with frozen headers, filters and thousands separators."""
+    import os
+    from ..errors import CostModelError
+    from ..export import candidates, write
+    from ..fileio import check_writable
+    from .common import collect_knobs
+    if os.path.splitext(output)[1].lower() not in (".xlsx", ".csv"):
+        raise CostModelError(f"cannot export to {output!r}: the file name must end in .xlsx or .csv")
+    check_writable(output)
+    alphas, resolutions = parse_grid(alpha, res)
+    n = len(nets) * len(alphas or [1]) * len(resolutions or [1])
+    if n > 500:
+        raise CostModelError(f"{n} candidates is too many for a review workbook (at most 500); use "
+                             f"'costmodel sweep --format xlsx' for large grids")
+    write(output, candidates(list(nets), alphas, resolutions, classes, **collect_knobs(kwargs)))

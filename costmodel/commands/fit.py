@@ -1,0 +1,40 @@
+"""``costmodel fit NET --max-madds 150M``: the configurations within a budget, best first."""
+from __future__ import annotations
+
+import click
+
+from .common import emit, format_option, output_option
+from .sweep import grid_options, parse_grid
+
+
+@click.command("fit")
+@click.argument("net")
+@grid_options
+@click.option("--max-madds", "max_madds", default=None, metavar="N", help="Mult-Adds budget, e.g. 150M.")
+@click.option("--max-params", "max_params", default=None, metavar="N", help="Parameter budget, e.g. 2M.")
+@click.option("--max-flops", "max_flops", default=None, metavar="N", help="FLOPs budget, e.g. 300M.")
+@click.option("--max-peak-memory", "max_peak", default=None, metavar="BYTES",
+              help="Peak activation memory budget (32-bit, optimal schedule), e.g. 512KB (KB = 1024 bytes).")
+@format_option(("text", "csv", "json"))
+@output_option
+def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fmt, output, **kwargs):
+    """List the configurations of NET that fit every budget given, best first: by published top-1
+    where data/ has it, else interpolated from the family's published points (linear in
+    log Mult-Adds between the two neighbours, never extrapolated), else by Mult-Adds (more compute
+    first). Default grid: the family's published alphas x resolutions (override with --alpha/--res).
+    Counts take K, M, G suffixes (10^3, 10^6, 10^9); memory KB, MB, GB (1024-based) or bytes."""
+    from ..fileio import check_writable
+    from ..fit import fit, parse_bytes, parse_count, render
+    from .common import collect_knobs
+    if output:
+        check_writable(output)
+    limits = {}
+    for key, opt, v, parse in (("madds", "--max-madds", max_madds, parse_count),
+                               ("params", "--max-params", max_params, parse_count),
+                               ("flops", "--max-flops", max_flops, parse_count),
+                               ("peak_activation_bytes", "--max-peak-memory", max_peak, parse_bytes)):
+        if v is not None:
+            limits[key] = parse(v, opt)
+    alphas, resolutions = parse_grid(alpha, res)
+    df = fit(net, limits, alphas, resolutions, classes, **collect_knobs(kwargs))
+    emit(render(df, fmt, limits), output)

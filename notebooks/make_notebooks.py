@@ -1,0 +1,188 @@
+"""Generate (and execute, saving the outputs) one notebook per paper, reproducing its tables and
+figures with costmodel's public API: build/analyze, sweep, reproduce.run and the plots.
+
+    python notebooks/make_notebooks.py            # write and execute every notebook
+    python notebooks/make_notebooks.py --no-run   # write them without outputs
+
+A notebook whose networks are not registered yet is skipped with a message (the zoo grows), so
+running this script again after a family lands adds its notebook. tests/test_notebooks.py
+executes every notebook in this folder and fails on any cell error.
+"""
+import argparse
+import os
+import sys
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+SETUP = """\
+%matplotlib inline
+import pandas as pd
+import costmodel
+from costmodel import plot
+from costmodel.reproduce import render, run
+pd.set_option("display.width", 160)
+pd.set_option("display.max_columns", 20)"""
+
+
+def reproduce(paper):
+    return f'print(render(run("{paper}"), "text"))'
+
+
+def table(name, **kw):
+    args = "".join(f", {k}={v!r}" for k, v in kw.items())
+    return (f'g = costmodel.build("{name}"{args})\nrep = costmodel.analyze(g)\n'
+            f'print({{k: f"{{v:,}}" for k, v in rep.totals.items()}})\n'
+            f'rep.layers[["name", "op", "output_shape", "params", "madds", "flops"]].head(12)')
+
+
+def figure(names, x="madds", title="", pareto=False):
+    return f"plot.figure({names!r}, x={x!r}, title={title!r}, show_pareto={pareto})"
+
+
+NOTEBOOKS = {
+    "mobilenet_v1": {
+        "title": "MobileNetV1 (Howard et al. 2017, arXiv 1704.04861)",
+        "needs": ["mobilenet_v1"],
+        "cells": [
+            ("md", "Table 1 network at 1.0-224: per-layer costs (paper Table 1) and totals (Table 2's 569 M "
+                   "Mult-Adds, 4.2 M parameters)."),
+            ("code", table("mobilenet_v1", alpha=1.0, res=224)),
+            ("md", "Tables 2-9 and the 16 TF-slim checkpoints, published beside computed (differences carry the "
+                   "explanation recorded in `data/`)."),
+            ("code", reproduce("mobilenet_v1")),
+            ("md", "The 16 models of Figures 4 and 5 (alpha in {1, 0.75, 0.5, 0.25} x resolution in {224, 192, "
+                   "160, 128}) in one vectorized sweep."),
+            ("code", 'grid = costmodel.sweep("mobilenet_v1", [1.0, 0.75, 0.5, 0.25], [224, 192, 160, 128])\n'
+                     'grid[["alpha", "resolution", "params", "madds", "flops", "mac"]]'),
+            ("md", "Figure 4: ImageNet accuracy against Mult-Adds (log scale)."),
+            ("code", figure(["mobilenet_v1"], "madds", "MobileNetV1 Figure 4: accuracy vs Mult-Adds")),
+            ("md", "Figure 5: ImageNet accuracy against parameters (log scale); the resolution does not change "
+                   "the parameter count, so each multiplier is one column."),
+            ("code", figure(["mobilenet_v1"], "params", "MobileNetV1 Figure 5: accuracy vs parameters")),
+        ],
+    },
+    "mobilenet_v2": {
+        "title": "MobileNetV2 (Sandler et al. 2018, arXiv 1801.04381v4)",
+        "needs": ["mobilenet_v2", "mobilenet_v1", "shufflenet_v1"],
+        "cells": [
+            ("md", "Table 2 network at 1.0-224 (300 M Mult-Adds, 3.4 M parameters)."),
+            ("code", table("mobilenet_v2", alpha=1.0, res=224)),
+            ("md", "Tables 3-7, the section 6.1 text and the 22 TF-slim checkpoints."),
+            ("code", reproduce("mobilenet_v2")),
+            ("md", "Section 6.1: multipliers 0.35-1.4 and resolutions 96-224 span 7 M to 585 M Mult-Adds and "
+                   "1.7 M to 6.9 M parameters (as printed). A vectorized sweep over the whole range:"),
+            ("code", 'grid = costmodel.sweep("mobilenet_v2", [0.35, 0.5, 0.75, 1.0, 1.3, 1.4], '
+                     '[96, 128, 160, 192, 224])\n'
+                     'grid.agg({"madds": ["min", "max"], "params": ["min", "max"]})'),
+            ("md", "Figure 5: MobileNetV2 across multipliers and resolutions against MobileNetV1, ShuffleNet and "
+                   "NASNet-A. NASNet-A is not a registry network: it is drawn at its published cost (hollow)."),
+            ("code", figure(["mobilenet_v2", "mobilenet_v1", "shufflenet_v1", "NasNet-A"], "madds",
+                            "MobileNetV2 Figure 5", pareto=True)),
+        ],
+    },
+    "mobilenet_v3": {
+        "title": "MobileNetV3 (Howard et al. 2019, arXiv 1905.02244v5)",
+        "needs": ["mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2"],
+        "cells": [
+            ("md", "MobileNetV3-Large (Table 1) and -Small (Table 2, final version: 1024-wide head)."),
+            ("code", table("mobilenet_v3_large", alpha=1.0, res=224)),
+            ("code", table("mobilenet_v3_small", alpha=1.0, res=224)),
+            ("md", "Table 3 and the TF-slim release rows, published beside computed."),
+            ("code", reproduce("mobilenet_v3")),
+            ("md", "Multipliers and resolutions of both models (vectorized sweeps)."),
+            ("code", 'pd.concat([costmodel.sweep(n, [0.75, 1.0], [160, 192, 224]) for n in '
+                     '("mobilenet_v3_large", "mobilenet_v3_small")])[["network", "alpha", "resolution", '
+                     '"params", "madds", "mac"]]'),
+            ("md", "Published top-1 against computed Mult-Adds (Table 3's comparison; MnasNet-A1 and "
+                   "Proxyless at their published cost)."),
+            ("code", figure(["mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v3_large_minimal",
+                             "mobilenet_v3_small_minimal", "mobilenet_v2", "MnasNet-A1", "Proxyless"], "madds",
+                            "MobileNetV3 Table 3: accuracy vs Mult-Adds", pareto=True)),
+        ],
+    },
+    "shufflenet": {
+        "title": "ShuffleNet V1 (arXiv 1707.01083v2) and V2 (arXiv 1807.11164)",
+        "needs": ["shufflenet_v1", "shufflenet_v2", "mobilenet_v1", "mobilenet_v2"],
+        "cells": [
+            ("md", "ShuffleNet V1 1x, g = 3 (Table 1) and ShuffleNet V2 1x (Table 5). \"FLOPs\" in both papers "
+                   "are Mult-Adds (`madds`)."),
+            ("code", table("shufflenet_v1", alpha=1.0, res=224, groups=3)),
+            ("code", table("shufflenet_v2", alpha=1.0, res=224)),
+            ("md", "Table 1's complexity across group counts (vectorized sweeps, one per g)."),
+            ("code", 'pd.concat([costmodel.sweep("shufflenet_v1", [0.25, 0.5, 1.0], [224], groups=g) for g in '
+                     '(1, 2, 3, 4, 8)])[["groups", "alpha", "params", "madds"]]'),
+            ("md", "ShuffleNet V1 Tables 1, 2, 5/6 and V2 Tables 5, 6, 8, with the release rows."),
+            ("code", reproduce("shufflenet_v1")),
+            ("code", reproduce("shufflenet_v2")),
+            ("md", "ShuffleNet V2 Table 8: accuracy against computed Mult-Adds, with MobileNet V1/V2 and "
+                   "ShuffleNet V1."),
+            ("code", figure(["shufflenet_v2", "shufflenet_v1", "mobilenet_v1", "mobilenet_v2"], "madds",
+                            "ShuffleNet V2 Table 8: accuracy vs Mult-Adds", pareto=True)),
+            ("md", "The same points against memory access cost (MAC, guideline G1-G4 of ShuffleNet V2)."),
+            ("code", figure(["shufflenet_v2", "shufflenet_v1", "mobilenet_v2"], "mac",
+                            "accuracy vs MAC (elements)")),
+        ],
+    },
+    "squeezenet_xception_mixnet": {
+        "title": "SqueezeNet (arXiv 1602.07360), Xception (arXiv 1610.02357), MixNet (arXiv 1907.09595)",
+        "needs": ["squeezenet1_0", "squeezenet1_1", "xception", "mixnet_s", "mixnet_m", "mixnet_l"],
+        "cells": [
+            ("md", "SqueezeNet 1.0 Table 1 (per layer, at the 227x227 Caffe crop) and v1.1."),
+            ("code", table("squeezenet1_0", res=227)),
+            ("code", reproduce("squeezenet")),
+            ("md", "Xception (299x299): Table 3's 22,855,952 parameters."),
+            ("code", table("xception", res=299)),
+            ("code", reproduce("xception")),
+            ("md", "MixNet-S/M/L from the official block strings."),
+            ("code", 'pd.concat([costmodel.sweep(n, [1.0], [224]) for n in ("mixnet_s", "mixnet_m", "mixnet_l")])'
+                     '[["network", "params", "params_with_bn", "madds", "flops"]]'),
+            ("code", reproduce("mixnet")),
+            ("md", "MixNet against MobileNetV3 and MobileNetV2: published top-1 against computed Mult-Adds."),
+            ("code", figure(["mixnet_s", "mixnet_m", "mixnet_l", "mobilenet_v3_large", "mobilenet_v2"], "madds",
+                            "MixNet: accuracy vs Mult-Adds", pareto=True)),
+        ],
+    },
+}
+
+
+def make(name: str, spec: dict):
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cells = [new_markdown_cell(f"# {spec['title']}\n\nGenerated by `notebooks/make_notebooks.py`; every number is "
+                               f"computed by costmodel's public API, every published figure comes from `data/`."),
+             new_code_cell(SETUP)]
+    for kind, src in spec["cells"]:
+        cells.append(new_markdown_cell(src) if kind == "md" else new_code_cell(src))
+    nb.cells = cells
+    return nb
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-run", action="store_true", help="write the notebooks without executing them")
+    ap.add_argument("names", nargs="*", help="only these notebooks")
+    a = ap.parse_args(argv)
+    sys.path.insert(0, os.path.dirname(HERE))
+    import costmodel
+    have = set(costmodel.networks())
+    for name, spec in NOTEBOOKS.items():
+        if a.names and name not in a.names:
+            continue
+        missing = [n for n in spec["needs"] if n not in have]
+        path = os.path.join(HERE, f"{name}.ipynb")
+        if missing:
+            print(f"skip {name}: networks not registered yet: {', '.join(missing)}")
+            continue
+        nb = make(name, spec)
+        if not a.no_run:
+            from nbclient import NotebookClient
+            NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": HERE}}).execute()
+        nbformat.write(nb, path)
+        print(f"wrote {os.path.relpath(path)}")
+
+
+if __name__ == "__main__":
+    main()
