@@ -5,8 +5,8 @@
 
 Prints the executor's median and minimum time and, when PyTorch is installed, PyTorch's (the
 same graph and weights through costmodel.torch_bridge, eval mode, no_grad,
-torch.set_num_threads(N)), the two run interleaved so that load from other processes hits both
-alike, and their ratio. BLAS threads are set to the same N before NumPy is imported
+torch.set_num_threads(N)) and their ratio. Other processes on the machine distort both: compare
+the minimum times when it is busy. BLAS threads are set to the same N before NumPy is imported
 (OMP/OPENBLAS/MKL_NUM_THREADS).
 Goal (issue 5): MobileNetV2 1.0 at 224, batch 1, within 3x of PyTorch.
 """
@@ -18,17 +18,20 @@ import time
 
 
 def timings(fns, repeat):
-    """Run each function once to warm up, then ``repeat`` rounds of all of them interleaved (so
-    load from other processes hits both alike); per function (median ms, min ms)."""
+    """Per function: warm up, pause, then ``repeat`` timed runs; (median ms, min ms). The two
+    engines run in separate blocks, not interleaved: OpenBLAS's and PyTorch's OpenMP worker
+    threads spin for a while after each call and would steal each other's cores."""
+    out = []
     for fn in fns:
         fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for t, fn in zip(times, fns):
+        time.sleep(0.5)
+        t = []
+        for _ in range(repeat):
             start = time.perf_counter()
             fn()
             t.append(1000 * (time.perf_counter() - start))
-    return [(statistics.median(t), min(t)) for t in times]
+        out.append((statistics.median(t), min(t)))
+    return out
 
 
 def main(argv=None):

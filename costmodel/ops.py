@@ -36,7 +36,10 @@ def numel(shape: Shape) -> int:
 
 
 def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    t = type(v)
+    if t is int:  # fast path: the ABC check below is slow and builds call this for every attribute
+        return True
+    return t is not bool and isinstance(v, numbers.Integral)
 
 
 def _pair(v, what: str) -> Tuple[int, int]:

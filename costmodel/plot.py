@@ -124,16 +124,19 @@ def figure(names: Sequence[str], x: str = "madds", y: str = "top1", show_pareto:
                 if p.family == fam and p.computed:
                     p.label = f"{p.network[common:].strip('_') or p.network} {p.label}"
     markers = "osD^v<>ph*"
+    from matplotlib import colormaps
+    cmap = colormaps["tab10" if len(fams) <= 10 else "tab20"]
     for i, fam in enumerate(fams):
+        color = cmap(i % cmap.N)
         ps = [p for p in pts if p.family == fam]
         hollow = not ps[0].computed
         ax.scatter([p.x for p in ps], [p.top1 for p in ps], marker=markers[i % len(markers)], s=36,
                    label=fam if not hollow else "published cost (not a registry network)",
-                   facecolors="none" if hollow else None, edgecolors=f"C{i}", color=f"C{i}", zorder=3)
+                   facecolors="none" if hollow else color, edgecolors=color, zorder=3)
         if labels:
             for p in ps:
                 ax.annotate(p.label, (p.x, p.top1), textcoords="offset points", xytext=(4, 3), fontsize=6.5,
-                            color=f"C{i}")
+                            color=color)
     if show_pareto:
         front = pareto(pts)
         ax.step([p.x for p in front], [p.top1 for p in front], where="post", color="0.3", lw=1, ls="--",

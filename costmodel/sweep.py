@@ -239,7 +239,9 @@ def _channel_groups(net, alphas, r0, classes, full, progress):
 # ----------------------------------------------------------------------------- spatial sizes
 def _spatial(g, res):
     """Per tensor ref: spatial variable id (None: constant 1); the variables' H*W arrays; the mask
-    of resolutions where some layer does not fit."""
+    of resolutions where some feature map does not fit. Vectors (rank 1) get their size from
+    ``infer`` on symbolic shapes instead (``_symbolic_graph``): a concat of flattened maps of
+    different sizes is a sum of spatial variables, not one."""
     import numpy as np
     from .graph import INPUT
     hw = {INPUT: (res, res)}
@@ -263,7 +265,8 @@ def _spatial(g, res):
         h, w = n.op.out_hw(tuple(hw[r] for r in n.inputs))
         h = np.asarray(h + 0 * res)
         w = np.asarray(w + 0 * res)
-        bad |= (h < 1) | (w < 1)
+        if len(n.out_shapes[0]) == 3:
+            bad |= (h < 1) | (w < 1)
         v = var(h, w)
         for r in n.outputs:
             hw[r] = (h, w)
@@ -295,23 +298,18 @@ def _symbolic_graph(reps, var_of, hw0):
             c = _batch([s[0] for s in shapes])
             c = Poly({None: c}) if not isinstance(c, int) else c
             return (c, 1 if v is None else Poly({v: 1}), 1)
-        if len(s0) == 1:
-            if v is None:
-                f = _batch([s[0] for s in shapes])
-                return (Poly({None: f}) if not isinstance(f, int) else f,)
-            if any(s[0] % hw0[v] for s in shapes):
-                raise _NotVectorizable(f"vector {ref!r} is not a flattened map")
-            f = _batch([s[0] // hw0[v] for s in shapes])
-            return (Poly({v: f}),)
         raise _NotVectorizable(f"tensor {ref!r} of rank {len(s0)}")
+
+    def at(x, k):
+        """Value of a symbolic size for representative k at the representatives' resolution."""
+        if not isinstance(x, Poly):
+            return x if isinstance(x, int) else int(x[k])
+        return sum(int(c if isinstance(c, int) else c[k]) * (1 if v is None else hw0[v]) for v, c in x.t.items())
 
     from .graph import INPUT
     shape_of = {INPUT: sym(INPUT, [g.input_shape for g in reps])}
     nodes = []
     for i, n in enumerate(g0.nodes):
-        outs = tuple(sym(r, [g.nodes[i].out_shapes[j] for g in reps]) for j, r in enumerate(n.outputs))
-        for r, s in zip(n.outputs, outs):
-            shape_of[r] = s
         ops = [g.nodes[i].op for g in reps]
         op = ops[0]
         if any(o != op for o in ops):
@@ -319,7 +317,20 @@ def _symbolic_graph(reps, var_of, hw0):
             for k, v in ops[0].__dict__.items():
                 b = _batch([o.__dict__[k] for o in ops])
                 object.__setattr__(op, k, Poly({None: b}) if not isinstance(b, type(v)) else b)
-        nodes.append(Node(n.name, op, n.inputs, tuple(shape_of[r] for r in n.inputs), outs, n.scope))
+        ins = tuple(shape_of[r] for r in n.inputs)
+        outs = []
+        for j, r in enumerate(n.outputs):
+            if len(n.out_shapes[j]) == 1:  # a vector: the op's own shape rule on symbolic inputs, checked
+                (f,) = op.infer(ins)[j]
+                if any(at(f, k) != g.nodes[i].out_shapes[j][0] for k, g in enumerate(reps)):
+                    raise _NotVectorizable(f"vector {r!r}")
+                outs.append((f,))
+            else:
+                outs.append(sym(r, [g.nodes[i].out_shapes[j] for g in reps]))
+        outs = tuple(outs)
+        for r, s in zip(n.outputs, outs):
+            shape_of[r] = s
+        nodes.append(Node(n.name, op, n.inputs, ins, outs, n.scope))
     return Graph(g0.name, shape_of[INPUT], tuple(nodes), g0.outputs, dict(g0.meta))
 
 
@@ -411,9 +422,13 @@ def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Opti
     def rows_of(T_by_alpha):
         """(A x R) unique totals -> the requested rows."""
         ai = np.array([a_index[a] for a in alphas])
-        return T_by_alpha[ai][:, r_inv].reshape(-1)
+        return T_by_alpha[np.ix_(ai, r_inv)].reshape(-1)
 
-    totals = _vectorized(net, ua, ur, r0, classes, full, user_knobs, unfused, zero_copy, progress)
+    try:
+        totals = _vectorized(net, ua, ur, r0, classes, full, user_knobs, unfused, zero_copy, progress)
+    except CostModelError:
+        _raise_first_error(net, alphas, [int(r) for r in r_arr], classes, user_knobs)
+        raise
     if totals is None:  # resolution-dependent structure: one exact analysis per configuration
         totals = _by_loop(net, ua, ur, classes, full, bits, unfused, zero_copy, progress)
     n_a, n_r = len(alphas), len(r_inv)
@@ -431,7 +446,7 @@ def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Opti
             cols[k] = to_bytes(cols["mac"], bits)
         else:
             cols[k] = rows_of(totals[k])
-    df = pd.DataFrame(cols)
+    df = pd.DataFrame(cols, copy=False)  # no block consolidation copy of a million-row grid
     if peak:
         df["peak_activation_bytes"] = _peaks(net, alphas, r_arr, classes, full, bits, unfused, zero_copy,
                                              progress)
@@ -457,7 +472,8 @@ def _vectorized(net, ua, ur, r0, classes, full, user_knobs, unfused, zero_copy, 
         a_rep = reps[0].meta["alpha"]
         if bad.any():
             r_bad = int(ur[int(np.argmax(bad))])
-            build(net.name, alpha=a_rep, res=r_bad, classes=classes, **user_knobs)  # raises build()'s error
+            # raises build()'s error (sweep() then reports the first failing row's own error)
+            build(net.name, alpha=a_rep, res=r_bad, classes=classes, **user_knobs)
             return None  # it builds: a size the vectorized shapes cannot express (a concat of vectors)
         if not _shapes_agree(reps[0], hw, k0):
             return None
@@ -466,11 +482,15 @@ def _vectorized(net, ua, ur, r0, classes, full, user_knobs, unfused, zero_copy, 
             if _structure_key(g_lo) != _structure_key(reps[0]) or not _shapes_agree(g_lo, hw, 0):
                 return None
         hw0 = [int(v[k0]) for v in values]
+        fails = (_NotVectorizable, TypeError, ValueError, ZeroDivisionError, AttributeError, LookupError)
         try:
             accs = _coefficients(reps, var_of, hw0, unfused, zero_copy)
             per_rep = None
-        except (_NotVectorizable, TypeError, ValueError, ZeroDivisionError, AttributeError):
-            per_rep = [_coefficients([g], var_of, hw0, unfused, zero_copy) for g in reps]
+        except fails:  # a decision that differs between channel configurations: one at a time
+            try:
+                per_rep = [_coefficients([g], var_of, hw0, unfused, zero_copy) for g in reps]
+            except fails:  # not expressible as sums of products: exact counts one by one
+                return None
         for key in out:
             if per_rep is None:
                 T = _totals(accs[key], len(reps), values, len(ur))
@@ -481,6 +501,14 @@ def _vectorized(net, ua, ur, r0, classes, full, user_knobs, unfused, zero_copy, 
             for j, (_, members) in enumerate(entries):
                 out[key][members] = T[j]
     return out
+
+
+def _raise_first_error(net, alphas, resolutions, classes, knobs):
+    """Raise build()'s own error for the first configuration, in row order, that does not build."""
+    from .registry import build
+    for a in dict.fromkeys(alphas):
+        for r in dict.fromkeys(resolutions):
+            build(net.name, alpha=a, res=r, classes=classes, **knobs)
 
 
 def _by_loop(net, ua, ur, classes, full, bits, unfused, zero_copy, progress):

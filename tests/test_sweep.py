@@ -209,3 +209,62 @@ def test_cli_fit_text():
     r = _main(["fit", "mobilenet_v2", "--max-madds", "60M", "--max-params", "2M"])
     assert r.returncode == 0, r.stderr
     assert "best first" in r.stdout and "published" in r.stdout
+
+
+# ----------------------------------------------------------------------------- random specs
+def _random_spec(rng):
+    from costmodel.spec import NetSpec, blk
+    blocks = [blk("conv", c=rng.choice([8, 16, 24]), k=rng.choice([3, 4, 5]), s=2,
+                  padding=rng.choice([None, "same", "valid", 1]), name="stem")]
+    for i in range(rng.randint(2, 5)):
+        kind = rng.choice(["dwsep", "ir", "ir_se", "pool", "conv_d", "branch", "valid"])
+        if kind == "dwsep":
+            blocks.append(blk("dwsep", c=rng.choice([16, 32, 40]), s=rng.choice([1, 2]), k=rng.choice([3, 5])))
+        elif kind in ("ir", "ir_se"):
+            blocks.append(blk("ir", n=rng.randint(1, 3), t=rng.choice([1, 3, 6]), c=rng.choice([16, 24, 40]),
+                              s=rng.choice([1, 2]), k=rng.choice([3, 5]), se=0.25 if kind == "ir_se" else 0.0))
+        elif kind == "pool":
+            blocks.append(blk("pool", kind=rng.choice(["max", "avg"]), k=rng.choice([2, 3]), s=2,
+                              padding=rng.choice([0, 1]), ceil_mode=rng.choice([False, True])))
+        elif kind == "valid":  # shrinks the map by 6: small resolutions fail, as build() says
+            blocks.append(blk("conv", c=rng.choice([8, 16]), k=7, padding="valid"))
+        elif kind == "conv_d":
+            blocks.append(blk("conv", c=rng.choice([16, 32]), k=3, dilation=2, padding="same", s=1))
+        else:
+            blocks.append(blk("conv", c=24, k=1, name=f"a{i}"))
+            blocks.append(blk("conv", c=24, k=3, name=f"b{i}"))
+            blocks.append(blk(rng.choice(["add", "concat"]), inputs=[f"a{i}", f"b{i}"]))
+    blocks += [blk("gap")] if rng.random() < 0.6 else [blk("flatten")]  # flatten: FC params grow with res
+    blocks.append(blk("fc"))
+    return NetSpec("rnd", tuple(blocks), width=rng.choice(["floor_min8", "divisible8"]))
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_specs_agree_or_fail_like_build(monkeypatch, seed):
+    rng = random.Random(seed)
+    spec = _random_spec(rng)
+    net = registry.Network(f"rnd{seed}", "Random", lambda alpha=1.0: spec, "random test spec", "", min_res=8)
+    monkeypatch.setitem(registry._REGISTRY, net.name, net)
+    alphas = [round(rng.uniform(0.2, 1.6), 3) for _ in range(3)]
+    res = sorted(rng.sample(range(9, 70), 4))
+    errors = {}
+    for r in res:
+        try:
+            costmodel.build(net.name, alpha=alphas[0], res=r)
+        except CostModelError as e:
+            errors[r] = str(e)
+    if errors:
+        with pytest.raises(CostModelError) as e:
+            sweep(net.name, alphas, res)
+        assert str(e.value) == errors[min(errors)]
+        res = [r for r in res if r not in errors] or [128]
+    _check_rows(sweep(net.name, alphas, res), net.name)
+
+
+@pytest.mark.parametrize("opts", [dict(bits=16, unfused=True), dict(bits=8, zero_copy=True)])
+def test_memory_views_agree(opts):
+    df = sweep("shufflenet_v2", [0.5, 1.0], [224, 97], **opts)
+    for row in df.itertuples():
+        t = costmodel.analyze(costmodel.build("shufflenet_v2", alpha=row.alpha, res=int(row.resolution)),
+                              **opts).totals
+        assert (row.mac, row.mac_bytes) == (t["mac"], t["mac_bytes"])
