@@ -8,6 +8,13 @@ from typing import Union
 from .errors import CostModelError
 
 
+def _umask_mode() -> int:
+    """The mode a plain open() would give a new file (mkstemp's temporaries are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def check_writable(path: str) -> None:
     """Fail early, in one line, if ``path`` cannot be written."""
     d = os.path.dirname(os.path.abspath(path)) or "."
@@ -36,6 +43,7 @@ def write_atomic(path: str, data: Union[str, bytes]) -> None:
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as f:
             f.write(data)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except OSError as e:
         try:
@@ -69,6 +77,7 @@ class atomic_path:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             try:
+                os.chmod(self.tmp, _umask_mode())
                 os.replace(self.tmp, self.path)
                 return False
             except OSError as e:
