@@ -235,11 +235,26 @@ def evaluate(p: Plan, order: Sequence[int], name: str = "custom") -> Schedule:
         e = n if b in p.outputs else max([pos[c] for c in cons[b]], default=s)
         start.append(s)
         end.append(e)
+    # sweep over the steps: buffer b enters at max(start, 0) and leaves after end (linear time)
+    enter = [[] for _ in range(n + 1)]
+    leave = [[] for _ in range(n + 2)]
+    for b in range(len(p.buffers)):
+        s0 = max(start[b], 0)
+        if end[b] >= s0:
+            enter[s0].append(b)
+            leave[end[b] + 1].append(b)
     live, sets = [], []
+    cur = set()
+    total = 0
     for i, u in enumerate(order):
-        ids = tuple(b for b in range(len(p.buffers)) if start[b] <= i <= end[b])
-        sets.append(ids)
-        live.append(sum(p.buffers[b].elements for b in ids) + p.units[u].workspace)
+        for b in leave[i]:
+            cur.discard(b)
+            total -= p.buffers[b].elements
+        for b in enter[i]:
+            cur.add(b)
+            total += p.buffers[b].elements
+        sets.append(tuple(sorted(cur)))
+        live.append(total + p.units[u].workspace)
     return Schedule(name, p, tuple(order), live, sets, True)
 
 

@@ -76,16 +76,17 @@ def _configurations():
     every other choice of each knob, one at a time - what ``costmodel verify --all --knobs`` runs."""
     for net in costmodel.networks().values():
         for cfg in _configs(net, knobs=True):
+            try:  # knob choices that only apply with another knob (aspp without a DeepLab head) are not configs
+                _build(net, None, cfg)
+            except costmodel.CostModelError:
+                continue
             if cfg or net.name not in NAMED:
                 yield pytest.param(net, cfg, id=" ".join([net.name] + [f"{k}={v}" for k, v in cfg.items()]))
 
 
 @pytest.mark.parametrize("net,cfg", list(_configurations()))
 def test_registry_configurations_match_torch(net, cfg):
-    try:
-        graph = _build(net, None, cfg)
-    except costmodel.CostModelError as e:
-        pytest.skip(f"{net.name} rejects {cfg}: {e}")
+    graph = _build(net, None, cfg)
     madds = costmodel.analyze(graph).totals["madds"]
     if madds > MAX_MADDS:
         pytest.skip(f"{net.name}: {madds / 1e9:.1f} G MACs at its minimum resolution {graph.meta['resolution']}; "

@@ -1,6 +1,8 @@
 """``costmodel sweep NET``: totals over a grid of width multipliers and resolutions (vectorized)."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .common import KNOB_OPTIONS, collect_knobs, emit, output_option
@@ -29,7 +31,7 @@ class Progress:
     """A click progress bar on stderr, created on the first report."""
 
     def __init__(self, label: str, enabled: bool):
-        stream = click.get_text_stream("stderr")
+        stream = sys.stderr
         self.label, self.bar, self.done = label, None, 0
         self.enabled = enabled and stream.isatty()  # never write bar debris into logs
 
@@ -38,7 +40,7 @@ class Progress:
             return
         if self.bar is None or self.bar.length != total:
             self.close()
-            self.bar = click.progressbar(length=total, label=self.label, file=click.get_text_stream("stderr"))
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
             self.done = 0
         self.bar.update(done - self.done)
