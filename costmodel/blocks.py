@@ -61,6 +61,8 @@ def inverted_residual(g: GraphBuilder, x: str, ctx: Context, *, c: int, t: Optio
     (V3), 1x1 linear projection + BN (no activation), identity shortcut when s == 1 and
     C_in == C_out. Mult-Adds h w d' t (d' + k^2 + d'') (V2 section 3.3) for a stride-1 block."""
     c_in = g.shape(x)[0]
+    if isinstance(se, bool) or not isinstance(se, (int, float)) or not 0 <= se <= 1:
+        raise SpecError(f"ir se must be a ratio between 0 and 1 of the expansion channels, got {se!r}")
     if (t is None) == (exp is None):
         raise SpecError("ir needs exactly one of t (expansion ratio) or exp (expansion channels)")
     if t is None:

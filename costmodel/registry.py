@@ -27,6 +27,12 @@ class Knob:
     choices: Optional[Tuple] = None
     help: str = ""
 
+    @property
+    def flag(self) -> str:
+        """How the knob is given on the command line (its own flag or --set NAME=)."""
+        from .commands.common import KNOB_FLAGS
+        return f"--{self.name.replace('_', '-')}" if self.name in KNOB_FLAGS else f"--set {self.name}"
+
     def coerce(self, value, network: str):
         """Validate (and convert CLI strings to) the knob's type."""
         kind = type(self.default)
@@ -46,9 +52,9 @@ class Knob:
             elif kind is str:
                 value = str(value)
         except (TypeError, ValueError):
-            raise KnobError(f"{network}: --{self.name} must be a {kind.__name__}, got {value!r}") from None
+            raise KnobError(f"{network}: {self.flag} must be a {kind.__name__}, got {value!r}") from None
         if self.choices is not None and value not in self.choices:
-            raise KnobError(f"{network}: --{self.name} {value!r} is not supported; accepted: "
+            raise KnobError(f"{network}: {self.flag} {value!r} is not supported; accepted: "
                             f"{', '.join(map(str, self.choices))}")
         return value
 
@@ -168,7 +174,11 @@ def resolve(name: str, alpha=None, res=None, classes=1000, **knobs):
     if knobs:
         net.knob(next(iter(knobs)))  # raises with the accepted list
     if net.derive is not None:
-        full = net.derive(dict(full))
+        try:
+            full = net.derive(dict(full))
+        except KnobError as e:
+            msg = str(e)
+            raise KnobError(msg if msg.startswith(f"{net.name}:") else f"{net.name}: {msg}") from None
     if given_res is None and net.res_for is not None:
         res = check_res(net, net.res_for(full))
     return net, alpha, res, classes, full
