@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 from .errors import SpecError
 from .graph import GraphBuilder
-from .ops import AvgPool, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool, Multiply
+from .ops import AdaptiveAvgPool, AvgPool, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool, Multiply
 from .rounding import make_divisible
 from .spec import Context, block_type
 
@@ -91,6 +91,12 @@ def pool_block(g: GraphBuilder, x: str, ctx: Context, *, kind: str = "max", k=3,
         raise SpecError(f"pool kind must be 'max' or 'avg', got {kind!r}")
     op = (MaxPool if kind == "max" else AvgPool)(k, s, padding, ceil_mode)
     return g.add(op, x, "")
+
+
+@block_type("adaptive_pool")
+def adaptive_pool(g: GraphBuilder, x: str, ctx: Context, *, size=7) -> str:
+    """Adaptive average pool to size x size (PyTorch AdaptiveAvgPool2d), whatever the input size."""
+    return g.add(AdaptiveAvgPool(size), x, "")
 
 
 @block_type("gap")

@@ -388,6 +388,22 @@ def avgpool(op, ins, ctx):
     return (out,)
 
 
+def adaptive_avgpool(op, ins, ctx):
+    """Window sums from 2-D prefix sums (no loop over pixels): cell (i, j) = S[r1, c1] - S[r0, c1]
+    - S[r1, c0] + S[r0, c0] over PyTorch's adaptive windows, divided by the window's area."""
+    from .ops import adaptive_windows
+    (x,) = ins
+    n, c, h, w = x.shape
+    s = np.zeros((n, c, h + 1, w + 1), np.float64)
+    s[:, :, 1:, 1:] = x.cumsum(axis=2, dtype=np.float64).cumsum(axis=3)
+    rows = np.array(adaptive_windows(h, op.size[0]))
+    cols = np.array(adaptive_windows(w, op.size[1]))
+    r0, r1 = rows[:, 0][:, None], rows[:, 1][:, None]
+    c0, c1 = cols[:, 0][None, :], cols[:, 1][None, :]
+    total = s[:, :, r1, c1] - s[:, :, r0, c1] - s[:, :, r1, c0] + s[:, :, r0, c0]
+    return ((total / ((r1 - r0) * (c1 - c0))).astype(np.float32),)
+
+
 def global_avgpool(op, ins, ctx):
     (x,) = ins
     return (x.mean(axis=(2, 3), keepdims=True, dtype=np.float32),)
@@ -470,6 +486,7 @@ KERNELS: Dict[str, Callable] = {
     "maxpool": maxpool,
     "avgpool": avgpool,
     "global_avgpool": global_avgpool,
+    "adaptive_avgpool": adaptive_avgpool,
     "add": add,
     "multiply": multiply,
     "concat": concat,

@@ -452,6 +452,48 @@ class GlobalAvgPool(Op):
         return "gap"
 
 
+def adaptive_windows(size: int, out: int):
+    """PyTorch's adaptive pooling windows along one axis: cell i covers
+    [floor(i * size / out), ceil((i + 1) * size / out))."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool(Op):
+    """PyTorch ``AdaptiveAvgPool2d(size)`` (torchvision's VGG/AlexNet before the classifier):
+    (C, H, W) -> (C, oh, ow), cell (i, j) averaging the windows of ``adaptive_windows``.
+    flops = the window's area per output element (area - 1 adds and a divide), i.e.
+    C * (sum of row-window lengths) * (sum of column-window lengths)."""
+
+    size: Tuple[int, int] = (1, 1)
+
+    kind: ClassVar[str] = "adaptive_avgpool"
+    category: ClassVar[str] = "pool"
+
+    def __post_init__(self):
+        object.__setattr__(self, "size", _pair(self.size, "size"))
+        if min(self.size) < 1:
+            raise GraphError(f"adaptive_avgpool size must be positive, got {self.size}")
+
+    def infer(self, ins):
+        c, h, w = _require_map(self, ins)
+        return ((c,) + self.size,)
+
+    def out_hw(self, hw):
+        h, w = hw[0]
+        ok = (h >= 1) & (w >= 1)
+        return ok * self.size[0], ok * self.size[1]
+
+    def flops(self, ins, outs):
+        c, h, w = ins[0]
+        rows = sum(b - a for a, b in adaptive_windows(h, self.size[0]))
+        cols = sum(b - a for a, b in adaptive_windows(w, self.size[1]))
+        return c * rows * cols
+
+    def label(self, ins):
+        return f"adaptive_avgpool{self.size[0]}x{self.size[1]}"
+
+
 # ----------------------------------------------------------------------------- element-wise
 @dataclass(frozen=True)
 class Add(Op):
@@ -637,7 +679,8 @@ class Unsupported(Op):
 
 OP_KINDS = {
     cls.kind: cls
-    for cls in (Conv2d, Linear, BatchNorm, Activation, MaxPool, AvgPool, GlobalAvgPool, Add, Multiply,
+    for cls in (Conv2d, Linear, BatchNorm, Activation, MaxPool, AvgPool, GlobalAvgPool, AdaptiveAvgPool, Add,
+                Multiply,
                 Concat, Split, ChannelShuffle, Flatten, Dropout, Upsample, Unsupported)
 }
 

@@ -93,6 +93,7 @@ TRANSLATORS = {
     "maxpool": _pool,
     "avgpool": _pool,
     "global_avgpool": lambda n: nn.AdaptiveAvgPool2d(1),
+    "adaptive_avgpool": lambda n: nn.AdaptiveAvgPool2d(n.op.size),
     "add": lambda n: _Fn(lambda *xs: sum(xs[1:], xs[0])),
     "multiply": lambda n: _Fn(torch.mul),
     "concat": lambda n: _Fn(lambda *xs: torch.cat(xs, dim=1)),

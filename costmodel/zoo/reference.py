@@ -132,6 +132,35 @@ def _maxpool(name, k=3, s=2, ceil_mode=False, padding=0):
     return blk("pool", name=name, kind="max", k=k, s=s, ceil_mode=ceil_mode, padding=padding)
 
 
+def _adaptive_classifier(size, hidden=4096, p=0.5):
+    """torchvision's reading: AdaptiveAvgPool2d((size, size)), flatten, then the same three FC
+    layers as trained, at any input resolution (the pool is an identity at the trained size)."""
+    return (
+        blk("adaptive_pool", name="avgpool", size=size),
+        blk("fc", name="fc6", c=hidden, act="relu"), blk("dropout", name="drop6", p=p),
+        blk("fc", name="fc7", c=hidden, act="relu"), blk("dropout", name="drop7", p=p),
+        blk("fc", name="fc8"),
+    )
+
+
+CLASSIFIERS = ("dense", "adaptive")
+
+
+def _with_classifier(blocks, classifier: str):
+    """Swap the dense-evaluation classifier (the default) for torchvision's adaptive one."""
+    if classifier == "dense":
+        return blocks
+    body = tuple(b for b in blocks if b.type not in ("fc_dense", "score_average", "dropout"))
+    size = next(b.args["k"] for b in blocks if b.type == "fc_dense" and "k" in b.args)
+    return body + _adaptive_classifier(size)
+
+
+def _classifier_knob():
+    return Knob("classifier", "dense", CLASSIFIERS,
+                "dense = the paper's FC layers, evaluated densely on larger maps (VGG section 3.2); "
+                "adaptive = torchvision's AdaptiveAvgPool2d to the trained map size, then the FC layers")
+
+
 def _classifier(size, hidden=4096, p=0.5):
     """FC-hidden + ReLU, dropout, FC-hidden + ReLU, dropout, FC-classes, trained on a size x size
     map; applied densely on larger maps (see ``fc_dense``)."""
@@ -153,8 +182,8 @@ VGG16 = (
 ) + _classifier(7)                                          # FC-4096, FC-4096, FC-1000
 
 
-def vgg16_spec(alpha: float = 1.0) -> NetSpec:
-    return NetSpec("vgg16", VGG16, width="unscaled", source=SOURCES["vgg16"])
+def vgg16_spec(alpha: float = 1.0, classifier: str = "dense") -> NetSpec:
+    return NetSpec("vgg16", _with_classifier(VGG16, classifier), width="unscaled", source=SOURCES["vgg16"])
 
 
 # ----------------------------------------------------------------------------- AlexNet
@@ -187,8 +216,9 @@ ALEXNET = {
 }
 
 
-def alexnet_spec(alpha: float = 1.0, variant: str = "paper") -> NetSpec:
-    return NetSpec("alexnet", ALEXNET[variant], width="unscaled", source=SOURCES["alexnet"])
+def alexnet_spec(alpha: float = 1.0, variant: str = "paper", classifier: str = "dense") -> NetSpec:
+    return NetSpec("alexnet", _with_classifier(ALEXNET[variant], classifier), width="unscaled",
+                   source=SOURCES["alexnet"])
 
 
 # ----------------------------------------------------------------------------- GoogLeNet
@@ -248,13 +278,14 @@ def resnet50_spec(alpha: float = 1.0, variant: str = "v1.5") -> NetSpec:
 
 register(Network(
     "vgg16", "VGG", vgg16_spec, "VGG-16 (configuration D): 13 convs 3x3, FC 4096-4096", "arXiv 1409.1556",
-    min_res=224, **NO_ALPHA,
+    knobs=(_classifier_knob(),), min_res=224, **NO_ALPHA,
 ))
 register(Network(
     "alexnet", "AlexNet", alexnet_spec, "AlexNet: the two-GPU model with grouped conv2/4/5 (LRN omitted)",
     "Krizhevsky et al. 2012 (NIPS)",
     knobs=(Knob("variant", "paper", ("paper", "torchvision"),
-                "paper = 96-256-384-384-256 with two-group conv2/4/5; torchvision = single tower 64-192-384-256-256"),),
+                "paper = 96-256-384-384-256 with two-group conv2/4/5; torchvision = single tower 64-192-384-256-256"),
+           _classifier_knob()),
     min_res=223, **NO_ALPHA,
 ))
 register(Network(
