@@ -8,6 +8,20 @@ from typing import Union
 from .errors import CostModelError
 
 
+def read_bytes(path: str, what: str, error=CostModelError) -> bytes:
+    """The bytes of an input file, or one line naming the file and the problem (``what`` says
+    what the file should be: 'spec file', 'ONNX model')."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise error(f"{what} {path!r} not found") from None
+    except IsADirectoryError:
+        raise error(f"{path!r} is a directory, not a {what}") from None
+    except OSError as e:
+        raise error(f"cannot read {what} {path!r}: {e.strerror or e}") from None
+
+
 def _umask_mode() -> int:
     """The mode a plain open() would give a new file (mkstemp's temporaries are 0600)."""
     mask = os.umask(0)

@@ -77,15 +77,8 @@ def read_model(path: str):
         import onnx
     except ImportError:
         raise OnnxError("reading ONNX models needs the onnx package: pip install costmodel[onnx]") from None
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise OnnxError(f"ONNX file {path!r} not found") from None
-    except IsADirectoryError:
-        raise OnnxError(f"{path!r} is a directory, not an ONNX model") from None
-    except OSError as e:
-        raise OnnxError(f"cannot read {path!r}: {e.strerror or e}") from None
+    from .fileio import read_bytes
+    data = read_bytes(path, "ONNX model", OnnxError)
     if not data:
         raise OnnxError(f"{path}: the file is empty, not an ONNX model")
     try:

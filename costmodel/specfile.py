@@ -34,6 +34,7 @@ from typing import Dict, Optional, Tuple
 import yaml
 
 from .errors import CostModelError, KnobError, SpecError
+from .fileio import read_bytes
 from .graph import INPUT, Graph
 from .rounding import POLICIES
 from .spec import Block, NetSpec, expand
@@ -422,15 +423,7 @@ def spec_from_data(data, path: str) -> SpecFile:
 def read_spec(path: str) -> SpecFile:
     """Read and validate a spec file (.yaml, .yml or .json)."""
     fmt = "json" if path.lower().endswith(".json") else "yaml"
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise SpecError(f"spec file {path!r} not found") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path!r} is a directory, not a spec file") from None
-    except OSError as e:
-        raise SpecError(f"cannot read spec file {path!r}: {e.strerror or e}") from None
+    raw = read_bytes(path, "spec file", SpecError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
