@@ -5,13 +5,26 @@ each architecture's definition and changes the exact parameter count.
 """
 from __future__ import annotations
 
-from .errors import SpecError
+import math
+
+from .errors import KnobError, SpecError
+
+#: the widest layer a width multiplier may produce (keeps the float arithmetic of rounding exact)
+MAX_CHANNELS = 10 ** 12
+
+
+def check_width(v: float) -> None:
+    """A scaled channel count must be a finite number of at most ``MAX_CHANNELS``."""
+    if not math.isfinite(v) or v > MAX_CHANNELS:
+        raise KnobError(f"width multiplier too large: a layer would have {v:g} channels (more than "
+                        f"{MAX_CHANNELS:.0e}); use a realistic alpha")
 
 
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
     """TF-slim / torchvision ``_make_divisible``: round v to the nearest multiple of ``divisor``
     (halves up), at least ``min_value`` (default ``divisor``), and add one ``divisor`` if that
     rounding went more than 10% below v (MobileNetV2 code, also V3, MnasNet, MixNet)."""
+    check_width(v)
     if min_value is None:
         min_value = divisor
     new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
@@ -22,6 +35,7 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 def floor_min8(c: int, alpha: float) -> int:
     """MobileNetV1 (TF-slim ``depth``): ``max(int(c * alpha), 8)``."""
+    check_width(c * alpha)
     return max(int(c * alpha), 8)
 
 
