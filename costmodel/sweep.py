@@ -394,11 +394,10 @@ def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Opti
                           peak=peak, progress=progress, **knobs)
 
     user_knobs = dict(knobs)
-    net, a0, _, classes, full = resolve(name, None, None, classes, **knobs)
+    net, a0, res0, classes, full = resolve(name, None, None, classes, **knobs)
     bits = check_bits(bits)
     alphas = [a0] if alphas is None else list(alphas)
-    resolutions = [net.default_res if not net.res_for else net.res_for(full)] if resolutions is None \
-        else list(resolutions)
+    resolutions = [res0] if resolutions is None else list(resolutions)  # res0: the knobs' default
     if not alphas or not resolutions:
         raise CostModelError("sweep needs at least one alpha and one resolution")
     alphas = [check_alpha(net, a) for a in alphas]

@@ -268,3 +268,12 @@ def test_memory_views_agree(opts):
         t = costmodel.analyze(costmodel.build("shufflenet_v2", alpha=row.alpha, res=int(row.resolution)),
                               **opts).totals
         assert (row.mac, row.mac_bytes) == (t["mac"], t["mac_bytes"])
+
+
+def test_default_resolution_follows_the_knobs():
+    import costmodel as cm
+    plain = cm.sweep("mobilenet_v2", alphas=[0.5])
+    assert list(plain["resolution"]) == [224]
+    assert int(plain["madds"][0]) == cm.analyze(cm.build("mobilenet_v2", alpha=0.5)).totals["madds"]
+    ssd = cm.sweep("mobilenet_v2", alphas=[1.0], head="ssdlite")
+    assert list(ssd["resolution"]) == [320]

@@ -70,7 +70,7 @@ def render(df, fmt: str, knob_names=()) -> str:
     rows = []
     for r in df[[k for _, k in cols]].itertuples(index=False, name=None):
         rows.append([f"{r[0]:g}"] + [f"{int(v):,}" for v in r[1:]])
-    title = f"{df.attrs.get('network', '')}: {len(df):,} configurations"
+    title = f"{df.attrs.get('network', '')}: {len(df):,} configuration{'' if len(df) == 1 else 's'}"
     knobs = ", ".join(f"{k}={df[k].iloc[0]}" for k in knob_names if k in df.columns)
     return (title + (f" ({knobs})" if knobs else "") + "\n\n" + text_table([h for h, _ in cols], rows, "r" * len(cols))
             + "\n\nconvention: params = conv/linear weights + biases; Mult-Adds = multiply-accumulates; MAC = "
