@@ -88,7 +88,9 @@ class Report:
 def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool = False) -> Report:
     """Per-layer and total params, params_with_bn, madds, flops and MAC (elements) of a graph, with
     the peak activation memory of the optimal schedule in bytes at ``bits`` (docs/memory.md)."""
+    from .graph import require_graph
     from .memory import check_bits, node_mac, plan, schedule, to_bytes
+    require_graph(graph, "analyze")
     bits = check_bits(bits)
     rows = layer_rows(graph)
     p = plan(graph, unfused=unfused, zero_copy=zero_copy)

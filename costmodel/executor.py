@@ -30,7 +30,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from .errors import CostModelError, GraphError
-from .graph import INPUT, Graph
+from .graph import INPUT, Graph, require_graph
 
 #: largest im2col buffer a k x k convolution materializes at once (bytes); larger ones are tiled
 IM2COL_BYTES = 64 * 2 ** 20
@@ -79,6 +79,7 @@ def init_weights(graph: Graph, seed: int = 0) -> Dict[str, Dict[str, np.ndarray]
     gamma and running variance U(0.5, 1.5), beta and running mean U(-0.2, 0.2). (Uniform draws
     are several times faster than normal ones: VGG-16's 138 M weights take a fraction of a second.)
     """
+    require_graph(graph, "init_weights")
     weights = {}
     for n in graph.nodes:
         shapes = _layer_shapes(n)
@@ -579,6 +580,7 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
     every tensor (by node name, ``node:i`` for multi-output nodes, and ``input``). ``calibrate``
     replaces every BatchNorm's running statistics (in ``weights``, which must then be a dict this
     call may modify) by those of its input on this run; see ``calibrate_batchnorm``."""
+    require_graph(graph, "execute")
     x = random_input(graph, 1, seed) if x is None else np.asarray(x, dtype=np.float32)
     if x.shape[1:] != tuple(graph.input_shape) or x.ndim != len(graph.input_shape) + 1:
         raise GraphError(f"input has shape {x.shape}; graph {graph.name!r} expects (N,) + "

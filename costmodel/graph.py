@@ -101,6 +101,14 @@ class Graph:
         return self.shape(self.outputs[0])
 
 
+def require_graph(graph, who: str) -> "Graph":
+    """API guard: ``who`` takes a Graph (one line naming what was passed instead)."""
+    if not isinstance(graph, Graph):
+        raise GraphError(f"{who} takes a Graph from costmodel.build(name) or costmodel.load(path), "
+                         f"got {type(graph).__name__} {graph!r:.60}")
+    return graph
+
+
 class GraphBuilder:
     """Appends nodes one at a time, inferring each node's shapes as it is added so that an
     inconsistent graph is rejected at the node that makes it so.

@@ -122,3 +122,10 @@ def test_duplicate_node_name():
     g.conv("input", 4, 1, bn=False, name="c")
     with pytest.raises(GraphError, match="already exists"):
         g.conv("input", 4, 1, bn=False, name="c")
+
+
+@pytest.mark.parametrize("fn", ["analyze", "execute", "init_weights"])
+def test_api_functions_reject_a_non_graph(fn):
+    import costmodel
+    with pytest.raises(GraphError, match=f"{fn} takes a Graph"):
+        getattr(costmodel, fn)("mobilenet_v2")
