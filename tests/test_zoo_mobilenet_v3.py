@@ -125,13 +125,20 @@ def test_reproduced_figures():
         ("V3-Small 1.0 (final version: 1024 head)", "madds"),
         ("V3-Small 0.75 (final version: 1024 head) [rounding=tfslim]", "madds"),
         ("Large 1.0 float", "params"),
-        ("Small 1.0 float (TF-slim release: 1280 head) [head_width=1280]", "madds"),
+        ("Small 1.0 float", "madds"), ("Small 1.0 float", "params"),
+        ("Small 0.75 float [rounding=tfslim]", "madds"), ("Small 0.75 float [rounding=tfslim]", "params"),
         ("Small minimalistic float", "madds"),
+        # the MobileNetV2 paper's figures, truncated there (not modelled as a habit: it also rounds)
+        ("V2 1.0 (the MobileNetV2 paper's figures, truncated as there)", "madds"),
+        ("V2 1.0 (the MobileNetV2 paper's figures, truncated as there)", "params"),
+        ("V2 0.35 (the MobileNetV2 paper's figures, truncated as there)", "madds"),
+        ("V2 0.35 (the MobileNetV2 paper's figures, truncated as there)", "params"),
     }
     # the 0.75 rows need TF-slim's rule; with torchvision's they would be 140.0 M / 3.36 M
     assert figs[("V3-Large 0.75 [rounding=tfslim]", "madds")].computed == 154_560_624
-    assert figs[("Small 0.75 float (TF-slim release: 1280 head) [head_width=1280;rounding=tfslim]",
-                 "params")].computed == 2_400_321
+    # the release rows are built as released (1024 head): 2,033,217 weights and biases at 1001 classes;
+    # the printed 2.4 M is the 1280-head network's 2,400,321 (see test_cli_knobs_and_errors)
+    assert figs[("Small 0.75 float [rounding=tfslim]", "params")].computed == 2_033_217
     assert figs[("mobilenet_v3_large", "params")].computed == 5_483_032
 
 
@@ -147,7 +154,17 @@ def test_cli_table_json(cli, name):
 def test_cli_knobs_and_errors(cli):
     r = cli("table", "mobilenet_v3_small", "--set", "head_width=1280", "--set", "rounding=tfslim", "-a", "0.75",
             "--format", "json")
-    # the TF-slim release row (2,400,321 at 1001 classes) less one 1280-wide classifier row and its bias
+    # the printed TF-slim 2.4 M (2,400,321 at 1001 classes) less one 1280-wide classifier row and its bias
     assert r.code == 0 and json.loads(r.out)["totals"]["params"] == 2_400_321 - 1281
     r = cli("table", "mobilenet_v3_small", "--set", "rounding=tf")
     assert r.code == 2 and r.err.count("\n") == 1 and "torchvision, tfslim" in r.err
+
+
+@pytest.mark.parametrize("name,alpha,params_with_bn,madds", [
+    # timm's TF-port builder (_gen_mobilenet_v3, minimal) at alpha 0.75: the TF-slim rule
+    ("mobilenet_v3_large_minimal", 0.75, 3_050_312, 148_802_544),
+    ("mobilenet_v3_small_minimal", 0.75, 1_732_512, 40_072_880),
+])
+def test_minimal_variants_default_to_the_tfslim_rule(name, alpha, params_with_bn, madds):
+    t = totals(name, alpha=alpha)
+    assert (t["params_with_bn"], t["madds"]) == (params_with_bn, madds)

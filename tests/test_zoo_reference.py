@@ -198,3 +198,10 @@ def test_table_json(cli, net, knobs):
     assert sum(x["params_with_bn"] for x in d["layers"]) == d["totals"]["params_with_bn"]
     assert sum(x["madds"] for x in d["layers"]) == d["totals"]["madds"]
     assert d["layers"][0]["input_shape"] == [3, 224, 224]
+
+
+@pytest.mark.parametrize("res", [160, 224, 256, 320])
+def test_googlenet_aux_heads_have_fixed_parameters(res):
+    # the auxiliary FC is trained on 4x4x128: 13,378,280 weights and biases at every resolution
+    import costmodel as cm
+    assert cm.analyze(cm.build("googlenet", res=res, aux_logits=True)).totals["params"] == 13_378_280

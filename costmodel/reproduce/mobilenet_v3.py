@@ -6,8 +6,9 @@ Conventions found (columns of the CSV): the paper counts 1000 classes and weight
 "GFLOPS" that are Mult-Adds. The 0.75 rows of both the paper and TF-slim need TF-slim's alpha rule
 (``--set rounding=tfslim``: expansion = factor x rounded input, 1280/1024 head kept); the
 torchvision rule gives 140.0 M / 3.36 M for Large 0.75. MobileNetV3-Small exists in two versions,
-shown side by side: the final paper's 1024-wide head and an earlier version's 1280-wide head,
-which TF-slim's release table follows (``--set head_width=1280``).
+shown side by side: the final paper's 1024-wide head (also TF-slim's V3_SMALL and its released
+checkpoints) and an earlier version's 1280-wide head (``--set head_width=1280``), which some printed
+figures (TF-slim's Small parameter counts) appear to follow.
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ PAPER = "mobilenet_v3"
 CSV = "mobilenet_v3.csv"
 TITLES = {
     "3": "MobileNetV3 Table 3 (arXiv v5): Large and the networks compared (Small rows: next table)",
-    "small": "MobileNetV3-Small side by side: final version (1024 head, arXiv v5 Table 3) vs earlier "
-             "version (1280 head, TF-slim release)",
+    "small": "MobileNetV3-Small: arXiv v5 Table 3 and the TF-slim release rows, built as released (1024 head); "
+             "the earlier 1280-head version in the notes",
     "release": "TF-slim MobileNetV3 checkpoints (mobilenet/README.md, 1001 classes)",
     "torchvision": "torchvision documented counts (params exact; GFLOPS = Mult-Adds)",
 }

@@ -24,8 +24,12 @@ Both agree at alpha = 1. At alpha = 0.75 they differ (Large's second block expan
 torchvision, 64 in TF-slim; the head is 960 versus 1280); the published 0.75 figures (paper
 Table 3 and TF-slim) follow ``tfslim``: see data/mobilenet_v3.csv.
 
-Small's head is 1024 wide in the final arXiv version (and torchvision); an earlier arXiv version
-and TF-slim's release table used 1280: knob ``head_width`` (1024 or 1280).
+Small's head is 1024 wide in the final arXiv version, torchvision and TF-slim's V3_SMALL (the
+released checkpoints); an earlier arXiv version used 1280, and TF-slim's README prints parameter
+counts that match it: knob ``head_width`` (1024 or 1280).
+
+The ``_minimal`` networks exist only in TF-slim, so their default ``rounding`` is ``tfslim`` (the
+only official rule for them); the full networks default to torchvision's.
 """
 from typing import Optional
 
@@ -114,20 +118,21 @@ def build_spec(name: str, rows, head_width: int, rounding: str = "torchvision", 
     return NetSpec(name, tuple(blocks), width="divisible8", source=SOURCE)
 
 
-def _rounding_knob():
-    return Knob("rounding", "torchvision", ROUNDINGS,
+def _rounding_knob(default="torchvision"):
+    return Knob("rounding", default, ROUNDINGS,
                 "alpha rule: torchvision = absolute expansion widths and the head scaled; tfslim = expansion "
                 "factor of the rounded input, 1280/1024 head kept (TF-slim checkpoints); equal at alpha 1")
 
 
 def _register(name, rows, head, minimal, description, head_choices=None):
-    knobs = [_rounding_knob()]
+    default_rounding = "tfslim" if minimal else "torchvision"  # minimalistic: TF-slim only
+    knobs = [_rounding_knob(default_rounding)]
     if head_choices:
         knobs.append(Knob("head_width", head, head_choices,
                           "width of the last (NBN) 1x1 conv: 1024 = final arXiv v5 / torchvision, "
-                          "1280 = an earlier arXiv version and the TF-slim release table"))
+                          "1280 = an earlier arXiv version (TF-slim's README parameter counts match it)"))
 
-    def spec(alpha: float = 1.0, rounding: str = "torchvision", head_width: int = head) -> NetSpec:
+    def spec(alpha: float = 1.0, rounding: str = default_rounding, head_width: int = head) -> NetSpec:
         return build_spec(name, rows, head_width, rounding, minimal)
 
     register(Network(name, "MobileNetV3", spec, description, "arXiv 1905.02244", knobs=tuple(knobs),

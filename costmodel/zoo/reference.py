@@ -30,7 +30,7 @@ from typing import Optional
 
 from ..errors import SpecError
 from ..graph import GraphBuilder
-from ..ops import AvgPool, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool
+from ..ops import AdaptiveAvgPool, AvgPool, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool
 from ..registry import Knob, Network, register
 from ..spec import Context, NetSpec, blk, block_type
 
@@ -90,11 +90,17 @@ def inception(g: GraphBuilder, x: str, ctx: Context, *, c1: int, c3r: int, c3: i
 
 @block_type("inception_aux")
 def inception_aux(g: GraphBuilder, x: str, ctx: Context) -> str:
-    """GoogLeNet auxiliary classifier (paper section 5): avg pool 5x5/3, 1x1 conv 128 + ReLU,
-    FC 1024 + ReLU, dropout 0.7, FC to the classes. A side branch: returns its input, so the
-    next block continues the main path; its nodes count in the totals, its logits are not a graph
-    output."""
-    y = g.add(AvgPool(5, 3, ceil_mode=True), x, "pool")
+    """GoogLeNet auxiliary classifier (paper section 5): avg pool 5x5/3 to 4x4, 1x1 conv 128 +
+    ReLU, FC 1024 + ReLU, dropout 0.7, FC to the classes. The FC is trained on a 4x4x128 map, so
+    the pool always yields 4x4: the paper's 5x5/3 window where that gives 4x4 (the 14x14 maps of a
+    224 input), else PyTorch's adaptive average pool to 4x4 (torchvision's reading), so that the
+    parameters do not change with the resolution. A side branch: returns its input, so the next
+    block continues the main path; its nodes count in the totals, its logits are not a graph output."""
+    paper_pool = AvgPool(5, 3, ceil_mode=True)
+    if paper_pool.infer((g.shape(x),))[0][1:] == (4, 4):
+        y = g.add(paper_pool, x, "pool")
+    else:
+        y = g.add(AdaptiveAvgPool(4), x, "pool")
     y = g.conv(y, 128, 1, bn=False, bias=True, act="relu", name="conv")
     y = g.add(Linear(1024), g.add(Flatten(), y, "flatten"), "fc")
     y = g.act(y, "relu", "fc.relu")
