@@ -22,6 +22,7 @@ k*k shifted strided slices times per-channel weights. No Python loop runs over p
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -138,6 +139,11 @@ def _fmt_keys(shapes) -> str:
 def save_weights(path: str, weights: Mapping) -> None:
     """Write weights to an ``.npz`` file (arrays named ``layer/array``), atomically."""
     from .fileio import write_atomic
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(weights, Mapping):
+        raise CostModelError(f"save_weights(path, weights) takes a file path and a mapping of layer -> arrays, got "
+                             f"{type(path).__name__} and {type(weights).__name__}")
+    if not all(isinstance(d, Mapping) for d in weights.values()):
+        raise CostModelError("save_weights: each layer's weights must be a mapping of array name -> array")
     flat = {f"{layer}/{key}": np.asarray(a) for layer, d in weights.items() for key, a in d.items()}
     buf = io.BytesIO()
     np.savez(buf, **flat)
@@ -147,6 +153,9 @@ def save_weights(path: str, weights: Mapping) -> None:
 def load_weights(path: str) -> Dict[str, Dict[str, np.ndarray]]:
     """Read weights written by ``save_weights``."""
     try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                raise ValueError("it is not a zip archive; save weights with costmodel.save_weights")
         z = np.load(path, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise ValueError("a single .npy array, not an .npz archive of layer/array entries")
@@ -581,7 +590,14 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
     replaces every BatchNorm's running statistics (in ``weights``, which must then be a dict this
     call may modify) by those of its input on this run; see ``calibrate_batchnorm``."""
     require_graph(graph, "execute")
-    x = random_input(graph, 1, seed) if x is None else np.asarray(x, dtype=np.float32)
+    if x is None:
+        x = random_input(graph, 1, seed)
+    else:
+        try:
+            x = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise GraphError(f"input must be a numeric array of shape (N,) + {tuple(graph.input_shape)}, "
+                             f"got {type(x).__name__}") from None
     if x.shape[1:] != tuple(graph.input_shape) or x.ndim != len(graph.input_shape) + 1:
         raise GraphError(f"input has shape {x.shape}; graph {graph.name!r} expects (N,) + "
                          f"{tuple(graph.input_shape)}")

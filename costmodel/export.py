@@ -197,7 +197,13 @@ def write_table_xlsx(path: str, sheet: str, df) -> None:
     from .fileio import atomic_path
     if len(df) >= 1_048_576:
         raise CostModelError(f"{len(df):,} rows do not fit in one Excel sheet (at most 1,048,575); use --format csv")
-    headers = [str(c) for c in df.columns]
+    bits = df.attrs.get("bits", 32)
+    units = {"alpha": "alpha", "resolution": "resolution (px)", "classes": "classes",
+             "params": "params (count)", "params_with_bn": "params with BN (count)", "madds": "Mult-Adds (count)",
+             "flops": "FLOPs (count)", "bn_channels": "BN channels (count)", "mac": "MAC (elements)",
+             "mac_bytes": f"MAC (bytes, {bits}-bit)",
+             "peak_activation_bytes": f"peak activations (bytes, {bits}-bit, optimal schedule)"}
+    headers = [units.get(str(c), str(c)) for c in df.columns]
     kinds = ["int" if df[c].dtype.kind in "iu" or df[c].dtype == object and c in SWEEP_INT_COLUMNS else
              "float" if df[c].dtype.kind == "f" else "text" for c in df.columns]
     rows = [[(v.item() if hasattr(v, "item") else v) for v in r] for r in df.itertuples(index=False, name=None)]

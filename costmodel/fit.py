@@ -10,7 +10,8 @@ from typing import Dict, Optional, Sequence
 from .errors import CostModelError
 
 COUNT_UNITS = {"": 1, "K": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "B": 10 ** 9}
-BYTE_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "KIB": 1024, "MIB": 1024 ** 2,
+#: KB, MB, GB are powers of 1000, as every byte figure costmodel prints; KiB, MiB, GiB powers of 1024
+BYTE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3, "KIB": 1024, "MIB": 1024 ** 2,
               "GIB": 1024 ** 3}
 _QTY = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
 
@@ -31,7 +32,8 @@ def parse_count(text: str, option: str = "budget") -> int:
 
 
 def parse_bytes(text: str, option: str = "budget") -> int:
-    """'512KB' -> 524288; KB, MB, GB are powers of 1024 (as MobileNetV2 Table 3's KB)."""
+    """'512KB' -> 512000, '512KiB' -> 524288: KB, MB, GB are powers of 1000 (as costmodel prints
+    bytes everywhere), KiB, MiB, GiB powers of 1024."""
     return _parse(text, option, BYTE_UNITS, "512KB")
 
 

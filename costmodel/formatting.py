@@ -95,6 +95,8 @@ def render_report(report, fmt: str, extra_columns: Sequence[str] = (), footer: S
         if text_like and isinstance(v, int):
             return thousands(v)
         if isinstance(v, float):
+            if k == "time_us":  # microseconds: fixed point, never scientific notation
+                return f"{v:,.2f}" if text_like else f"{v:.3f}"
             return f"{v:.3g}"
         return v
 

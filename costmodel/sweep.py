@@ -396,8 +396,8 @@ def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Opti
     user_knobs = dict(knobs)
     net, a0, res0, classes, full = resolve(name, None, None, classes, **knobs)
     bits = check_bits(bits)
-    alphas = [a0] if alphas is None else list(alphas)
-    resolutions = [res0] if resolutions is None else list(resolutions)  # res0: the knobs' default
+    alphas = [a0] if alphas is None else _as_list(alphas)
+    resolutions = [res0] if resolutions is None else _as_list(resolutions)  # res0: the knobs' default
     if not alphas or not resolutions:
         raise CostModelError("sweep needs at least one alpha and one resolution")
     alphas = [check_alpha(net, a) for a in alphas]
@@ -549,6 +549,13 @@ def _peaks(net, alphas, r_arr, classes, full, bits, unfused, zero_copy, progress
     return out
 
 
+def _as_list(values) -> list:
+    """A single number or string is a one-value grid; other iterables as given."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        return [values]
+    return list(values)
+
+
 def frange(spec: str) -> List[float]:
     """Parse 'a,b,c' or 'start:stop:step' (inclusive stop, exact decimal steps: '0.35:1.4:0.05'
     gives 0.35, 0.4, ..., 1.4 with no float drift) into floats."""
@@ -588,9 +595,12 @@ def _decimal_values(spec: str, what: str):
                 out.append(Decimal(part))
         if any(not d.is_finite() for d in out):
             raise ValueError
+    except CostModelError:  # a specific message (a ValueError too): keep it
+        raise
     except (InvalidOperation, ValueError):
+        example = "0.35:1.4:0.05" if what == "alpha" else "96:224:32"
         raise CostModelError(f"bad {what} list {spec!r}: expected comma-separated numbers or START:STOP:STEP "
-                             f"(e.g. 0.35:1.4:0.05)") from None
+                             f"(e.g. {example})") from None
     return out
 
 

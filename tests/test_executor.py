@@ -450,3 +450,16 @@ def test_verify_bad_input_one_line_exit_2(args, msg, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert msg in err and len(err.strip().splitlines()) == 1
+
+
+def test_api_misuse_is_a_costmodel_error(tmp_path):
+    import costmodel as cm
+    g = cm.build("mobilenet_v2", res=32)
+    with pytest.raises(cm.GraphError, match="numeric array"):
+        cm.execute(g, "hello")
+    with pytest.raises(cm.CostModelError, match="takes a file path and a mapping"):
+        cm.save_weights({}, str(tmp_path / "w.npz"))
+    not_npz = tmp_path / "w.yaml"
+    not_npz.write_text("blocks: []\n")
+    with pytest.raises(cm.CostModelError, match="not a zip archive"):
+        cm.load_weights(str(not_npz))

@@ -149,5 +149,6 @@ def test_sweep_as_xlsx(tmp_path):
     assert r.returncode == 0, r.stderr
     ws = openpyxl.load_workbook(out)["sweep"]
     head = [c.value for c in ws[1]]
-    assert ws.max_row == 1 + 4 * 3 and "madds" in head and ws.freeze_panes == "A2"
-    assert ws.cell(2, head.index("madds") + 1).number_format == "#,##0"
+    assert ws.max_row == 1 + 4 * 3 and "Mult-Adds (count)" in head and ws.freeze_panes == "A2"
+    assert "MAC (bytes, 32-bit)" in head and "resolution (px)" in head  # units in the headers
+    assert ws.cell(2, head.index("Mult-Adds (count)") + 1).number_format == "#,##0"

@@ -178,7 +178,8 @@ def test_cli_bad_input_one_line_exit_2(args, needle):
 def test_units():
     from costmodel.fit import parse_bytes, parse_count
     assert parse_count("150M") == 150_000_000 and parse_count("2.5k") == 2500 and parse_count("1G") == 10 ** 9
-    assert parse_bytes("512KB") == 524288 and parse_bytes("1.5MB") == 1572864 and parse_bytes("100") == 100
+    assert parse_bytes("512KB") == 512_000 and parse_bytes("1.5MB") == 1_500_000 and parse_bytes("100") == 100
+    assert parse_bytes("512KiB") == 524_288 and parse_bytes("1.5MiB") == 1_572_864
     with pytest.raises(CostModelError, match="K, M, G"):
         parse_count("3Q")
 
@@ -277,3 +278,19 @@ def test_default_resolution_follows_the_knobs():
     assert int(plain["madds"][0]) == cm.analyze(cm.build("mobilenet_v2", alpha=0.5)).totals["madds"]
     ssd = cm.sweep("mobilenet_v2", alphas=[1.0], head="ssdlite")
     assert list(ssd["resolution"]) == [320]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--alpha", "1:0:0.1"], "STOP >= START"),
+    (["--res", "1:100000000:1"], "more than 10,000,000 values"),
+    (["--res", "1:x"], "e.g. 96:224:32"),
+])
+def test_range_errors_keep_their_specific_message(cli, args, needle):
+    r = cli("sweep", "mobilenet_v2", *args)
+    assert r.code == 2 and needle in r.err and r.err.count("\n") == 1
+
+
+def test_scalar_alpha_and_resolution_are_accepted():
+    import costmodel as cm
+    df = cm.sweep("mobilenet_v2", alphas=0.5, resolutions=160)
+    assert len(df) == 1 and int(df["madds"][0]) == cm.analyze(cm.build("mobilenet_v2", alpha=0.5, res=160)).totals["madds"]

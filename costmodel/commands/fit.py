@@ -14,7 +14,7 @@ from .sweep import grid_options, parse_grid
 @click.option("--max-params", "max_params", default=None, metavar="N", help="Parameter budget, e.g. 2M.")
 @click.option("--max-flops", "max_flops", default=None, metavar="N", help="FLOPs budget, e.g. 300M.")
 @click.option("--max-peak-memory", "max_peak", default=None, metavar="BYTES",
-              help="Peak activation memory budget (32-bit, optimal schedule), e.g. 512KB (KB = 1024 bytes).")
+              help="Peak activation memory budget (32-bit, optimal schedule), e.g. 512KB (KB = 1000 bytes, KiB = 1024).")
 @format_option(("text", "csv", "json"))
 @output_option
 def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fmt, output, **kwargs):
@@ -22,7 +22,8 @@ def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fm
     where data/ has it, else interpolated from the family's published points (linear in
     log Mult-Adds between the two neighbours, never extrapolated), else by Mult-Adds (more compute
     first). Default grid: the family's published alphas x resolutions (override with --alpha/--res).
-    Counts take K, M, G suffixes (10^3, 10^6, 10^9); memory KB, MB, GB (1024-based) or bytes."""
+    Counts take K, M, G suffixes (10^3, 10^6, 10^9); memory KB, MB, GB (1000-based, as
+    printed everywhere), KiB, MiB, GiB (1024-based) or bytes."""
     from ..fileio import check_writable
     from ..fit import fit, parse_bytes, parse_count, render
     from .common import collect_knobs

@@ -72,9 +72,12 @@ def render(df, fmt: str, knob_names=()) -> str:
         rows.append([f"{r[0]:g}"] + [f"{int(v):,}" for v in r[1:]])
     title = f"{df.attrs.get('network', '')}: {len(df):,} configuration{'' if len(df) == 1 else 's'}"
     knobs = ", ".join(f"{k}={df[k].iloc[0]}" for k in knob_names if k in df.columns)
+    bits = df.attrs.get("bits", 32)
+    view = "unfused view" if df.attrs.get("unfused") else "deployment view"
     return (title + (f" ({knobs})" if knobs else "") + "\n\n" + text_table([h for h, _ in cols], rows, "r" * len(cols))
             + "\n\nconvention: params = conv/linear weights + biases; Mult-Adds = multiply-accumulates; MAC = "
-              "elements read + written + weights (deployment view); peak = optimal schedule, 32-bit\n")
+              "elements read + written + weights (" + view + ")"
+            + (f"; peak = optimal schedule, {bits}-bit" if "peak_activation_bytes" in df.columns else "") + "\n")
 
 
 @click.command("sweep")

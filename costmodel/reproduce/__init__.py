@@ -205,6 +205,8 @@ def _fmt_computed(f: Figure) -> str:
     v = f.computed_in_unit
     if v is None:
         return "-"
+    if float(v).is_integer() and (not f.published or "." not in f.published):
+        return f"{int(v):,}"  # exact counts (channels, parameters) print as integers
     digits = max(0, -Decimal(f.published).as_tuple().exponent) + 2 if f.published else 3
     return f"{v:,.{digits}f}"
 
