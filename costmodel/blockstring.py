@@ -2,11 +2,19 @@
 
 Grammar (a network is blocks separated by whitespace; a spec file may give any block as a string)::
 
-    network := block (WHITESPACE block)*
+    network := (setting WHITESPACE)* block (WHITESPACE block)*
+    setting := "@" SETTING NUMBER | "@" SETTING "=" VALUE
+                                            network-level settings, before the first block, each
+                                            at most once: @res160 (input resolution, default 224)
+                                            @classes100 (default 1000) @alpha0.35 (default width
+                                            multiplier, default 1) @in1 (input channels, default 3)
+                                            @width=floor_min8 (rounding policy of alpha x c, default
+                                            round_min1: exact at alpha 1; also divisible8, unscaled)
     block   := TYPE ("_" option)*
-    option  := KEY NUMBER("," NUMBER)*      short numeric option, e.g. k3  s2  e6  c24  se0.25  k3,5
+    option  := KEY NUMBER("," NUMBER)* [","]  short numeric option, e.g. k3  s2  e6  c24  se0.25  k3,5
+                                            (a trailing ',' makes a one-element list: k3,)
              | ACT                          activation: relu relu6 swish hswish sigmoid hsigmoid noact
-             | ARG "=" VALUE("," VALUE)*    any argument of the type; '-' in ARG stands for '_'
+             | ARG "=" VALUE("," VALUE)* [","]  any argument of the type; '-' in ARG stands for '_'
                                             (se-act=hswish, ceil-mode=true, kind=avg, name=b1,
                                             inputs=b1,b2); VALUE: int, float, true, false, none
                                             or a word
@@ -16,6 +24,10 @@ Grammar (a network is blocks separated by whitespace; a spec file may give any b
     KEY     := r (repeat)  k (kernel k)  s (stride s)  e (expansion ratio t)  x (expansion
                channels exp)  c (channels c)  g (groups)  d (dilation)  se (SE ratio se)
                p (dropout p)
+
+``costmodel show NET --format blocks`` writes the settings a network needs (always @res and
+@classes), so that loading its output builds the same network. --res / --alpha / --classes on
+the command line override the settings, as they override a spec file's defaults.
 
 On the command line a NET containing whitespace, or naming no registry network but starting with a
 block type (``conv_k3_s2_c32``), is a block-string network.
@@ -38,7 +50,10 @@ SHORT = {"r": "repeat", "k": "k", "s": "s", "e": "t", "x": "exp", "c": "c", "g":
          "se": "se", "p": "p"}
 ACTS = ("relu", "relu6", "swish", "hswish", "sigmoid", "hsigmoid")
 _NUM = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_SHORT_RE = re.compile(rf"^([a-z]+)({_NUM}(?:,{_NUM})*)$")
+_SHORT_RE = re.compile(rf"^([a-z]+)({_NUM}(?:,{_NUM})*,?)$")
+#: network settings (``@res160``): key -> field of ``parse_network``'s settings
+SETTINGS = {"res": "resolution", "classes": "classes", "alpha": "alpha", "in": "in_channels", "width": "width"}
+_SETTING_RE = re.compile(rf"^@([a-z]+)(?:=(.*)|({_NUM}))$")
 
 
 def _block_types():
@@ -63,6 +78,8 @@ def _scalar(text: str):
 
 
 def _value(text: str):
+    if text.endswith(",") and len(text) > 1:  # k3, : a one-element list (MixNet's single kernel)
+        return tuple(_scalar(p) for p in text[:-1].split(","))
     parts = text.split(",")
     vals = tuple(_scalar(p) for p in parts)
     return vals[0] if len(vals) == 1 else vals
@@ -81,6 +98,10 @@ def parse_block(text: str, offset: int = 0, full: Optional[str] = None) -> Block
         except SpecError as e:
             raise SpecError(str(e).replace(f"block string {text!r}", f"block string {full!r}", 1)) from None
     types = _block_types()
+    if text.startswith("@"):
+        raise _err(text, offset + 1, f"{text!r} is a network setting ({', '.join('@' + k for k in SETTINGS)}); "
+                                     f"settings come before the first block of a block-string network (in a "
+                                     f"spec file, use the top-level keys)")
     tokens = text.split("_")
     starts, pos = [], 0
     for t in tokens:
@@ -139,12 +160,81 @@ def split_blocks(text: str) -> List[Tuple[str, int]]:
     return [(m.group(0), m.start()) for m in re.finditer(r"\S+", text)]
 
 
-def parse_blocks(text: str) -> Tuple[Block, ...]:
-    """Parse a whitespace-separated sequence of block strings (the command-line network form)."""
+def _setting(tok: str, col: int, full: str) -> Tuple[str, object]:
+    from .rounding import POLICIES
+    m = _SETTING_RE.match(tok)
+    key = m.group(1) if m else None
+    if key not in SETTINGS:
+        raise _err(full, col, f"cannot read network setting {tok!r}; expected @KEYNUMBER or @KEY=VALUE with "
+                              f"KEY one of {', '.join(SETTINGS)} (e.g. @res160 @classes100 @alpha0.5 "
+                              f"@width=floor_min8)")
+    raw = m.group(2) if m.group(2) is not None else m.group(3)
+    field = SETTINGS[key]
+    if field == "width":
+        if raw not in POLICIES:
+            raise _err(full, col, f"unknown width policy {raw!r} in {tok!r}; accepted: {', '.join(POLICIES)}")
+        return field, raw
+    v = _scalar(raw)
+    if field == "alpha":
+        import math
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise _err(full, col, f"alpha must be a positive finite number, got {tok!r}")
+        return field, float(v)
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise _err(full, col, f"{key} must be a positive integer, got {tok!r}")
+    return field, v
+
+
+def parse_network(text: str) -> Tuple[dict, Tuple[Block, ...]]:
+    """Parse a block-string network: its settings (``{"resolution": 160, "classes": 100, "alpha":
+    0.35, "in_channels": 3, "width": "floor_min8"}``, only those given) and its blocks."""
     parts = split_blocks(text)
-    if not parts:
+    settings, blocks = {}, []
+    for tok, off in parts:
+        if tok.startswith("@") and not blocks:
+            field, v = _setting(tok, off + 1, text)
+            if field in settings:
+                raise _err(text, off + 1, f"network setting {tok!r} given twice")
+            settings[field] = v
+        elif tok.startswith("@"):
+            raise _err(text, off + 1, f"network setting {tok!r} after a block; settings come before the first "
+                                      f"block")
+        else:
+            blocks.append(parse_block(tok, off, text))
+    if not blocks and settings:
+        raise SpecError(f"block string {text.strip()!r}: network settings but no block; give at least one block "
+                        f"after them, e.g. '@res160 conv_k3_s2_c32 gap fc'")
+    if not blocks:
         raise SpecError("empty block string: give at least one block, e.g. 'conv_k3_s2_c32 gap fc'")
-    return tuple(parse_block(t, off, text) for t, off in parts)
+    return settings, tuple(blocks)
+
+
+def parse_blocks(text: str) -> Tuple[Block, ...]:
+    """Parse a whitespace-separated sequence of block strings (the command-line network form)
+    without network settings (``parse_network`` reads those; here they are an error rather than
+    being dropped)."""
+    settings, blocks = parse_network(text)
+    if settings:
+        raise SpecError(f"block string {text.strip()!r} has network settings "
+                        f"({', '.join('@' + k for k in SETTINGS if SETTINGS[k] in settings)}); read it with "
+                        f"costmodel.blockstring.parse_network or costmodel.load")
+    return blocks
+
+
+def format_settings(width: str, in_channels: int, res: int, classes: int, alpha: float) -> List[str]:
+    """The ``@`` settings that make a block string build like a spec with these values: @res and
+    @classes always, @alpha, @in and @width when they differ from the defaults."""
+    from .specfile import DEFAULT_WIDTH
+    out = [f"@res{int(res)}", f"@classes{int(classes)}"]
+    if float(alpha) != 1.0:
+        out.append(f"@alpha{_fmt_scalar(float(alpha))}")
+    if int(in_channels) != 3:
+        out.append(f"@in{int(in_channels)}")
+    if width != DEFAULT_WIDTH:
+        out.append(f"@width={width}")
+    return out
 
 
 def looks_like_blocks(net: str) -> bool:
@@ -178,9 +268,9 @@ def _fmt_scalar(v) -> Optional[str]:
 def _fmt_value(v) -> Optional[str]:
     if isinstance(v, (list, tuple)):
         parts = [_fmt_scalar(x) for x in v]
-        if len(v) < 2 or any(p is None or isinstance(x, (list, tuple)) for p, x in zip(parts, v)):
+        if len(v) < 1 or any(p is None or isinstance(x, (list, tuple)) for p, x in zip(parts, v)):
             return None
-        return ",".join(parts)
+        return parts[0] + "," if len(v) == 1 else ",".join(parts)
     return _fmt_scalar(v)
 
 

@@ -676,12 +676,42 @@ class _Importer:
         ref = self.g.add(Split(tuple(q - p for p, q in parts)), [self.ref(x, n)], self.node_names[id(n)])
         self.refs[n.output[0]] = self.g.outputs_of(ref)[parts.index((lo, hi))]
 
+    def lazy_const(self, name: str, depth: int = 0, seen: Optional[set] = None):
+        """The value of ``name`` if it is a shape computation that can be evaluated now, folding the
+        producers it depends on ahead of their turn (a dynamic-batch export computes the second
+        Reshape target of a channel shuffle from Shape/Gather/Concat nodes placed after the
+        Transpose); None when it depends on an unknown tensor."""
+        if self.is_static(name):
+            return self.array(name)
+        seen = set() if seen is None else seen
+        if name in seen:  # tried already in this evaluation (a DAG is walked once)
+            return None
+        seen.add(name)
+        p = self.producer.get(name)
+        if (depth > 256 or p is None or p.op_type not in FOLDABLE or p.domain not in ("", "ai.onnx")
+                or id(p) in self.fused):
+            return None
+        if p.op_type == "Shape":
+            if not p.input or (p.input[0] not in self.refs and not self.is_static(p.input[0])):
+                return None
+        elif any(i and self.lazy_const(i, depth + 1, seen) is None for i in p.input):
+            return None
+        if not self.fold(p):
+            return None
+        return self.array(name)
+
+    def const_list(self, name: str, node) -> List[int]:
+        """A constant (or evaluable shape computation) as a flat list of ints."""
+        if not self.is_static(name):
+            self.lazy_const(name)
+        return [int(v) for v in self.value(name, node)]
+
     def _full_shape(self, x, n) -> Tuple[int, ...]:
         return (1,) + tuple(self.g.shape(self.ref(x, n)))
 
     def _target(self, n, in_full) -> Tuple[int, ...]:
         """ONNX Reshape target with 0 (copy) and -1 (infer) resolved."""
-        shape = [int(v) for v in self.value(n.input[1], n)]
+        shape = self.const_list(n.input[1], n)
         out = [in_full[i] if v == 0 and i < len(in_full) else v for i, v in enumerate(shape)]
         if out.count(-1) > 1 or any(v < -1 for v in out):
             raise _Unsupported(f"Reshape to {shape}")
@@ -708,8 +738,8 @@ class _Importer:
         if r is None or r.op_type != "Reshape" or r.input[0] != t.output[0]:
             return None
         try:
-            back = [int(v) for v in self.value(r.input[1], r)]
-        except _Unsupported:
+            back = self.const_list(r.input[1], r)
+        except (_Unsupported, CostModelError, TypeError, ValueError):
             return None
         full5 = (target[0], target[2], target[1]) + target[3:]
         back = [full5[i] if v == 0 and i < 5 else v for i, v in enumerate(back)]

@@ -627,6 +627,11 @@ class Dropout(Op):
     p: float = 0.0
     kind: ClassVar[str] = "dropout"
 
+    def __post_init__(self):
+        p = self.p
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+            raise GraphError(f"dropout probability p must be a number with 0 <= p < 1, got {p!r}")
+
 
 @dataclass(frozen=True)
 class Upsample(Op):

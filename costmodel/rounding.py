@@ -49,7 +49,14 @@ def unscaled(c: int, alpha: float) -> int:
     return int(c)
 
 
-POLICIES = {"floor_min8": floor_min8, "divisible8": divisible8, "unscaled": unscaled}
+def round_min1(c: int, alpha: float) -> int:
+    """User spec files and block strings (their default): ``max(1, c * alpha rounded to the
+    nearest integer, halves up)``. Exact at alpha = 1: the network builds as written."""
+    check_width(c * alpha)
+    return max(1, math.floor(c * alpha + 0.5))
+
+
+POLICIES = {"floor_min8": floor_min8, "divisible8": divisible8, "unscaled": unscaled, "round_min1": round_min1}
 
 
 def policy(name: str):

@@ -4,7 +4,8 @@ Format (every key but ``blocks`` optional; see docs/specfiles.md)::
 
     name: my_net                  # default: the file name without extension
     source: "where the table comes from"
-    width: divisible8             # rounding policy of alpha x c: divisible8, floor_min8, unscaled
+    width: round_min1             # rounding policy of alpha x c (default round_min1: exact at
+                                  # alpha 1); divisible8, floor_min8, unscaled
     alpha: 1.0                    # default width multiplier (--alpha overrides)
     classes: 1000                 # default classes (--classes overrides)
     input: {in_channels: 3, resolution: 224}   # --res overrides the resolution
@@ -45,6 +46,9 @@ TOP_KEYS = ("name", "source", "description", "width", "alpha", "classes", "input
             "blocks")
 BLOCK_KEYS = ("type", "name", "inputs", "repeat")
 MAX_REPEAT = 10_000
+#: width policy of spec files and block strings that name none: exact at alpha = 1 (the zoo's
+#: networks name their own, and ``costmodel show`` writes it)
+DEFAULT_WIDTH = "round_min1"
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 
@@ -251,7 +255,33 @@ def _plain(v, where: str, key: str):
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     raise SpecError(f"{where}: {key} must be a number, string, true/false, null or a list of those, "
-                    f"got {type(v).__name__}")
+                    f"got {describe(v, where)}")
+
+
+def describe(v, where: str = "") -> str:
+    """A value's kind in the user's words (never an internal class name such as LineList):
+    'a YAML list' / 'a JSON array', 'a YAML mapping' / 'a JSON object', 'a string', ..."""
+    import datetime
+    json_ = str(where).lower().split(":")[0].endswith(".json")
+    if isinstance(v, dict):
+        return "a JSON object" if json_ else "a YAML mapping"
+    if isinstance(v, (list, tuple)):
+        return "a JSON array" if json_ else "a YAML list"
+    if isinstance(v, bool):
+        return f"{str(v).lower()} (a boolean)"
+    if v is None:
+        return "null"
+    if isinstance(v, numbers.Real):
+        return f"the number {v!r}"
+    if isinstance(v, str):
+        return f"the string {v!r}"
+    if isinstance(v, (datetime.date, datetime.datetime)):
+        return f"a date/time ({v})"
+    if isinstance(v, (bytes, bytearray)):
+        return "binary data (!!binary)"
+    if isinstance(v, (set, frozenset)):
+        return "a set (!!set)"
+    return "an unsupported YAML value"
 
 
 def _line_of(container, key, default):
@@ -270,7 +300,7 @@ def parse_block_entry(entry, index: int, line: int, path: str, types) -> Block:
             raise SpecError(f"{at}: block {index}: {e}") from None
     if not isinstance(entry, dict):
         raise SpecError(f"{at}: block {index} must be a mapping with a 'type' or a block string like "
-                        f"'ir_r2_s2_e6_c24', got {type(entry).__name__}")
+                        f"'ir_r2_s2_e6_c24', got {describe(entry, path)}")
     btype = entry.get("type")
     if btype is None:
         raise SpecError(f"{at}: block {index} has no 'type'; accepted: {', '.join(sorted(types))}")
@@ -368,7 +398,7 @@ def spec_from_data(data, path: str) -> SpecFile:
         raise SpecError(f"{path}: the file is empty; a spec needs at least a 'blocks:' list")
     if not isinstance(data, dict):
         raise SpecError(f"{path}:{getattr(data, 'line', 1)}: a spec must be a mapping with 'blocks:' (and "
-                        f"optionally {', '.join(k for k in TOP_KEYS if k != 'blocks')}), got {type(data).__name__}")
+                        f"optionally {', '.join(k for k in TOP_KEYS if k != 'blocks')}), got {describe(data, path)}")
     top = getattr(data, "line", 0)
 
     def at(key):
@@ -383,7 +413,7 @@ def spec_from_data(data, path: str) -> SpecFile:
     for key in ("name", "source", "description"):
         if key in data and not isinstance(data[key], str):
             raise SpecError(f"{at(key)}: {key} must be a string, got {data[key]!r}")
-    width = data.get("width", "divisible8")
+    width = data.get("width", DEFAULT_WIDTH)
     if not isinstance(width, str) or width not in POLICIES:
         raise SpecError(f"{at('width')}: unknown width policy {width!r}; accepted: {', '.join(POLICIES)}")
     inp = data.get("input", {})
@@ -432,13 +462,16 @@ def read_spec(path: str) -> SpecFile:
 
 
 def spec_from_blocks(text: str, name: str = "blocks") -> SpecFile:
-    """A block-string network (``"conv_k3_s2_c32 ir_e1_c16 gap fc"``): divisible8 rounding,
-    3 input channels, resolution 224 by default."""
-    from .blockstring import parse_blocks
-    blocks = parse_blocks(text)
+    """A block-string network (``"@res160 conv_k3_s2_c32 ir_e1_c16 gap fc"``): its leading ``@``
+    settings, else round_min1 rounding (exact at alpha 1), 3 input channels, resolution 224,
+    1000 classes and alpha 1."""
+    from .blockstring import parse_network
+    settings, blocks = parse_network(text)
     where = f"block string {text.strip()!r}"
     check_blocks(blocks, None, where, _block_types())
-    return SpecFile(where, NetSpec(name, blocks, width="divisible8", in_channels=3, default_res=224))
+    spec = NetSpec(name, blocks, width=settings.get("width", DEFAULT_WIDTH),
+                   in_channels=settings.get("in_channels", 3), default_res=settings.get("resolution", 224))
+    return SpecFile(where, spec, settings.get("alpha", 1.0), settings.get("classes", 1000))
 
 
 # ----------------------------------------------------------------------------- writing (costmodel show)
@@ -508,7 +541,7 @@ def source_kind(net: str) -> str:
         return "spec"
     if low.endswith(ONNX_SUFFIXES):
         return "onnx"
-    if looks_like_blocks(net):
+    if looks_like_blocks(net) or net.startswith("@"):
         return "blocks"
     from .blockstring import starts_with_block_type
     from .registry import networks

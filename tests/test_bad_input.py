@@ -308,3 +308,54 @@ def test_random_block_strings_fail_cleanly(text):
         costmodel.load(text + " gap", res=16)
     except CostModelError as e:
         assert "\n" not in str(e)
+
+
+# ----------------------------------------------------------------------------- review fixes
+@pytest.mark.parametrize("p", [-1, 1, 1.5, -0.1, math.inf, "half", True])
+def test_dropout_probability_is_checked_by_the_op(p):
+    from costmodel.ops import Dropout
+    with pytest.raises(GraphError, match=r"dropout probability p must be a number with 0 <= p < 1"):
+        Dropout(p)
+    assert Dropout(0.0).p == 0.0 and Dropout(0.999).p == 0.999
+
+
+def test_dropout_probability_every_entry_point(cli, spec, tmp_path):
+    one_line_error(cli("table", "conv_c8 dropout_p-1"), "block 1 (dropout)", "0 <= p < 1, got -1")
+    one_line_error(cli("table", "conv_c8 dropout_p1.5"), "block 1 (dropout)", "0 <= p < 1, got 1.5")
+    one_line_error(cli("table", spec("blocks:\n  - {type: conv, c: 8}\n  - {type: dropout, p: 2}\n")),
+                   "net.yaml:3: block 1 (dropout)", "0 <= p < 1, got 2")
+    with pytest.raises(GraphError, match="0 <= p < 1"):
+        costmodel.load("conv_c8 dropout_p1")
+    with pytest.raises(GraphError, match="0 <= p < 1"):
+        make_op("dropout", p=3)
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    m = helper.make_model(helper.make_graph([helper.make_node("Dropout", ["x"], ["y"], name="drop", ratio=1.5)],
+                                            "g", [x], [y]), opset_imports=[helper.make_opsetid("", 11)])
+    path = str(tmp_path / "drop.onnx")
+    onnx.save(m, path)
+    one_line_error(cli("table", path), "drop.onnx", "0 <= p < 1, got 1.5")
+
+
+@pytest.mark.parametrize("text,name,kind", [
+    ("[1, 2]", "net.json", "got a JSON array"),
+    ("- conv_c8\n- gap\n", "net.yaml", "got a YAML list"),
+    ('"conv_c8"', "net.json", "got the string 'conv_c8'"),
+    ('{"blocks": [[1, 2]]}', "net.json", "block 0 must be a mapping with a 'type' or a block string like "
+                                         "'ir_r2_s2_e6_c24', got a JSON array"),
+    ("blocks:\n  - [conv_c8]\n", "net.yaml", "got a YAML list"),
+    ("blocks:\n  - {type: conv, c: 8, k: {a: 1}}\n", "net.yaml", "k must be a number, string, true/false, null or "
+                                                                  "a list of those, got a YAML mapping"),
+])
+def test_errors_name_json_and_yaml_kinds_not_classes(cli, spec, text, name, kind):
+    msg = one_line_error(cli("table", spec(text, name)), kind)
+    for internal in ("LineList", "LineDict", "list", "dict", "tuple"):
+        assert f"got {internal}" not in msg
+
+
+def test_block_string_settings_errors_cli(cli):
+    one_line_error(cli("table", "@res0 conv_c8"), "column 1: res must be a positive integer, got '@res0'")
+    one_line_error(cli("table", "@width=round conv_c8"), "unknown width policy 'round'", "round_min1")
+    one_line_error(cli("table", "conv_c8 @res96 gap"), "column 9", "settings come before the first block")

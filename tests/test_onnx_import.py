@@ -365,3 +365,80 @@ def test_torch_exported_shufflenet_unit(tmp_path):
     b.add(Linear(10, True), y, "fc")
     assert _rows(imported) == _rows(b.build())
     assert [n.op.kind for n in imported].count("channel_shuffle") == 1
+
+
+# ----------------------------------------------------------------------------- dynamic-batch channel shuffles
+def _dynamic_shuffle_model(tmp_path, batch_minus_one=False):
+    """x (N dynamic, 24, 6, 6) -> conv 1x1 -> Reshape(target [N, 3, -1, H, W] from
+    Shape/Gather/Concat, or [-1, 3, 8, H, W]) -> Transpose(0, 2, 1, 3, 4) -> Reshape(target
+    [0, -1, H, W], or [-1, 24, H, W], computed *after* the Transpose, as torch's exporter orders it)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 24, 6, 6])
+    n0 = [-1] if batch_minus_one else None
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Shape", ["c"], ["shp"], name="shape"),
+             helper.make_node("Slice", ["shp", "i2", "i4"], ["hw"], name="hw")]
+    if n0 is None:
+        nodes += [helper.make_node("Gather", ["shp", "i0s"], ["n"], name="gather_n", axis=0),
+                  helper.make_node("Unsqueeze", ["n", "ax0"], ["n1"], name="unsq_n")]
+        first = "n1"
+    else:
+        first = "m1"
+    third, back = ("m1", ["z1", "m1", "hw2"]) if n0 is None else ("c8", ["m1", "c24", "hw2"])
+    nodes += [helper.make_node("Concat", [first, "g", third, "hw"], ["t5"], name="cat5", axis=0),
+              helper.make_node("Reshape", ["c", "t5"], ["r"], name="split_groups"),
+              helper.make_node("Transpose", ["r"], ["t"], name="swap", perm=[0, 2, 1, 3, 4]),
+              helper.make_node("Shape", ["c"], ["shp2"], name="shape2"),
+              helper.make_node("Slice", ["shp2", "i2", "i4"], ["hw2"], name="hw2"),
+              helper.make_node("Concat", back, ["t4"], name="cat4", axis=0),
+              helper.make_node("Reshape", ["t", "t4"], ["y"], name="merge")]
+    inits = [W("w", 24, 24, 1, 1), I64("i0s", 0), I64("ax0", [0]), I64("i2", [2]), I64("i4", [4]),
+             I64("g", [3]), I64("m1", [-1]), I64("z1", [0]), I64("c8", [8]), I64("c24", [24])]
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    m = helper.make_model(helper.make_graph(nodes, "g", [x], [y], inits),
+                          opset_imports=[helper.make_opsetid("", 13)])
+    p = str(tmp_path / f"dyn{int(batch_minus_one)}.onnx")
+    onnx.save(m, p)
+    return p
+
+
+@pytest.mark.parametrize("batch_minus_one", [False, True])
+@pytest.mark.parametrize("res", [None, 10])
+def test_dynamic_batch_shuffle_with_computed_targets(tmp_path, batch_minus_one, res):
+    g = load_onnx(_dynamic_shuffle_model(tmp_path, batch_minus_one), res=res)
+    r = res or 6
+    assert [n.op.kind for n in g] == ["conv2d", "channel_shuffle"]
+    assert g.nodes[1].op == ChannelShuffle(3) and g.output_shape == (24, r, r)
+    assert analyze(g).totals["madds"] == 24 * 24 * r * r
+
+
+@pytest.mark.torch
+def test_torch_dynamic_batch_channel_shuffle(tmp_path):
+    """torch.onnx.export with dynamic_axes={'x': {0: 'N'}}: the Reshape targets come from
+    Shape/Gather/Unsqueeze/Concat of the running tensor; same graph as the static-batch export."""
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 12, 1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            n, c, h, w = x.size()
+            return x.view(n, 4, c // 4, h, w).transpose(1, 2).contiguous().view(n, -1, h, w)
+
+    paths = {}
+    for dyn in (False, True):
+        paths[dyn] = str(tmp_path / f"shuffle_dyn{int(dyn)}.onnx")
+        kw = {"dynamic_axes": {"x": {0: "N"}}} if dyn else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Net().eval(), (torch.zeros(1, 3, 16, 16),), paths[dyn], dynamo=False,
+                              opset_version=13, input_names=["x"], **kw)
+    static, dynamic = load_onnx(paths[False]), load_onnx(paths[True])
+    assert [n.op.kind for n in dynamic] == ["conv2d", "channel_shuffle"]
+    assert dynamic.nodes[1].op == ChannelShuffle(4)
+    assert _rows(dynamic) == _rows(static)
+    # the dynamic export's targets follow the resolution (the static one's are constants)
+    assert load_onnx(paths[True], res=32).output_shape == (12, 32, 32)

@@ -49,9 +49,12 @@ def test_tiny_spec_exact_counts(tmp_path):
     assert t["madds"] == 8 * 27 * 256 + 9 * 8 * 256 + 8 * 16 * 256 + 16 * 10 == 106_656
     assert t["params"] == 8 * 27 + 9 * 8 + 8 * 16 + 16 * 10 + 10 == 586
     assert t["params_with_bn"] == 586 + 2 * (8 + 8 + 16)
-    # alpha 0.5 rounds 8 -> 8 and 16 -> 8 with divisible8; res 64 quadruples the conv part
+    # the default policy round_min1 halves 8 -> 4 and 16 -> 8 at alpha 0.5; res 64 quadruples the conv part
     t2 = analyze(costmodel.load(write(tmp_path, TINY), alpha=0.5, res=64)).totals
-    assert t2["madds"] == 4 * (8 * 27 * 256 + 9 * 8 * 256 + 8 * 8 * 256) + 8 * 10
+    assert t2["madds"] == 4 * (4 * 27 * 256 + 9 * 4 * 256 + 4 * 8 * 256) + 8 * 10
+    # width: divisible8 rounds 8 -> 8 and 16 -> 8
+    t3 = analyze(costmodel.load(write(tmp_path, "width: divisible8\n" + TINY), alpha=0.5, res=64)).totals
+    assert t3["madds"] == 4 * (8 * 27 * 256 + 9 * 8 * 256 + 8 * 8 * 256) + 8 * 10
 
 
 def test_example_file_is_the_python_spec():
@@ -106,8 +109,138 @@ def test_show_alpha_and_knobs_round_trip(tmp_path):
 def test_show_block_string_round_trip():
     r = CliRunner().invoke(cli, ["show", "mobilenet_v2", "--format", "blocks"])
     assert r.exit_code == 0
-    assert r.output.startswith("conv_c32_k3_s2_relu6 ir_e1_c16_s1 ir_r2_e6_c24_s2 ")
+    assert r.output.startswith("@res224 @classes1000 @width=divisible8 conv_c32_k3_s2_relu6 ir_e1_c16_s1 "
+                               "ir_r2_e6_c24_s2 ")
     assert signature(costmodel.load(r.output.strip())) == signature(build("mobilenet_v2"))
+
+
+#: registry networks whose blocks carry a name or word the block-string grammar cannot hold
+#: ('_' in a name, '3x3', the string 'none'): show --format blocks refuses them, naming the block
+NOT_BLOCK_STRINGS = {"squeezenet1_0", "squeezenet1_1", "xception", "googlenet", "resnet50"}
+
+
+@pytest.mark.parametrize("name", list(networks()))
+def test_show_blocks_round_trip_every_network(name):
+    """show --format blocks -> load: the same nodes, shapes and totals (resolution, classes, alpha
+    and the width policy travel as @ settings)."""
+    r = CliRunner().invoke(cli, ["show", name, "--format", "blocks"])
+    if name in NOT_BLOCK_STRINGS:
+        assert r.exit_code == 2 and "cannot be written as a block string" in r.output and "--format yaml" in r.output
+        return
+    assert r.exit_code == 0, r.output
+    ref = build(name)
+    g = costmodel.load(r.output.strip())
+    assert analyze(g).totals == analyze(ref).totals
+    assert signature(g) == signature(ref)
+
+
+@pytest.mark.parametrize("src,args,ref", [
+    (EXAMPLE, [], lambda: read_spec(EXAMPLE).build()),
+    (EXAMPLE, ["--alpha", "0.75", "--res", "128", "--classes", "7"], lambda: read_spec(EXAMPLE).build(0.75, 128, 7)),
+    ("mobilenet_v2", ["--alpha", "0.35", "--res", "96", "--classes", "10"],
+     lambda: build("mobilenet_v2", alpha=0.35, res=96, classes=10)),
+    ("mobilenet_v1", ["--alpha", "0.5"], lambda: build("mobilenet_v1", alpha=0.5)),
+    ("mobilenet_v3_small", ["--alpha", "0.75", "--res", "160"], lambda: build("mobilenet_v3_small", alpha=0.75,
+                                                                                 res=160)),
+    ("shufflenet_v2", ["--alpha", "0.5"], lambda: build("shufflenet_v2", alpha=0.5)),
+    ("conv_c20_k1 conv_c9_k1", ["--alpha", "0.5", "--res", "8"], None),
+])
+def test_show_blocks_keeps_network_settings(src, args, ref):
+    """The review's case: my_net.yaml (160 px, 100 classes, divisible8) printed as a block string
+    used to load back at 224 px / 1000 classes / 132.7 M Mult-Adds instead of 67.5 M."""
+    r = CliRunner().invoke(cli, ["show", src, *args, "--format", "blocks"])
+    assert r.exit_code == 0, r.output
+    g = costmodel.load(r.output.strip())
+    want = ref() if ref else costmodel.load(src, alpha=0.5, res=8)
+    assert signature(g) == signature(want)
+    assert analyze(g).totals == analyze(want).totals
+    if src == EXAMPLE and not args:
+        assert r.output.startswith("@res160 @classes100 @width=divisible8 ")
+        assert analyze(g).totals["madds"] == 67_519_488
+        # the same through the command line: costmodel table "$(costmodel show my_net.yaml --format blocks)"
+        t = CliRunner().invoke(cli, ["table", r.output.strip(), "--format", "json"])
+        assert t.exit_code == 0 and json.loads(t.output)["totals"]["madds"] == 67_519_488
+
+
+def test_block_string_network_settings():
+    from costmodel.blockstring import parse_network
+    settings, blocks = parse_network("@res160 @classes=100 @alpha0.35 @in1 @width=floor_min8 conv_c32_s2 gap fc")
+    assert settings == {"resolution": 160, "classes": 100, "alpha": 0.35, "in_channels": 1, "width": "floor_min8"}
+    assert blocks == (blk("conv", c=32, s=2), blk("gap"), blk("fc"))
+    g = costmodel.load("@res32 @classes10 @alpha0.5 @in1 @width=floor_min8 conv_c32_s2 gap fc")
+    assert g.input_shape == (1, 32, 32) and g.output_shape == (10,) and g.meta["alpha"] == 0.5
+    assert g.nodes[0].out_shapes == ((16, 16, 16),)                     # floor_min8(32, 0.5) = 16
+    assert costmodel.load("@alpha0.25 @width=floor_min8 conv_c16 gap").nodes[0].out_shapes[0][0] == 8
+    # command-line / API values override the settings, as they override a spec file's defaults
+    g = costmodel.load("@res32 @classes10 conv_c8_s2 gap fc", res=64, classes=3)
+    assert g.input_shape == (3, 64, 64) and g.output_shape == (3,)
+    # a one-element list survives the round trip as 'k3,'
+    assert parse_block("mixconv_c16_k3,") == blk("mixconv", c=16, k=(3,))
+    assert format_block(blk("mixconv", c=16, k=(3,))) == "mixconv_c16_k3,"
+
+
+@pytest.mark.parametrize("text,what", [
+    ("@res0 conv_c8", "column 1: res must be a positive integer, got '@res0'"),
+    ("@res160 @res96 conv_c8", "column 9: network setting '@res96' given twice"),
+    ("conv_c8 @res96", "column 9: network setting '@res96' after a block"),
+    ("@alpha-1 conv_c8", "alpha must be a positive finite number"),
+    ("@width=round conv_c8", "unknown width policy 'round' in '@width=round'; accepted: floor_min8"),
+    ("@depth2 conv_c8", "cannot read network setting '@depth2'; expected @KEYNUMBER or @KEY=VALUE"),
+    ("@res160", "network settings but no block"),
+])
+def test_block_string_setting_errors(text, what):
+    with pytest.raises(SpecError) as e:
+        costmodel.load(text)
+    assert what in str(e.value) and f"block string {text!r}" in str(e.value)
+
+
+def test_settings_are_not_blocks_in_a_spec_file(tmp_path):
+    with pytest.raises(SpecError, match=r"net\.yaml:3: block 1: .*'@res160' is a network setting"):
+        read_spec(write(tmp_path, "blocks:\n  - conv_c8\n  - '@res160'\n"))
+
+
+# ----------------------------------------------------------------------------- default width policy
+def test_user_networks_build_as_written_at_alpha_1(tmp_path):
+    """divisible8 used to turn c: 20 into 24 channels and c: 9 into 16, silently."""
+    net = "conv_c20_k1 conv_c12_k1 conv_c9_k1"
+    want = [20, 12, 9]
+
+    def widths(g):
+        return [n.out_shapes[0][0] for n in g if n.op.kind == "conv2d"]
+
+    assert widths(costmodel.load(net)) == want
+    spec = write(tmp_path, "blocks: [conv_c20_k1, {type: conv, c: 12, k: 1}, {type: conv, c: 9, k: 1}]\n")
+    assert widths(costmodel.load(spec)) == want
+    assert read_spec(spec).spec.width == "round_min1"
+    ir = write(tmp_path, "blocks: [{type: ir, t: 1, c: 9}, {type: ir, exp: 20, c: 12}]\n", "ir.yaml")
+    assert widths(costmodel.load(ir)) == [3, 9, 20, 20, 12]
+    # round_min1 scales too: nearest integer, halves up, at least 1
+    assert widths(costmodel.load(net, alpha=0.5)) == [10, 6, 5]
+    assert widths(costmodel.load(net, alpha=0.01)) == [1, 1, 1]
+    # width: chooses a zoo policy explicitly
+    assert widths(costmodel.load("@width=divisible8 " + net)) == [24, 16, 16]
+    d8 = write(tmp_path, "width: divisible8\nblocks: [conv_c20_k1, conv_c9_k1]\n", "d8.yaml")
+    assert widths(costmodel.load(d8)) == [24, 16]
+    r = CliRunner().invoke(cli, ["table", net, "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output)["totals"]["params"] == 3 * 20 + 20 * 12 + 12 * 9
+
+
+def test_round_min1_policy():
+    from costmodel.rounding import POLICIES, round_min1
+    assert POLICIES["round_min1"] is round_min1
+    assert [round_min1(c, 1.0) for c in (1, 9, 20, 1280)] == [1, 9, 20, 1280]
+    assert round_min1(20, 0.35) == 7 and round_min1(10, 0.25) == 3 and round_min1(3, 0.1) == 1
+
+
+@pytest.mark.parametrize("name,alpha", [("mobilenet_v1", 0.5), ("mobilenet_v2", 0.5), ("shufflenet_v2", 0.5),
+                                        ("vgg16", 1.0)])
+def test_show_writes_the_registry_networks_own_policy(tmp_path, name, alpha):
+    """The zoo keeps its own policies (floor_min8, divisible8, ...); show writes them, so the new
+    spec-file default never applies to a shown network."""
+    width = networks()[name].spec(alpha=1.0).width
+    r = CliRunner().invoke(cli, ["show", name, "--alpha", str(alpha)])
+    assert r.exit_code == 0 and f"\nwidth: {width}\n" in r.output
+    assert signature(costmodel.load(write(tmp_path, r.output))) == signature(build(name, alpha=alpha))
 
 
 def test_to_dict_form_is_accepted():
@@ -269,7 +402,7 @@ def random_specs(draw, dag=True):
             blocks.append(blk(draw(st.sampled_from(["add", "concat"])), inputs=[f"p{i}", f"q{i}"]))
     if draw(st.booleans()):
         blocks += [blk("gap"), blk("fc", c=draw(st.none() | st.integers(1, 50)))]
-    width = draw(st.sampled_from(["divisible8", "floor_min8", "unscaled"]))
+    width = draw(st.sampled_from(["divisible8", "floor_min8", "unscaled", "round_min1"]))
     return NetSpec("rand", tuple(blocks), width=width, in_channels=draw(st.integers(1, 4)),
                    default_res=draw(st.sampled_from([16, 24, 32]))), draw(st.sampled_from([0.25, 0.5, 1.0, 1.4]))
 

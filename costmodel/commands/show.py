@@ -28,10 +28,14 @@ def cmd(net, alpha, res, classes, fmt, output, **kwargs):
     \b
     costmodel show mobilenet_v2 --alpha 0.5 > my_net.yaml   # edit, then:
     costmodel table my_net.yaml --res 160
+    costmodel table "$(costmodel show mobilenet_v1 --alpha 0.5 --format blocks)"
+
+    --format blocks starts with the network settings (@res224 @classes1000 @alpha0.5
+    @width=floor_min8 ...), so the block string builds the same network.
 
     The spec is written for the given knobs and alpha (families that tabulate widths per alpha,
     such as ShuffleNet, print that alpha's table): re-run show to change a knob."""
-    from ..blockstring import format_block
+    from ..blockstring import format_block, format_settings
     from ..fileio import check_writable
     from ..specfile import dump_spec, read_spec, source_kind, spec_from_blocks, spec_to_data
     if output:
@@ -62,13 +66,13 @@ def cmd(net, alpha, res, classes, fmt, output, **kwargs):
                   "load it back with: costmodel table FILE [--alpha A] [--res R]; the blocks are this "
                   "knob setting's (re-run show to change a knob)")
     if fmt == "blocks":
-        if spec.width != "divisible8" or spec.in_channels != 3:
-            raise click.UsageError(f"{spec.name} uses width policy {spec.width!r} and {spec.in_channels} input "
-                                   f"channels; block strings assume divisible8 and 3: use --format yaml")
         parts = [format_block(b) for b in spec.blocks]
         bad = [b for b, p in zip(spec.blocks, parts) if p is None]
         if bad:
             raise click.UsageError(f"{spec.name}: block {bad[0].name or bad[0].type} cannot be written as a block "
-                                   f"string (a name or value with '_' or spaces); use --format yaml")
-        return emit(" ".join(parts) + "\n", output)
+                                   f"string (a name or word with '_' or spaces, starting with a digit, or "
+                                   f"reading as true/false/none); use --format yaml")
+        # the network-level settings travel with the blocks: loading the output builds this network
+        head = format_settings(spec.width, spec.in_channels, res, classes, alpha)
+        return emit(" ".join(head + parts) + "\n", output)
     emit(dump_spec(spec_to_data(spec, alpha, res, classes), fmt, header if fmt == "yaml" else ""), output)
