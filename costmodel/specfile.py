@@ -587,8 +587,9 @@ def sweep_file(path_or_name: str, alphas=None, resolutions=None, classes=None, *
     from .analysis import analyze
     from .sweep import INT64_BOUND, SWEEP_KEYS
     kind = source_kind(path_or_name)
-    alphas = [None] if alphas is None else list(alphas)
-    resolutions = [None] if resolutions is None else list(resolutions)
+    from .sweep import _as_list
+    alphas = [None] if alphas is None else _as_list(alphas)
+    resolutions = [None] if resolutions is None else _as_list(resolutions)
     if not alphas or not resolutions:
         raise CostModelError("sweep needs at least one alpha and one resolution")
     if classes == 1000:
