@@ -39,6 +39,10 @@ FOLD_BN_INTO = frozenset({"conv", "linear"})
 SCHEDULES = ("sequential", "optimal", "streamed")
 #: the optimal-schedule search keeps at most this many states per step before it falls back to a beam
 STATE_LIMIT = 2000
+#: the optimal-schedule search expands at most about this many (state, unit) transitions in total; each
+#: step may use an even share of what is left (at least one state is always expanded), so the beam
+#: narrows as the frontier grows and the search time is bounded (see ``optimal_order``)
+EXPANSION_BUDGET = 40_000
 
 
 def check_bits(bits) -> int:
@@ -210,11 +214,22 @@ class Schedule:
 
     @property
     def peak_step(self) -> int:
-        return self.live.index(self.peak)
+        return self.live.index(self.peak) if self.live else 0
 
     @property
-    def peak_unit(self) -> Unit:
-        return self.plan.units[self.order[self.peak_step]]
+    def peak_unit(self) -> Optional[Unit]:
+        """The unit running at the peak; None for a plan without units (only views/zero-copy ops)."""
+        return self.plan.units[self.order[self.peak_step]] if self.order else None
+
+    @property
+    def peak_at(self) -> str:
+        """Name of the unit at the peak, or of the graph input when the plan has no units."""
+        u = self.peak_unit
+        return u.name if u is not None else INPUT
+
+    def step_names(self) -> List[str]:
+        """The name of each step (one pseudo-step named after the input when there are no units)."""
+        return [self.plan.units[o].name for o in self.order] if self.order else [INPUT] * len(self.live)
 
 
 def evaluate(p: Plan, order: Sequence[int], name: str = "custom") -> Schedule:
@@ -226,6 +241,9 @@ def evaluate(p: Plan, order: Sequence[int], name: str = "custom") -> Schedule:
         raise GraphError("a schedule must list every unit exactly once")
     cons = _consumers(p)
     n = len(order)
+    if n == 0:  # only views / zero-copy ops: the input (which every output aliases) is all there is
+        held = tuple(range(len(p.buffers)))
+        return Schedule(name, p, (), [sum(b.elements for b in p.buffers)], [held], True)
     start, end = [], []
     for b, buf in enumerate(p.buffers):
         s = -1 if buf.producer < 0 else pos[buf.producer]
@@ -261,8 +279,11 @@ def evaluate(p: Plan, order: Sequence[int], name: str = "custom") -> Schedule:
 def lower_bound(p: Plan) -> int:
     """A lower bound of every schedule's peak: during unit u, its inputs, outputs and workspace are
     live, and so is every buffer written by an ancestor of u (or the graph input) that a descendant
-    of u reads or the graph returns. The maximum over units."""
+    of u reads or the graph returns. The maximum over units (a plan without units: its buffers, i.e.
+    the input that the outputs alias)."""
     n = len(p.units)
+    if n == 0:
+        return sum(b.elements for b in p.buffers)
     cons = _consumers(p)
     anc = [0] * n
     for i, u in enumerate(p.units):  # units are in a topological order
@@ -291,13 +312,24 @@ def lower_bound(p: Plan) -> int:
     return best
 
 
-def optimal_order(p: Plan, limit: int = STATE_LIMIT) -> Tuple[Tuple[int, ...], bool]:
+def optimal_order(p: Plan, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUDGET) -> Tuple[Tuple[int, ...], bool]:
     """The topological order with the lowest peak: dynamic programming over the sets of computed
     units (the *downsets* of the DAG), one layer per step. Memory resident between steps depends
     only on the set, so keeping the lowest peak per set is exact. Chains with small branches have
-    few downsets (a chain of n units: n + 1). If a step has more than ``limit`` sets, only the
-    ``limit`` best (lowest peak, then lowest resident memory) are kept: the result is then an
-    achievable schedule, an upper bound, flagged not exact. Returns (order, exact)."""
+    few downsets (a chain of n units: n + 1).
+
+    Two bounds keep the search fast on wide graphs; either one turns it into a beam search (the
+    states are taken best first: lowest peak, then lowest resident memory):
+
+    * ``limit``: a step keeps at most ``limit`` sets;
+    * ``budget``: the whole search expands at most about ``budget`` (set, ready unit) transitions.
+      Step k of n may use an even share of what is left, ``remaining // (n - k)`` (unused shares
+      carry over to later steps); at least the best set is always expanded, so the search always
+      finishes in at most max(budget, n x widest frontier) expansions.
+
+    A beam result is an achievable schedule, i.e. an upper bound; if it is worse than the definition
+    order, the definition order is returned instead (so the result never exceeds ``sequential``).
+    Returns (order, exact): exact is False as soon as a set was dropped."""
     units, bufs = p.units, p.buffers
     n = len(units)
     cons = _consumers(p)
@@ -315,12 +347,45 @@ def optimal_order(p: Plan, limit: int = STATE_LIMIT) -> Tuple[Tuple[int, ...], b
     wsize = [sum(size[b] for b in u.writes) for u in units]
     touched = [tuple(dict.fromkeys(u.reads + u.writes)) for u in units]
     res0 = sum(size[b] for b in range(len(bufs)) if bufs[b].producer < 0 and (cmask[b] or keep[b]))
-    layer = {0: (0, res0, tuple(i for i in range(n) if preds[i] == 0))}
+    start = tuple(i for i in range(n) if preds[i] == 0)
+    # a state: set -> (peak so far, resident elements, the parent's ready units, the unit just run);
+    # a state's own ready units are derived only when it is expanded (cheap when the beam is narrow)
+    layer: Dict[int, tuple] = {0: (0, res0, start, -1)}
     parent: Dict[int, Tuple[int, int]] = {}
     exact = True
-    for _ in range(n):
+    remaining = budget
+
+    def ready_of(s, entry):
+        _, _, pready, last = entry
+        if last < 0:
+            return pready
+        return tuple(sorted([v for v in pready if v != last] + [v for v in succ[last] if not preds[v] & ~s]))
+
+    def best_first(items):
+        return sorted(items, key=lambda kv: (kv[1][0], kv[1][1]))
+
+    for k in range(n):
+        allowance = max(1, remaining // (n - k))
+        items = list(layer.items())
+        readies: Dict[int, tuple] = {}
+        if len(items) > limit:
+            exact = False
+            items = best_first(items)[:limit]
+        elif len(items) > allowance:  # every state has a ready unit: the beam must narrow
+            items = best_first(items)
+        elif len(items) > 1:
+            readies = {s: ready_of(s, e) for s, e in items}
+            if sum(map(len, readies.values())) > allowance:
+                items = best_first(items)
         new: Dict[int, tuple] = {}
-        for s, (peak, res, ready) in layer.items():
+        used = 0
+        for s, entry in items:
+            ready = readies.get(s) or ready_of(s, entry)
+            if used and used + len(ready) > allowance:
+                exact = False
+                break
+            used += len(ready)
+            peak, res = entry[0], entry[1]
             for u in ready:
                 s2 = s | 1 << u
                 pk = max(peak, res + wsize[u] + units[u].workspace)
@@ -328,19 +393,19 @@ def optimal_order(p: Plan, limit: int = STATE_LIMIT) -> Tuple[Tuple[int, ...], b
                 if cur is not None and cur[0] <= pk:
                     continue
                 freed = sum(size[b] for b in touched[u] if not keep[b] and not cmask[b] & ~s2)
-                nxt = [v for v in ready if v != u] + [v for v in succ[u] if not preds[v] & ~s2]
-                new[s2] = (pk, res + wsize[u] - freed, tuple(sorted(nxt)))
+                new[s2] = (pk, res + wsize[u] - freed, ready, u)
                 parent[s2] = (s, u)
-        if len(new) > limit:
-            exact = False
-            new = dict(sorted(new.items(), key=lambda kv: (kv[1][0], kv[1][1]))[:limit])
+        remaining -= used
         layer = new
     (s,) = layer
     order = []
     while s:
         s, u = parent[s]
         order.append(u)
-    return tuple(reversed(order)), exact
+    order = tuple(reversed(order))
+    if not exact and evaluate(p, range(n)).peak < evaluate(p, order).peak:
+        order = tuple(range(n))
+    return order, exact
 
 
 # ----------------------------------------------------------------------------- streaming (MobileNetV2 5.1)
@@ -359,17 +424,22 @@ def chain_workspace(shapes: Sequence[Tuple[int, ...]], t: int) -> int:
     return max(a + b for a, b in zip(sl, sl[1:]))
 
 
-def default_split(shapes, x: int, y: int, unstreamed: Optional[int] = None) -> int:
-    """'As large as useful': the smallest t whose slice workspace no longer dominates the chain's
-    materialized ends, i.e. is at most min(|x|, |y|) (so the chain needs at most
-    |x| + |y| + min(|x|, |y|)), and, given the chain's largest unstreamed step, for which streaming
-    needs less than that step. At most the widest intermediate's channel count (one channel a slice)."""
+def default_split(shapes: Sequence[Tuple[int, ...]]) -> int:
+    """'As large as useful': the smallest t beyond which more slices no longer lower the chain's need
+    |x| + |y| + workspace(t). workspace(t) never increases with t and stops falling once every
+    slice is one channel (t = the widest intermediate's channel count C_max), so this is the smallest
+    t with workspace(t) == workspace(C_max) (found by bisection). With equal widths (the inverted
+    residual, the first-layer trick) it is C_max: slices of one channel."""
     cmax = max(s[0] for s in shapes)
-    for t in range(1, cmax + 1):
-        ws = chain_workspace(shapes, t)
-        if ws <= min(x, y) and (unstreamed is None or x + y + ws < unstreamed):
-            return t
-    return cmax
+    floor = chain_workspace(shapes, cmax)
+    lo, hi = 1, cmax
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if chain_workspace(shapes, mid) == floor:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def find_chains(p: Plan) -> List[List[int]]:
@@ -408,7 +478,8 @@ def find_chains(p: Plan) -> List[List[int]]:
 
 def stream(p: Plan, split: Optional[int] = None) -> Plan:
     """Collapse every streamable chain into one unit reading x and writing y whose expanded tensors
-    are computed in ``split`` channel slices (default: ``default_split`` per chain), so it needs
+    are computed in ``split`` channel slices (default: ``default_split`` per chain; an explicit
+    ``split`` is used for every chain, capped at the chain's widest channel count), so it needs
     |x| + |y| + workspace (MobileNetV2 section 5.1; the first layer's trick is the same rule
     applied to the stem conv). Mult-Adds and MAC are unchanged (sums of the members)."""
     if split is not None and (isinstance(split, bool) or not isinstance(split, int) or split < 1):
@@ -421,7 +492,7 @@ def stream(p: Plan, split: Optional[int] = None) -> Plan:
         y = sum(p.buffers[b].elements for b in last.writes)
         unstreamed = max(sum(p.buffers[b].elements for b in set(p.units[j].reads) | set(p.units[j].writes))
                          for j in c)
-        t = default_split(shapes, x, y, unstreamed) if split is None else min(split, max(s[0] for s in shapes))
+        t = default_split(shapes) if split is None else min(split, max(s[0] for s in shapes))
         if x + y + chain_workspace(shapes, t) < unstreamed:  # stream only where it lowers the chain's need
             chains.append(c)
             splits[c[0]] = t
@@ -465,7 +536,7 @@ def stream(p: Plan, split: Optional[int] = None) -> Plan:
 
 # ----------------------------------------------------------------------------- entry points
 def schedule(graph_or_plan, name: str = "optimal", *, unfused: bool = False, zero_copy: bool = False,
-             split: Optional[int] = None, limit: int = STATE_LIMIT) -> Schedule:
+             split: Optional[int] = None, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUDGET) -> Schedule:
     """A ``Schedule`` of ``name``: sequential (definition order), optimal (lowest peak over all
     topological orders) or streamed (chains collapsed by ``stream``, then the optimal order)."""
     if name not in SCHEDULES:
@@ -475,7 +546,7 @@ def schedule(graph_or_plan, name: str = "optimal", *, unfused: bool = False, zer
         return evaluate(p, range(len(p.units)), name)
     if name == "streamed":
         p = stream(p, split)
-    order, exact = optimal_order(p, limit)
+    order, exact = optimal_order(p, limit, budget)
     s = evaluate(p, order, name)
     s.exact = exact or s.peak == s.lower_bound  # a beam result meeting the bound is optimal
     return s
@@ -520,18 +591,18 @@ def report(graph: Graph, schedule_name: str = "optimal", bits: int = 32, *, unfu
     live = [{"tensor": p.buffers[b].name, "shape": list(p.buffers[b].shape),
              "bytes": to_bytes(p.buffers[b].elements, bits)} for b in s.live_sets[i]]
     u = s.peak_unit
-    if u.workspace:
+    if u is not None and u.workspace:
         live.append({"tensor": f"{u.name} slices (1/{u.split})", "shape": [], "bytes": to_bytes(u.workspace, bits)})
     return {
         "network": graph.meta.get("network", graph.name),
         "peak_bytes": to_bytes(s.peak, bits),
-        "peak_at": u.name,
+        "peak_at": s.peak_at,
         "schedule": schedule_name,
         "bits": bits,
         "exact": s.exact,
         "lower_bound_bytes": to_bytes(s.lower_bound, bits),
         "live_at_peak": live,
         "resolutions": resolutions(p, bits),
-        "timeline": [{"step": k, "op": p.units[o].name, "live_bytes": to_bytes(e, bits)}
-                     for k, (o, e) in enumerate(zip(s.order, s.live))],
+        "timeline": [{"step": k, "op": op, "live_bytes": to_bytes(e, bits)}
+                     for k, (op, e) in enumerate(zip(s.step_names(), s.live))],
     }

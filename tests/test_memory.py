@@ -8,7 +8,7 @@ import pytest
 import costmodel
 from costmodel import memory as M
 from costmodel.graph import GraphBuilder
-from costmodel.ops import Concat
+from costmodel.ops import Concat, Dropout, Flatten
 
 
 def residual_block():
@@ -126,29 +126,145 @@ def test_optimal_never_exceeds_sequential(name):
     seq, opt = M.schedule(g, "sequential"), M.schedule(g, "optimal")
     assert opt.exact and opt.peak <= seq.peak
     assert opt.peak >= opt.lower_bound
+    for p in (M.plan(g), M.stream(M.plan(g))):   # the zoo fits the budget: searched exhaustively
+        assert M.optimal_order(p)[1]
+
+
+def wide_branches(n):
+    """input (8, 16, 16); n branches conv 1x1 -> 8, conv 3x3 -> 8; a concat of the n outputs."""
+    g = GraphBuilder(f"wide{n}", (8, 16, 16))
+    outs = []
+    for i in range(n):
+        a = g.conv("input", 8, 1, name=f"b{i}.a")
+        outs.append(g.conv(a, 8, 3, name=f"b{i}.b"))
+    g.add(Concat(), outs, "cat")
+    return g.build()
+
+
+def test_wide_graph_search_is_bounded_and_sound():
+    # 97 units, 48 ready at the start: far more downsets than the budget allows (the exhaustive
+    # search took ~45 s); the beam's result is achievable and bracketed by the lower bound
+    p = M.plan(wide_branches(48))
+    order, exhaustive = M.optimal_order(p)
+    assert not exhaustive
+    s, seq = M.schedule(p, "optimal"), M.schedule(p, "sequential")
+    assert s.lower_bound <= s.peak <= seq.peak
+    assert s.peak == M.evaluate(p, order).peak
+    r = M.report(wide_branches(48))
+    assert r["lower_bound_bytes"] <= r["peak_bytes"] <= seq.peak * 4 and isinstance(r["exact"], bool)
+
+
+def test_budget_narrows_the_beam_never_worse_than_sequential():
+    # a budget of one expansion a step is a greedy search: flagged, and never worse than the
+    # definition order (which the search falls back to if it is better)
+    for make in (two_branches, lambda: wide_branches(6)):
+        p = M.plan(make())
+        order, exhaustive = M.optimal_order(p, budget=1)
+        assert not exhaustive
+        assert M.lower_bound(p) <= M.evaluate(p, order).peak <= M.evaluate(p, range(len(p.units))).peak
+    # with the default budget the small cases stay exhaustive and optimal
+    assert M.optimal_order(M.plan(two_branches())) == ((0, 2, 1, 3, 4), True)
 
 
 def test_streamed_bottleneck_by_hand():
     g = bottleneck()
     # unstreamed: the dw step holds x (512), expanded (3072) and dw output (3072)
     assert M.schedule(g, "optimal").peak == 512 + 3072 + 3072
-    # default split: smallest t with 2 * ceil(48 / t) * 64 <= min(|x|, |y|) = 512 -> t = 12
+    # default split "as large as useful": the chain's need is |x| + |y| + workspace(t) with
+    # workspace(t) = 2 * ceil(48 / t) * 64 (an expanded slice and a dw slice), which stops falling
+    # only at one-channel slices: t = 48, workspace 2 * 64 = 128 (the old rule stopped at t = 12, 512)
     s = M.schedule(g, "streamed")
     (chain,) = [u for u in s.plan.units if u.split]
-    assert chain.split == 12 and chain.workspace == 512 and chain.nodes[0] == "expand"
-    assert s.peak == 512 + 512 + 512
+    assert chain.split == 48 and chain.workspace == 128 and chain.nodes[0] == "expand"
+    names = [s.plan.units[u].name for u in s.order]
+    assert s.live[names.index(chain.name)] == 512 + 512 + 128     # x, y and the two slices
+    assert s.peak == 1536                       # the add step: x, y, out
     s2 = M.schedule(g, "streamed", split=2)     # slices of 24 channels: 2 * 24 * 64
     assert s2.peak == 512 + 512 + 3072
-    assert M.schedule(g, "streamed", split=1000).peak == 1536  # add step: x, y, out
+    s3 = M.schedule(g, "streamed", split=1000)  # an explicit split is capped at the channel count
+    assert [u.split for u in s3.plan.units if u.split] == [48] and s3.peak == 1536
+
+
+def test_default_split_is_smallest_t_with_the_least_workspace():
+    # equal widths: one-channel slices (workspace 2 * 64 is only reached at t = 48)
+    assert M.default_split([(48, 8, 8), (48, 8, 8)]) == 48
+    # a channel multiplier: ceil(48/t)*64 + ceil(96/t)*16 reaches its least value 80 only at t = 96
+    assert M.default_split([(48, 8, 8), (96, 4, 4)]) == 96
+    # the first pair dominates: 2 * ceil(4/t) * 256 is 512 from t = 4 on, and the second pair
+    # ceil(4/t) * 256 + ceil(64/t) * 4 is at most 320 there, so t = 4 (not the 64 channels of the last)
+    shapes = [(4, 16, 16), (4, 16, 16), (64, 2, 2)]
+    assert M.default_split(shapes) == 4
+    assert M.chain_workspace(shapes, 4) == M.chain_workspace(shapes, 64) == 512 < M.chain_workspace(shapes, 3)
 
 
 def test_streamed_mobilenet_v2_first_layer_trick():
     p = M.stream(M.plan(costmodel.build("mobilenet_v2")))
     first = p.units[0]
     assert first.kind == "streamed" and first.nodes[0] == "conv0" and first.nodes[-1] == "ir1.project.bn"
-    # x = 224x224x3, y = 112x112x16; slices of ceil(32 / 6) = 6 channels of the stem and dw outputs
-    assert first.split == 6 and first.workspace == 2 * 6 * 112 * 112
-    assert M.schedule(p, "optimal").peak == 3 * 224 * 224 + 16 * 112 * 112 + 2 * 6 * 112 * 112
+    # x = 224x224x3, y = 112x112x16; default split t = 32: one channel of the stem and dw outputs
+    assert first.split == 32 and first.workspace == 2 * 112 * 112
+    assert M.schedule(p, "optimal").peak == 3 * 224 * 224 + 16 * 112 * 112 + 2 * 112 * 112
+
+
+def test_streamed_mobilenet_v2_default_is_as_large_as_useful(cli):
+    # by hand, 16-bit: x = 3 * 224 * 224 = 150,528, y = 16 * 112 * 112 = 200,704, workspace one channel
+    # of conv0's output + one of the dw output = 2 * 112 * 112 = 25,088: 376,320 elements = 752,640 B
+    # (the previous default, t = 6, gave 1,003,520 B although --split 16 gives 802,816 B)
+    peaks = {}
+    for extra in ([], ["--split", "16"], ["--split", "32"], ["--split", "1000"]):
+        d = json.loads(cli("memory", "mobilenet_v2", "--schedule", "streamed", "--bits", "16", "-f", "json",
+                           *extra).out)
+        assert d["peak_at"] == "conv0->ir1.project"
+        peaks[" ".join(extra)] = d["peak_bytes"]
+    assert peaks == {"": 752_640, "--split 16": 802_816, "--split 32": 752_640, "--split 1000": 752_640}
+    assert 752_640 == (150_528 + 200_704 + 25_088) * 2
+
+
+@pytest.mark.parametrize("name", sorted(costmodel.networks()))
+def test_default_split_minimises_every_streamed_chain(name):
+    # no explicit split lowers any chain's need below the default's (or the network's peak)
+    g = costmodel.build(name, res=costmodel.get_network(name).min_res)
+    p = M.plan(g)
+    default = M.stream(p)
+    widest = M.stream(p, split=10_000)      # capped at each chain's channel count: one-channel slices
+    assert [(u.name, u.workspace) for u in default.units] == [(u.name, u.workspace) for u in widest.units]
+    assert M.schedule(default, "optimal").peak == M.schedule(widest, "optimal").peak
+
+
+# ----------------------------------------------------------------------------- graphs without units
+def views_only(kind):
+    g = GraphBuilder("views", (3, 8, 8))
+    if kind == "concat":
+        g.add(Concat(), ["input", "input"], "cat")
+    else:
+        g.add(Flatten() if kind == "flatten" else Dropout(), "input", kind)
+    return g.build()
+
+
+@pytest.mark.parametrize("kind", ["flatten", "dropout", "concat"])
+@pytest.mark.parametrize("name", M.SCHEDULES)
+def test_graph_without_units_keeps_its_input_live(kind, name):
+    p = M.plan(views_only(kind), zero_copy=kind == "concat")
+    assert p.units == ()
+    s = M.schedule(p, name)
+    assert s.peak == 3 * 8 * 8 == s.lower_bound and s.exact and s.peak_at == "input" and s.peak_unit is None
+    r = M.report(views_only(kind), name, 16, zero_copy=kind == "concat")
+    assert r["peak_bytes"] == 384 and r["peak_at"] == "input" and r["lower_bound_bytes"] == 384
+    assert r["live_at_peak"] == [{"tensor": "input", "shape": [3, 8, 8], "bytes": 384}]
+    assert r["timeline"] == [{"step": 0, "op": "input", "live_bytes": 384}]
+
+
+@pytest.mark.parametrize("args", [["dropout"], ["flatten"], ["concat_inputs=input,input", "--zero-copy"]])
+def test_memory_cli_graph_without_units(cli, tmp_path, args):
+    out = tmp_path / "v.png"
+    r = cli("memory", *args, "--res", "8", "--schedule", "optimal", "--schedule", "sequential",
+            "--schedule", "streamed", "--plot", out)
+    assert r.code == 0, r.err
+    assert "peak 768 B (768 bytes) at input" in r.out and out.read_bytes()[:4] == b"\x89PNG"
+    d = json.loads(cli("memory", *args, "--res", "8", "-f", "json").out)
+    assert d["peak_bytes"] == 768 and d["peak_at"] == "input"
+    t = json.loads(cli("table", *args, "--res", "8", "-f", "json").out)
+    assert t["totals"]["peak_activation_bytes"] == 768   # the 3x8x8 input at 32 bits
 
 
 def test_analyze_totals_and_bits():
@@ -173,6 +289,25 @@ def test_memory_json_contract(cli):
     assert all(set(x) >= {"size", "max_channels", "max_bytes"} for x in d["resolutions"])
     assert max(x["live_bytes"] for x in d["timeline"]) == d["peak_bytes"]
     assert sum(x["bytes"] for x in d["live_at_peak"]) == d["peak_bytes"]
+
+
+def test_memory_csv_is_self_describing(cli):
+    import csv
+    import io
+    r = cli("memory", "mobilenet_v2", "--bits", "16", "--schedule", "streamed", "--schedule", "optimal",
+            "-f", "csv")
+    assert r.code == 0, r.err
+    rows = list(csv.reader(io.StringIO(r.out)))
+    assert rows[0] == ["size", "max_channels", "max_bytes (B)", "tensor", "schedule", "bits", "peak_bytes (B)",
+                       "peak_at"]
+    body = [dict(zip(rows[0], x)) for x in rows[1:]]
+    streamed = [x for x in body if x["schedule"] == "streamed"]
+    optimal = [x for x in body if x["schedule"] == "optimal"]
+    assert streamed and optimal and len(streamed) + len(optimal) == len(body)   # every schedule's rows
+    assert {(x["bits"], x["peak_bytes (B)"], x["peak_at"]) for x in streamed} == {("16", "752640",
+                                                                                   "conv0->ir1.project")}
+    assert {(x["peak_bytes (B)"], x["peak_at"]) for x in optimal} == {("3010560", "ir2.dw")}
+    assert [x["size"] for x in streamed][:2] == ["224x224", "112x112"] and streamed[1]["max_bytes (B)"] == "401408"
 
 
 @pytest.mark.parametrize("bits", [8, 16])

@@ -12,7 +12,8 @@ from .table import bits_option, unfused_option, zero_copy_option
 @click.option("--schedule", "schedules", type=click.Choice(["sequential", "optimal", "streamed"]), multiple=True,
               help="Schedule (repeat for several: the report is the first's, --plot draws all) [default: optimal].")
 @click.option("--split", type=int, default=None, metavar="T",
-              help="Slices of a streamed chain's expanded tensor (default: as large as useful).")
+              help="Slices of every streamed chain's expanded tensor, capped at each chain's channel count "
+                   "(default, per chain: the smallest T beyond which more slices no longer lower its need).")
 @unfused_option
 @zero_copy_option
 @format_option()
@@ -40,18 +41,25 @@ def cmd(net, alpha, res, classes, bits, schedules, split, unfused, zero_copy, fm
         d["others"] = [{k: r[k] for k in ("schedule", "peak_bytes", "peak_at")} for r in reps[1:]]
     if plot:
         plot_timelines(reps, plot, f"{d['network']} ({nbits}-bit)")
-    emit(render(d, fmt), output)
+    emit(render(d, fmt, reps), output)
 
 
-def render(d: dict, fmt: str) -> str:
+#: CSV header: the per-resolution columns, then what makes every row self-describing
+CSV_HEADER = ["size", "max_channels", "max_bytes (B)", "tensor", "schedule", "bits", "peak_bytes (B)", "peak_at"]
+
+
+def render(d: dict, fmt: str, reps=None) -> str:
+    """``d``: the first schedule's report (+ ``others``); ``reps``: every schedule's full report
+    (CSV writes the per-resolution rows of each, one schedule after the other)."""
     from ..formatting import csv_text, json_text, markdown_table, scaled, text_table, thousands
     if fmt == "json":
         return json_text(d)
     headers = ["size", "max channels", "KB", "tensor"]
     rows = [[r["size"], r["max_channels"], f"{r['max_bytes'] / 1000:.1f}", r["tensor"]] for r in d["resolutions"]]
     if fmt == "csv":
-        return csv_text(["size", "max_channels", "max_bytes", "tensor"],
-                        [[r["size"], r["max_channels"], r["max_bytes"], r["tensor"]] for r in d["resolutions"]])
+        return csv_text(CSV_HEADER, [[r["size"], r["max_channels"], r["max_bytes"], r["tensor"], rep["schedule"],
+                                      rep["bits"], rep["peak_bytes"], rep["peak_at"]]
+                                     for rep in (reps or [d]) for r in rep["resolutions"]])
     live = [[x["tensor"], "x".join(map(str, x["shape"])) or "-", thousands(x["bytes"])] for x in d["live_at_peak"]]
     head = (f"{d['network']}: peak {scaled(d['peak_bytes'], 'B')} ({thousands(d['peak_bytes'])} bytes) at "
             f"{d['peak_at']}, {d['schedule']} schedule, {d['bits']}-bit"
