@@ -101,3 +101,18 @@ def test_list(cli):
     import json as _j
     rows = _j.loads(cli("list", "-f", "json").out)
     assert {"name", "family", "resolution", "alpha", "knobs"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("suffix,check", [
+    (".json", lambda t: json.loads(t)["totals"]["params"] == 3_470_760),
+    (".csv", lambda t: t.startswith("layer,op,")),
+    (".md", lambda t: "| **total** |" in t),
+    (".txt", lambda t: t.startswith("mobilenet_v2  alpha=1")),
+])
+def test_output_suffix_chooses_the_format(cli, tmp_path, suffix, check):
+    out = tmp_path / f"v2{suffix}"
+    assert cli("table", "mobilenet_v2", "-o", out).code == 0
+    assert check(out.read_text())
+    # an explicit --format wins over the suffix
+    assert cli("table", "mobilenet_v2", "-f", "csv", "-o", out).code == 0
+    assert out.read_text().startswith("layer,op,")

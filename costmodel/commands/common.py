@@ -3,6 +3,7 @@ knobs, the output format and ``-o FILE`` (written atomically)."""
 from __future__ import annotations
 
 import functools
+import os
 from typing import Optional
 
 import click
@@ -99,9 +100,34 @@ def load_graph(net: str, alpha: Optional[float], res: Optional[int], classes: in
     return graph
 
 
-def format_option(formats=("text", "csv", "markdown", "json")):
-    return click.option("--format", "-f", "fmt", type=click.Choice(formats), default="text", show_default=True,
-                        help="Output format.")
+#: output formats implied by the suffix of -o FILE when --format is not given
+SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".txt": "text",
+                  ".xlsx": "xlsx", ".yaml": "yaml", ".yml": "yaml"}
+
+
+def infer_format(output: Optional[str], formats, default: str) -> str:
+    """The format implied by ``output``'s suffix when it is one of ``formats``, else ``default``."""
+    if output:
+        fmt = SUFFIX_FORMATS.get(os.path.splitext(str(output))[1].lower())
+        if fmt in formats:
+            return fmt
+    return default
+
+
+def format_option(formats=("text", "csv", "markdown", "json"), default: str = "text"):
+    """--format/-f; when it is not given, the suffix of -o FILE chooses (v2.json -> json)."""
+    suffixes = ", ".join(f"{k} -> {v}" for k, v in SUFFIX_FORMATS.items() if v in formats and v != default)
+    opt = click.option("--format", "-f", "fmt", type=click.Choice(formats), default=None,
+                       help=f"Output format [default: {default}, or from the suffix of -o FILE: {suffixes}].")
+
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            if kwargs.get("fmt") is None:
+                kwargs["fmt"] = infer_format(kwargs.get("output"), formats, default)
+            return f(*args, **kwargs)
+        return opt(wrapper)
+    return deco
 
 
 output_option = click.option("-o", "--output", "output", default=None, metavar="FILE",

@@ -1,7 +1,7 @@
 """``costmodel show NET``: a network as a spec file you can copy, edit and load back."""
 import click
 
-from .common import KNOB_OPTIONS, collect_knobs, emit, output_option
+from .common import KNOB_OPTIONS, collect_knobs, emit, format_option, output_option
 
 
 def _options(f):
@@ -11,8 +11,7 @@ def _options(f):
         click.option("--res", "-r", type=int, default=None, help="Input resolution (default: the network's)."),
         click.option("--classes", "-k", type=int, default=None, help="Number of classes (default 1000)."),
     ] + KNOB_OPTIONS + [
-        click.option("--format", "-f", "fmt", type=click.Choice(("yaml", "json", "blocks")), default="yaml",
-                     show_default=True, help="yaml or json spec file, or a block string (when expressible)."),
+        format_option(("yaml", "json", "blocks"), default="yaml"),
         output_option,
     ]
     for o in reversed(opts):

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import KNOB_OPTIONS, collect_knobs, emit, output_option
+from .common import KNOB_OPTIONS, collect_knobs, emit, format_option, output_option
 
 #: show a progress bar on stderr from this many configurations (or with --peak)
 PROGRESS_FROM = 20_000
@@ -83,8 +83,7 @@ def render(df, fmt: str, knob_names=()) -> str:
 @click.command("sweep")
 @click.argument("net")
 @grid_options
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "csv", "json", "xlsx"]), default="text",
-              show_default=True, help="Output format (xlsx needs -o).")
+@format_option(("text", "csv", "json", "xlsx"))
 @output_option
 @click.option("--peak", is_flag=True, help="Add peak activation memory (one exact plan per configuration: slower).")
 def cmd(net, alpha, res, classes, fmt, output, peak, **kwargs):
