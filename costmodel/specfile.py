@@ -490,15 +490,8 @@ def spec_to_data(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, c
 
     blocks = []
     for b in spec.blocks:
-        d = {"type": b.type}
-        if b.name:
-            d["name"] = b.name
-        if b.inputs:
-            d["inputs"] = list(b.inputs)
-        if b.repeat != 1:
-            d["repeat"] = b.repeat
-        for k, v in b.args.items():
-            d[k] = plain(v)
+        d = b.to_dict()
+        d.update((k, plain(v)) for k, v in b.args.items())
         blocks.append(d)
     out = {"name": spec.name}
     if spec.source:
