@@ -18,6 +18,10 @@ from .graph import Graph
 from .spec import NetSpec, expand
 
 
+#: knobs that have a command-line flag of their own (others are given with --set NAME=VALUE)
+KNOB_FLAGS = ("variant", "groups", "bypass", "head", "output_stride", "aspp")
+
+
 @dataclass(frozen=True)
 class Knob:
     """A network option beyond alpha, resolution and classes (``groups``, ``variant``, ...)."""
@@ -30,7 +34,6 @@ class Knob:
     @property
     def flag(self) -> str:
         """How the knob is given on the command line (its own flag or --set NAME=)."""
-        from .commands.common import KNOB_FLAGS
         return f"--{self.name.replace('_', '-')}" if self.name in KNOB_FLAGS else f"--set {self.name}"
 
     def coerce(self, value, network: str):

@@ -9,6 +9,7 @@ from typing import Optional
 import click
 
 from ..errors import KnobError
+from ..registry import KNOB_FLAGS  # knobs with a flag of their own
 
 #: knob flags understood by every network command; a flag a network does not define is an error
 KNOB_OPTIONS = [
@@ -28,8 +29,6 @@ skip_unsupported_option = click.option(
     help="ONNX models: treat unsupported ops as identity, counted as zero and flagged 'unsupported:<Op>'.")
 
 
-#: knobs that have a flag of their own (others are given with --set NAME=VALUE)
-KNOB_FLAGS = ("variant", "groups", "bypass", "head", "output_stride", "aspp")
 
 
 def network_options(f):

@@ -6,7 +6,7 @@ from .common import emit, format_option, output_option
 
 def _flag(name: str) -> str:
     """How a knob is given on the command line: its own flag, or --set NAME=VALUE."""
-    from .common import KNOB_FLAGS
+    from ..registry import KNOB_FLAGS
     if name in KNOB_FLAGS:
         return f"--{name.replace('_', '-')} "
     return f"--set {name}="

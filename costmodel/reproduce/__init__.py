@@ -136,6 +136,13 @@ PARAMS_COUNTED = {
 }
 
 
+def comparison_for(comps: Dict, key, paper: str, title: str, source: str) -> Comparison:
+    """The Comparison for ``key`` in ``comps``, created (in row order) on first use."""
+    if key not in comps:
+        comps[key] = Comparison(paper, title, source)
+    return comps[key]
+
+
 def parse_knobs(text: str) -> dict:
     """'groups=3;variant=conv' -> {'groups': '3', 'variant': 'conv'} (values coerced by the registry)."""
     out = {}
@@ -158,9 +165,7 @@ def model_rows(paper: str, csv_name: str, titles: Dict[str, str]) -> List[Compar
     comps: Dict[str, Comparison] = {}
     for r in read_csv(csv_name):
         key = r["table"]
-        if key not in comps:
-            comps[key] = Comparison(paper, titles.get(key, f"Table {key}"), r["source"])
-        c = comps[key]
+        c = comparison_for(comps, key, paper, titles.get(key, f"Table {key}"), r["source"])
         totals = None
         why = ""
         if r["network"]:

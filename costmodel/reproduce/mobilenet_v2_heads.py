@@ -17,7 +17,7 @@ from ..analysis import COUNT_KEYS, layer_rows
 from ..datafiles import read_csv
 from ..registry import build
 from ..zoo.heads import multi_scale_resolutions, space_to_batch_madds
-from . import PARAMS_COUNTED, Comparison, parse_knobs
+from . import PARAMS_COUNTED, Comparison, comparison_for, parse_knobs
 
 PAPER = "mobilenet_v2"
 CSV = "mobilenet_v2_heads.csv"
@@ -62,9 +62,7 @@ def tables() -> List[Comparison]:
     comps: Dict[str, Comparison] = {}
     for r in read_csv(CSV):
         key = r["table"]
-        if key not in comps:
-            comps[key] = Comparison(PAPER, TITLES.get(key, f"Table {key}"), r["source"])
-        c = comps[key]
+        c = comparison_for(comps, key, PAPER, TITLES.get(key, f"Table {key}"), r["source"])
         label = r["model"]
         if not r["network"]:
             for q, unit, col in (("params", "M", "params_M"), ("madds", "B", "madds_B")):

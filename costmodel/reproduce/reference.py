@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
-from . import Comparison, parse_knobs
+from . import Comparison, comparison_for, parse_knobs
 
 PAPER = "reference"
 
@@ -96,8 +96,7 @@ def figure_tables(paper: str, csv_name: str, titles: Dict[tuple, str]) -> List[C
     sources: Dict[tuple, List[str]] = {}
     for r in read_csv(csv_name):
         key = (r["table"], r["source"] if r["source"].startswith("arXiv") else r["table"])
-        if key not in comps:
-            comps[key] = Comparison(paper, titles.get(key, f"{r['source']} Table {r['table']}"), r["source"])
+        c = comparison_for(comps, key, paper, titles.get(key, f"{r['source']} Table {r['table']}"), r["source"])
         value, out = computed_value(r)
         if value is None:
             conv = [r["note"] or "published only (not a registry network)"]
@@ -110,8 +109,8 @@ def figure_tables(paper: str, csv_name: str, titles: Dict[tuple, str]) -> List[C
         if r["rounding"] == "floor":
             conv.append("the source truncates")
         label = r["model"] + (f" {r['layer']}" if r.get("layer") else "")
-        comps[key].add(label, r["quantity"], r["published"], r["unit"], value, "; ".join(conv),
-                       r["explanation"], r["rounding"] or "nearest")
+        c.add(label, r["quantity"], r["published"], r["unit"], value, "; ".join(conv),
+              r["explanation"], r["rounding"] or "nearest")
         sources.setdefault(key, [])
         if r["source"] not in sources[key]:
             sources[key].append(r["source"])
