@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 import costmodel
-from costmodel.sweep import sweep
+from costmodel.sweeps import sweep
 
 
 def main():

@@ -12,26 +12,37 @@ Conventions (also in the README and printed under every table):
   weights), deployment view unless ``unfused``; per layer with ``arithmetic_intensity`` = madds / mac;
   ``peak_activation_bytes``: peak live activations of the optimal schedule at ``bits`` (see
   ``costmodel.memory`` and docs/memory.md).
-All counts are exact Python integers at batch 1.
+All counts are exact Python integers, at batch 1 unless ``batch`` says otherwise: at batch N,
+Mult-Adds, FLOPs, activation traffic and peak memory are N times batch 1's, parameters are not,
+and MAC reads the weights once per batch: N x (activations read + written) + weights.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from .graph import Graph
 
 COUNT_KEYS = ("params", "params_with_bn", "madds", "flops")
+#: graph meta keys that are not knobs (the JSON's top level says them)
+META_KEYS = ("network", "alpha", "resolution", "height", "width", "classes", "family", "depth", "batch")
 
 CONVENTION = (
     "params = conv/linear weights + biases; params_with_bn = params + BatchNorm scale and shift; "
     "madds = multiply-accumulates of conv/linear (the papers' Mult-Adds); "
-    "flops = 2 x madds + all other arithmetic (bias, BN, activations, pooling, adds, gates); batch 1"
+    "flops = 2 x madds + all other arithmetic (bias, BN, activations, pooling, adds, gates)"
 )
 
 
-def layer_rows(graph: Graph) -> List[dict]:
-    """One dict per node with its shapes and exact integer costs."""
+def convention(batch: int = 1) -> str:
+    """The convention line, naming the batch (weights read once per batch in MAC)."""
+    if batch == 1:
+        return CONVENTION + "; batch 1"
+    return CONVENTION + f"; batch {batch}: madds, flops, activation MAC and peak memory x {batch}, weights once"
+
+
+def layer_rows(graph: Graph, batch: int = 1) -> List[dict]:
+    """One dict per node with its shapes and exact integer costs (Mult-Adds and FLOPs at ``batch``)."""
     rows = []
     for n in graph.nodes:
         ins, outs = n.in_shapes, n.out_shapes
@@ -47,10 +58,24 @@ def layer_rows(graph: Graph) -> List[dict]:
             "output_shape": list(outs[0]),
             "params": p,
             "params_with_bn": p + bn,
-            "madds": n.op.madds(ins, outs),
-            "flops": n.op.flops(ins, outs),
+            "madds": batch * n.op.madds(ins, outs),
+            "flops": batch * n.op.flops(ins, outs),
         })
     return rows
+
+
+def count_totals(graph: Graph, rows: Optional[List[dict]] = None, batch: int = 1) -> Dict[str, int]:
+    """The count totals (``COUNT_KEYS`` and ``bn_channels``) of a graph: the one place they are
+    summed (``analyze``, the sweep's exact path and the reproduction use it)."""
+    rows = layer_rows(graph, batch) if rows is None else rows
+    t = {k: sum(r[k] for r in rows) for k in COUNT_KEYS}
+    t["bn_channels"] = sum(n.in_shapes[0][0] for n in graph.nodes if n.op.kind == "batchnorm")
+    return t
+
+
+def unit_mac(u, batch: int = 1) -> int:
+    """A unit's MAC at ``batch``: activations read and written N times, weights once."""
+    return batch * (u.mac - u.weights) + u.weights
 
 
 @dataclass
@@ -60,13 +85,14 @@ class Report:
 
     network: str
     alpha: float
-    resolution: int
+    resolution: object  #: N for a square input, [H, W] otherwise
     classes: int
     totals: Dict[str, int]
     rows: List[dict]
     meta: Dict = field(default_factory=dict)
     #: how MAC and peak memory were counted: bits, unfused, zero_copy
     memory: Dict = field(default_factory=dict)
+    batch: int = 1
 
     @property
     def layers(self):
@@ -75,35 +101,42 @@ class Report:
 
     def to_dict(self) -> dict:
         """The JSON contract of ``costmodel table --format json`` (keys are only ever added)."""
-        knobs = {k: v for k, v in self.meta.items()
-                 if k not in ("network", "alpha", "resolution", "classes", "family")}
-        return {
+        knobs = {k: v for k, v in self.meta.items() if k not in META_KEYS}
+        d = {
             "network": self.network, "family": self.meta.get("family", ""), "alpha": self.alpha,
-            "resolution": self.resolution, "classes": self.classes,
-            "knobs": knobs, "convention": CONVENTION, "totals": dict(self.totals),
-            "layers": [dict(r) for r in self.rows], "memory_view": dict(self.memory),
+            "resolution": self.resolution, "height": self.meta.get("height"), "width": self.meta.get("width"),
+            "classes": self.classes, "batch": self.batch,
         }
+        if "depth" in self.meta:
+            d["depth"] = self.meta["depth"]
+        d.update({"knobs": knobs, "convention": convention(self.batch), "totals": dict(self.totals),
+                  "layers": [dict(r) for r in self.rows], "memory_view": dict(self.memory)})
+        return d
 
 
-def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool = False) -> Report:
+def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool = False, batch: int = 1) -> Report:
     """Per-layer and total params, params_with_bn, madds, flops and MAC (elements) of a graph, with
-    the peak activation memory of the optimal schedule in bytes at ``bits`` (docs/memory.md)."""
+    the peak activation memory of the optimal schedule in bytes at ``bits`` (docs/memory.md), at
+    batch size ``batch``."""
+    from . import validate
     from .graph import require_graph
-    from .memory import check_bits, node_mac, plan, schedule, to_bytes
+    from .memory import check_bits, plan, schedule, to_bytes
     require_graph(graph, "analyze")
     bits = check_bits(bits)
-    rows = layer_rows(graph)
+    batch = validate.batch(batch, "analyze")
+    rows = layer_rows(graph, batch)
     p = plan(graph, unfused=unfused, zero_copy=zero_copy)
-    macs = node_mac(p)
+    macs = {name: 0 for name in p.node_unit}
+    for u in p.units:
+        macs[u.nodes[0]] = unit_mac(u, batch)
     for r in rows:
         r["mac"] = macs[r["name"]]
         r["arithmetic_intensity"] = r["madds"] / r["mac"] if r["mac"] else 0.0
-    totals = {k: sum(r[k] for r in rows) for k in COUNT_KEYS}
-    totals["bn_channels"] = sum(n.in_shapes[0][0] for n in graph.nodes if n.op.kind == "batchnorm")
-    totals["mac"] = sum(u.mac for u in p.units)
+    totals = count_totals(graph, rows)
+    totals["mac"] = sum(unit_mac(u, batch) for u in p.units)
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)
-    totals["peak_activation_bytes"] = to_bytes(schedule(p, "optimal").peak, bits)
+    totals["peak_activation_bytes"] = batch * to_bytes(schedule(p, "optimal").peak, bits)
     m = graph.meta
-    return Report(m.get("network", graph.name), m.get("alpha", 1.0), m.get("resolution", graph.input_shape[-1]),
-                  m.get("classes", 0), totals, rows, dict(m),
-                  {"bits": bits, "unfused": bool(unfused), "zero_copy": bool(zero_copy)})
+    res = m.get("resolution", graph.input_shape[-1])
+    return Report(m.get("network", graph.name), m.get("alpha", 1.0), res, m.get("classes", 0), totals, rows, dict(m),
+                  {"bits": bits, "unfused": bool(unfused), "zero_copy": bool(zero_copy)}, batch)

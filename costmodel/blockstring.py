@@ -10,6 +10,8 @@ Grammar (a network is blocks separated by whitespace; a spec file may give any b
                                             multiplier, default 1) @in1 (input channels, default 3)
                                             @width=floor_min8 (rounding policy of alpha x c, default
                                             round_min1: exact at alpha 1; also divisible8, unscaled)
+                                            @res320x240 (height x width) @depth1.2 (default depth
+                                            multiplier) @depth_rule=ceil (how depth scales repeats)
     block   := TYPE ("_" option)*
     option  := KEY NUMBER("," NUMBER)* [","]  short numeric option, e.g. k3  s2  e6  c24  se0.25  k3,5
                                             (a trailing ',' makes a one-element list: k3,)
@@ -52,15 +54,15 @@ ACTS = ("relu", "relu6", "swish", "hswish", "sigmoid", "hsigmoid")
 _NUM = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _SHORT_RE = re.compile(rf"^([a-z]+)({_NUM}(?:,{_NUM})*,?)$")
 #: network settings (``@res160``): key -> field of ``parse_network``'s settings
-SETTINGS = {"res": "resolution", "classes": "classes", "alpha": "alpha", "in": "in_channels", "width": "width"}
-_SETTING_RE = re.compile(rf"^@([a-z]+)(?:=(.*)|({_NUM}))$")
+SETTINGS = {"res": "resolution", "classes": "classes", "alpha": "alpha", "in": "in_channels", "width": "width",
+            "depth": "depth", "depth_rule": "depth_rule"}
+_SETTING_RE = re.compile(rf"^@([a-z_]+)(?:=(.*)|({_NUM}(?:x\d+)?))$")
 
 
 def _block_types():
-    from .registry import networks
-    from .spec import BLOCK_TYPES, get_block_type
-    get_block_type("conv")  # the generic vocabulary
-    networks()              # family block types register with their zoo modules
+    """Every registered block type: the generic vocabulary and the families' own."""
+    from . import zoo  # noqa: F401  (registers the families' block types)
+    from .spec import BLOCK_TYPES
     return BLOCK_TYPES
 
 
@@ -116,7 +118,7 @@ def parse_block(text: str, offset: int = 0, full: Optional[str] = None) -> Block
     btype = "_".join(tokens[:n_type])
     bt = types[btype]
     params = set(bt.params)
-    args, repeat, name, inputs = {}, 1, None, None
+    args, repeat, name, inputs, fixed = {}, None, None, None, False
     for tok, start in zip(tokens[n_type:], starts[n_type:]):
         col = offset + start + 1
         if "=" in tok:
@@ -145,14 +147,18 @@ def parse_block(text: str, offset: int = 0, full: Optional[str] = None) -> Block
             inputs = value if isinstance(value, tuple) else (value,)
             if not all(isinstance(v, str) for v in inputs):
                 raise _err(text, col, f"inputs must be block names, got {raw!r}")
+        elif key == "fixed_depth":
+            if not isinstance(value, bool):
+                raise _err(text, col, f"fixed-depth must be true or false, got {tok!r}")
+            fixed = value
         elif key not in params:
-            accepted = ", ".join(list(bt.params) + ["repeat", "name", "inputs"])
+            accepted = ", ".join(list(bt.params) + ["repeat", "name", "inputs", "fixed_depth"])
             raise _err(text, col, f"{btype} has no argument {key!r} (option {tok!r}); accepted: {accepted}")
         elif key in args:
             raise _err(text, col, f"argument {key!r} given twice")
         else:
             args[key] = value
-    return Block(btype, args, repeat, name, inputs)
+    return Block(btype, args, repeat, name, inputs, fixed)
 
 
 def split_blocks(text: str) -> List[Tuple[str, int]]:
@@ -161,7 +167,9 @@ def split_blocks(text: str) -> List[Tuple[str, int]]:
 
 
 def _setting(tok: str, col: int, full: str) -> Tuple[str, object]:
-    from .rounding import POLICIES
+    from . import validate
+    from .errors import KnobError
+    from .rounding import POLICIES, REPEAT_RULES
     m = _SETTING_RE.match(tok)
     key = m.group(1) if m else None
     if key not in SETTINGS:
@@ -174,11 +182,22 @@ def _setting(tok: str, col: int, full: str) -> Tuple[str, object]:
         if raw not in POLICIES:
             raise _err(full, col, f"unknown width policy {raw!r} in {tok!r}; accepted: {', '.join(POLICIES)}")
         return field, raw
+    if field == "depth_rule":
+        if raw not in REPEAT_RULES:
+            raise _err(full, col, f"unknown depth rule {raw!r} in {tok!r}; accepted: {', '.join(REPEAT_RULES)}")
+        return field, raw
+    if field == "resolution" and "x" in raw:
+        try:
+            hw = validate.resolution(validate.parse_res(raw))
+        except KnobError:
+            raise _err(full, col, f"resolution must be N or HxW with positive integers, got {tok!r}") from None
+        return field, hw if hw[0] != hw[1] else hw[0]
     v = _scalar(raw)
-    if field == "alpha":
+    if field in ("alpha", "depth"):
         import math
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise _err(full, col, f"alpha must be a positive finite number, got {tok!r}")
+            raise _err(full, col, f"{'alpha' if field == 'alpha' else 'depth'} must be a positive finite number, "
+                                  f"got {tok!r}")
         return field, float(v)
     if isinstance(v, float) and v.is_integer():
         v = int(v)
@@ -223,17 +242,23 @@ def parse_blocks(text: str) -> Tuple[Block, ...]:
     return blocks
 
 
-def format_settings(width: str, in_channels: int, res: int, classes: int, alpha: float) -> List[str]:
+def format_settings(width: str, in_channels: int, res, classes: int, alpha: float, depth: float = 1.0,
+                    depth_rule: Optional[str] = None) -> List[str]:
     """The ``@`` settings that make a block string build like a spec with these values: @res and
-    @classes always, @alpha, @in and @width when they differ from the defaults."""
-    from .specfile import DEFAULT_WIDTH
-    out = [f"@res{int(res)}", f"@classes{int(classes)}"]
+    @classes always, @alpha, @in, @width, @depth and @depth_rule when they differ from the defaults."""
+    from . import validate
+    from .rounding import USER_DEFAULT_WIDTH
+    out = [f"@res{validate.format_res(validate.resolution(res))}", f"@classes{int(classes)}"]
     if float(alpha) != 1.0:
         out.append(f"@alpha{_fmt_scalar(float(alpha))}")
     if int(in_channels) != 3:
         out.append(f"@in{int(in_channels)}")
-    if width != DEFAULT_WIDTH:
+    if width != USER_DEFAULT_WIDTH:
         out.append(f"@width={width}")
+    if depth_rule:
+        out.append(f"@depth_rule={depth_rule}")
+        if float(depth) != 1.0:
+            out.append(f"@depth{_fmt_scalar(float(depth))}")
     return out
 
 
@@ -279,7 +304,7 @@ def format_block(block: Block) -> Optional[str]:
     (a name or word containing '_' or spaces, nested lists)."""
     inv = {v: k for k, v in SHORT.items()}
     out = [block.type]
-    if block.repeat != 1:
+    if block.repeat is not None:
         out.append(f"r{block.repeat}")
     for key, v in block.args.items():
         if key == "act" and (v is None or v in ACTS):
@@ -301,4 +326,6 @@ def format_block(block: Block) -> Optional[str]:
         if any(_fmt_scalar(i) != i for i in block.inputs):
             return None
         out.append(f"inputs={text}")
+    if block.fixed_depth:
+        out.append("fixed-depth=true")
     return "_".join(out)

@@ -56,18 +56,18 @@ class Candidate:
 
 
 def candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
-               resolutions: Optional[Sequence[int]] = None, classes: int = 1000, **knobs) -> List[Candidate]:
+               resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None, **knobs) -> List[Candidate]:
     """Every (network, alpha, resolution) of the grid, analyzed, with published top-1 if known."""
     from .accuracy import lookup
     from .analysis import analyze
     from .registry import build, resolve
-    from .specfile import load, source_kind
+    from .sources import load, source_kind
     out = []
     for name in nets:
         for a in (alphas or [None]):
             for r in (resolutions or [None]):
                 if source_kind(name) != "registry":  # a spec file, block string or ONNX model
-                    g = load(name, a, r, None if classes == 1000 else classes, **knobs)
+                    g = load(name, a, r, classes, **knobs)
                     m = g.meta
                     out.append(Candidate(m["network"], m.get("family", ""), m["alpha"], m["resolution"],
                                          m.get("classes", 0), {}, analyze(g)))

@@ -51,14 +51,14 @@ def default_grid(name: str, **knobs):
 
 
 def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = None,
-        resolutions: Optional[Sequence[int]] = None, classes: int = 1000, **knobs):
+        resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None, **knobs):
     """DataFrame of the grid's configurations within every limit (totals key -> maximum), best
     first, with ``top1`` and ``top1_basis`` (published / interpolated / '')."""
     from .accuracy import family_points, interpolate, lookup
     from .analysis import analyze
     from .registry import build, resolve
-    from .sweep import sweep
-    from .specfile import source_kind
+    from .sweeps import sweep
+    from .sources import source_kind
     if source_kind(name) != "registry":  # a spec file / ONNX model: no published accuracy, ranked by compute
         df = sweep(name, alphas, resolutions, classes, peak="peak_activation_bytes" in limits, **knobs)
         for k, v in limits.items():

@@ -204,7 +204,7 @@ class _Importer:
         if not c or c < 1:
             raise OnnxError(f"{self.path}: input {_show(v.name)} has no fixed channel count")
         if self.res is not None:
-            h = w = self.res
+            h, w = self.res
         if not h or not w or h < 1 or w < 1:
             raise OnnxError(f"{self.path}: input {_show(v.name)} has a symbolic or dynamic height/width "
                             f"({tt.shape.dim[2].dim_param or '?'} x {tt.shape.dim[3].dim_param or '?'}); "
@@ -216,7 +216,9 @@ class _Importer:
         in_name, shape = self.input_shape()
         stem = os.path.splitext(os.path.basename(self.path))[0]
         self.g = GraphBuilder(self.model.graph.name or stem, shape,
-                              {"network": stem, "family": "ONNX", "alpha": 1.0, "resolution": shape[1]})
+                              {"network": stem, "family": "ONNX", "alpha": 1.0,
+                               "resolution": shape[1] if shape[1] == shape[2] else [shape[1], shape[2]],
+                               "height": shape[1], "width": shape[2]})
         self.refs[in_name] = "input"
         nodes = self.nodes
         for n in nodes:  # Constants first: they create no IR node
@@ -817,11 +819,12 @@ class _Importer:
             self.alias(n, src)
 
 
-def load_onnx(path: str, res: Optional[int] = None, skip_unsupported: bool = False) -> Graph:
-    """Import an ONNX model as a ``Graph`` (see the module docstring for the op mapping)."""
+def load_onnx(path: str, res=None, skip_unsupported: bool = False) -> Graph:
+    """Import an ONNX model as a ``Graph`` (see the module docstring for the op mapping); ``res``
+    (N or (H, W)) replaces the input's height and width (needed when they are symbolic)."""
     if res is not None:
-        from .specfile import check_res
-        res = check_res(res, path)
+        from . import validate
+        res = validate.resolution(res, path)
     model = read_model(path)
     try:
         return _Importer(model, path, res, skip_unsupported).run()

@@ -72,7 +72,7 @@ def points(names: Sequence[str], x: str = "madds", release_only: bool = True) ->
                 continue  # this source prints no such cost
             out.append(Point("published cost", "", p.model, v * 1e6, p.top1, False, p.source, p.model))
             continue
-        from .specfile import source_kind
+        from .sources import source_kind
         if source_kind(name) != "registry":
             raise CostModelError(f"{name}: plot places published top-1 accuracies; your own network has none "
                                  f"(compare its costs with 'costmodel table' or 'costmodel sweep')")

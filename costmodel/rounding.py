@@ -56,11 +56,50 @@ def round_min1(c: int, alpha: float) -> int:
     return max(1, math.floor(c * alpha + 0.5))
 
 
-POLICIES = {"floor_min8": floor_min8, "divisible8": divisible8, "unscaled": unscaled, "round_min1": round_min1}
+def floor_min(minimum: int):
+    """TF-slim's ``max(int(c * alpha), min_depth)`` with another minimum (the SSD feature extractors'
+    extra layers and predictors use ``min_depth = 16``: policy ``floor_min16``)."""
+    def rule(c, alpha: float) -> int:
+        check_width(c * alpha)
+        return max(int(c * alpha), minimum)
+    rule.__name__ = f"floor_min{minimum}"
+    rule.__doc__ = f"``max(int(c * alpha), {minimum})`` (TF-slim's depth rule with min_depth {minimum})."
+    return rule
+
+
+#: width policy of spec files and block strings that name none: exact at alpha = 1 (the zoo's
+#: networks name their own, and ``costmodel show`` writes it)
+USER_DEFAULT_WIDTH = "round_min1"
+
+POLICIES = {"floor_min8": floor_min8, "divisible8": divisible8, "unscaled": unscaled, "round_min1": round_min1,
+            "floor_min16": floor_min(16)}
 
 
 def policy(name: str):
+    """The rounding function named ``name``; ``floor_min<N>`` for any N >= 1 is TF-slim's rule with
+    minimum N."""
     try:
         return POLICIES[name]
+    except (KeyError, TypeError):
+        pass
+    if isinstance(name, str) and name.startswith("floor_min") and name[9:].isdigit() and int(name[9:]) >= 1:
+        return floor_min(int(name[9:]))
+    raise SpecError(f"unknown width policy {name!r:.60}; accepted: {', '.join(POLICIES)} (or floor_min<N>)")
+
+
+def ceil_repeats(n: int, depth: float) -> int:
+    """EfficientNet's ``round_repeats``: ``int(math.ceil(depth * n))`` (efficientnet_model.py), the
+    same float product as the official code."""
+    check_width(depth * n)
+    return int(math.ceil(depth * n))
+
+
+#: how a depth multiplier d scales a stage's repeat count n
+REPEAT_RULES = {"ceil": ceil_repeats}
+
+
+def repeat_rule(name: str):
+    try:
+        return REPEAT_RULES[name]
     except KeyError:
-        raise SpecError(f"unknown width policy {name!r}; accepted: {', '.join(POLICIES)}") from None
+        raise SpecError(f"unknown depth rule {name!r}; accepted: {', '.join(REPEAT_RULES)}") from None

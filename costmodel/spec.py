@@ -1,5 +1,5 @@
 """Networks as data: a ``NetSpec`` is a short table of ``Block`` records that ``expand`` turns
-into a ``Graph`` for a given width multiplier alpha and resolution.
+into a ``Graph`` for a given width multiplier alpha, depth multiplier, resolution and classes.
 
 A block names a *block type* (``conv``, ``dwsep``, ``ir``, ...; see ``BLOCK_TYPES``) and the
 arguments of that type as the paper's table prints them (channels before scaling). ``repeat``
@@ -7,22 +7,32 @@ expands the block n times; a stride argument ``s`` applies to the first repeat o
 MobileNet tables' (n, s) columns. ``name`` lets later blocks read this block's output through
 ``inputs`` (a DAG); by default a block reads the previous block's output.
 
+Width: block types scale channel arguments through ``ctx.ch(c)``, which applies the network's
+named rounding policy (``rounding.POLICIES``); a block never reads alpha itself. Depth: a spec
+with a ``depth_rule`` (``rounding.REPEAT_RULES``, e.g. EfficientNet's ``ceil``: n -> ceil(d x n))
+scales the ``repeat`` of every block that has one (a stage: the table's n column, even n = 1) by
+the depth multiplier, except stages marked ``fixed_depth`` (EfficientNet-Lite's first and last);
+rows without n (stem, head, pooling) are built once. Specs without a rule reject a depth != 1.
+
 Block types are plain functions ``fn(g, x, ctx, **args) -> ref`` registered with
-``@block_type``; they add nodes to a ``GraphBuilder`` and scale channel arguments through
-``ctx.ch(c)``, which applies the network's named rounding policy (``rounding.POLICIES``).
-The last block may return a tuple of refs (a detection head's box and class tensors): they
-become the graph's outputs.
+``@block_type``; they add nodes to a ``GraphBuilder``. The last block may return a tuple of refs
+(a detection head's box and class tensors): they become the graph's outputs.
+
+This module knows no network: the generic vocabulary (``costmodel.blocks``) and the families'
+own block types (``costmodel.zoo``) register themselves here when imported; ``vocabulary()``
+imports the generic one, and readers of user files (``costmodel.specfile``) import the zoo first.
 """
 from __future__ import annotations
 
 import inspect
 import numbers
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Mapping, Optional, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
+from . import validate
 from .errors import CostModelError, KnobError, SpecError
 from .graph import INPUT, Graph, GraphBuilder
-from .rounding import policy
+from .rounding import policy, repeat_rule
 
 #: how a block argument's channel count responds to alpha
 WIDTH_MODES = ("scaled", "fixed", "grow")
@@ -34,9 +44,19 @@ class Block:
 
     type: str
     args: Mapping = field(default_factory=dict)
-    repeat: int = 1
+    #: the table's n column: None for a row without one (a stem, a head, a pool: built once and
+    #: never scaled by the depth multiplier); an explicit n, even 1, makes the row a stage
+    repeat: Optional[int] = None
     name: Optional[str] = None
     inputs: Optional[Tuple[str, ...]] = None
+    #: a stage whose repeat count the depth multiplier does not change (EfficientNet-Lite's first
+    #: and last stages)
+    fixed_depth: bool = False
+
+    @property
+    def count(self) -> int:
+        """How many times the block is built at depth 1."""
+        return 1 if self.repeat is None else self.repeat
 
     def to_dict(self) -> dict:
         d = {"type": self.type}
@@ -44,80 +64,81 @@ class Block:
             d["name"] = self.name
         if self.inputs:
             d["inputs"] = list(self.inputs)
-        if self.repeat != 1:
+        if self.repeat is not None:
             d["repeat"] = self.repeat
+        if self.fixed_depth:
+            d["fixed_depth"] = True
         d.update(self.args)
         return d
 
 
-def blk(type: str, n: int = 1, *, name: Optional[str] = None, inputs=None, **args) -> Block:
-    """Shorthand for a ``Block``: ``blk("ir", t=6, c=24, n=2, s=2)``."""
-    return Block(type, dict(args), n, name, tuple(inputs) if inputs else None)
+def blk(type: str, n: Optional[int] = None, *, name: Optional[str] = None, inputs=None, fixed_depth: bool = False,
+        **args) -> Block:
+    """Shorthand for a ``Block``: ``blk("ir", t=6, c=24, n=2, s=2)`` (n: the table's repeat column;
+    leave it out for rows without one, which the depth multiplier never repeats)."""
+    return Block(type, dict(args), n, name, tuple(inputs) if inputs else None, fixed_depth)
 
 
 @dataclass(frozen=True)
 class NetSpec:
-    """A network as data: blocks, the width rounding policy and the input."""
+    """A network as data: blocks, the width rounding policy, the repeat rule and the input, with the
+    defaults that ``expand`` uses for what the caller leaves as None (the source's own defaults)."""
 
     name: str
     blocks: Tuple[Block, ...]
     width: str = "divisible8"
     in_channels: int = 3
-    default_res: int = 224
+    default_res: Union[int, Tuple[int, int]] = 224
     source: str = ""
+    #: how the depth multiplier scales repeats (``rounding.REPEAT_RULES``); None: no depth multiplier
+    depth_rule: Optional[str] = None
+    default_alpha: float = 1.0
+    default_depth: float = 1.0
+    default_classes: int = 1000
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "source": self.source, "width": self.width, "in_channels": self.in_channels,
-                "resolution": self.default_res, "blocks": [b.to_dict() for b in self.blocks]}
+        d = {"name": self.name, "source": self.source, "width": self.width, "in_channels": self.in_channels,
+             "resolution": self.default_res, "blocks": [b.to_dict() for b in self.blocks]}
+        if self.depth_rule:
+            d["depth_rule"] = self.depth_rule
+        return d
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a block function may know besides its own arguments."""
+    """What a block function may know besides its own arguments: the resolution (H, W), the
+    classes and the knobs. Channel counts are scaled only through ``ch``; ``trace`` (a list, or
+    None) receives ``(c, mode, result)`` for every ``ch`` call (``costmodel.sweeps`` replays them)."""
 
     alpha: float
-    res: int
+    res: Tuple[int, int]
     classes: int
     width: str = "divisible8"
     knobs: Mapping = field(default_factory=dict)
+    depth: float = 1.0
+    trace: Optional[list] = field(default=None, compare=False, repr=False)
 
-    def ch(self, c: int, mode: str = "scaled") -> int:
-        """Scale a channel count by alpha with the network's rounding policy.
+    def ch(self, c, mode: str = "scaled", rule: Optional[str] = None) -> int:
+        """Scale a channel count by alpha with the network's rounding policy (or ``rule``, a named
+        policy of ``rounding.POLICIES`` for a part of the network that rounds its own way, such as
+        the SSD heads).
 
         ``mode``: ``scaled`` (default), ``fixed`` (alpha not applied) or ``grow`` (only
         multipliers above 1 apply, as MobileNetV2's last 1280-wide conv)."""
         if isinstance(c, bool) or not isinstance(c, numbers.Real) or not c > 0 or c == float("inf"):
             raise SpecError(f"channel count must be a positive number, got {c!r}")
+        fn = policy(rule or self.width)
         if mode == "fixed":
-            return int(c)
-        if mode == "grow":
-            return policy(self.width)(c, max(1.0, self.alpha))
-        if mode != "scaled":
+            v = int(c)
+        elif mode == "grow":
+            v = fn(c, max(1.0, self.alpha))
+        elif mode == "scaled":
+            v = fn(c, self.alpha)
+        else:
             raise SpecError(f"unknown width mode {mode!r}; accepted: {', '.join(WIDTH_MODES)}")
-        return policy(self.width)(c, self.alpha)
-
-
-@dataclass(frozen=True)
-class TracingContext(Context):
-    """A ``Context`` that records how a build depends on alpha and the resolution (used by
-    ``costmodel.sweep``): ``trace`` receives ``(c, mode, result)`` for every ``ch`` call and
-    ``("alpha" | "res", None, None)`` for every read of ``alpha`` or ``res`` outside ``ch``."""
-
-    trace: list = field(default_factory=list, compare=False, repr=False)
-
-    def ch(self, c: int, mode: str = "scaled") -> int:
-        object.__setattr__(self, "_in_ch", True)
-        try:
-            v = Context.ch(self, c, mode)
-        finally:
-            object.__setattr__(self, "_in_ch", False)
-        self.trace.append((c, mode, v))
+        if self.trace is not None:
+            self.trace.append((c, mode, rule, v))
         return v
-
-    def __getattribute__(self, name):
-        if name in ("alpha", "res") and not object.__getattribute__(self, "__dict__").get("_in_ch"):
-            object.__getattribute__(self, "trace").append((name, None, None))
-        return object.__getattribute__(self, name)
 
 
 @dataclass(frozen=True)
@@ -148,29 +169,43 @@ def block_type(name: str, multi_input: bool = False):
 
 
 def get_block_type(name: str) -> BlockType:
-    from . import blocks  # noqa: F401  (registers the generic vocabulary)
-    if name not in BLOCK_TYPES:  # family block types register with their zoo module
-        from .registry import networks
-        networks()
+    """A registered block type. The generic vocabulary registers with ``costmodel.blocks`` and the
+    families' types with their zoo modules: importing ``costmodel.zoo`` registers all of them."""
     try:
         return BLOCK_TYPES[name]
     except KeyError:
         raise SpecError(f"unknown block type {name!r}; accepted: {', '.join(sorted(BLOCK_TYPES))}") from None
 
 
-def expand(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes: int = 1000,
-           meta: Optional[dict] = None, *, trace: Optional[list] = None, **knobs) -> Graph:
-    """Expand a spec into a graph at width multiplier ``alpha`` and input resolution ``res``.
-    ``trace``: a list that records the widths and reads of alpha/res (``TracingContext``)."""
-    res = spec.default_res if res is None else res
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < float("inf"):
-        raise KnobError(f"{spec.name}: alpha must be a positive finite number, got {alpha!r}")
-    ctx = (Context(alpha, res, classes, spec.width, dict(knobs)) if trace is None
-           else TracingContext(alpha, res, classes, spec.width, dict(knobs), trace))
-    info = {"network": spec.name, "alpha": alpha, "resolution": res, "classes": classes}
+def scaled_repeat(spec: NetSpec, block: Block, depth: float) -> int:
+    """The repeat count of ``block`` at depth multiplier ``depth`` (the spec's repeat rule)."""
+    if spec.depth_rule is None or block.repeat is None or block.fixed_depth or depth == 1.0:
+        return block.count
+    return repeat_rule(spec.depth_rule)(block.repeat, depth)
+
+
+def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Optional[int] = None,
+           depth: Optional[float] = None, meta: Optional[dict] = None, *, trace: Optional[list] = None,
+           **knobs) -> Graph:
+    """Expand a spec into a graph at width multiplier ``alpha``, depth multiplier ``depth``, input
+    resolution ``res`` (N or (H, W)) and ``classes``; None means the spec's own default.
+    ``trace``: a list that records every ``ctx.ch`` call (see ``Context``)."""
+    where = spec.name
+    alpha = validate.alpha(spec.default_alpha if alpha is None else alpha, where)
+    depth = validate.depth(spec.default_depth if depth is None else depth, where)
+    if spec.depth_rule is None and depth != 1.0:
+        raise KnobError(f"{where}: this network has no depth multiplier (its table has no stage repeats to "
+                        f"scale); got depth {depth:g}")
+    hw = validate.resolution(spec.default_res if res is None else res, where)
+    classes = validate.classes(spec.default_classes if classes is None else classes, where)
+    ctx = Context(alpha, hw, classes, spec.width, dict(knobs), depth, trace)
+    info = {"network": spec.name, "alpha": alpha, "resolution": validate.res_value(hw), "height": hw[0],
+            "width": hw[1], "classes": classes}
+    if spec.depth_rule is not None:
+        info["depth"] = depth
     info.update(meta or {})
     info.update(knobs)
-    g = GraphBuilder(spec.name, (spec.in_channels, res, res), info)
+    g = GraphBuilder(spec.name, (spec.in_channels,) + hw, info)
     named = {INPUT: INPUT}
     x = INPUT
     outputs = None
@@ -185,7 +220,7 @@ def expand(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes
         missing = set(bt.required) - set(b.args)
         if missing:
             raise SpecError(f"{where}: missing argument(s) {', '.join(sorted(missing))} for {b.type}")
-        if not isinstance(b.repeat, int) or b.repeat < 1:
+        if b.repeat is not None and (not isinstance(b.repeat, int) or isinstance(b.repeat, bool) or b.repeat < 1):
             raise SpecError(f"{where}: repeat must be a positive integer, got {b.repeat!r}")
         if b.inputs:
             for i in b.inputs:
@@ -197,11 +232,12 @@ def expand(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes
             ins = [x]
         if not bt.multi_input and len(ins) != 1:
             raise SpecError(f"{where}: {b.type} reads one input, got {len(ins)}")
-        for r in range(b.repeat):
+        repeat = scaled_repeat(spec, b, depth)
+        for r in range(repeat):
             args = dict(b.args)
             if r > 0 and "s" in args:
                 args["s"] = 1
-            scope = (f"{b.name}.{r}" if b.repeat > 1 else b.name) if b.name else f"{b.type}{idx}"
+            scope = (f"{b.name}.{r}" if repeat > 1 else b.name) if b.name else f"{b.type}{idx}"
             try:
                 with g.scope(scope):
                     x = bt.fn(g, ins if bt.multi_input else ins[0], ctx, **args)
@@ -213,7 +249,7 @@ def expand(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes
                 e.block_index = bi
                 raise
             if isinstance(x, (tuple, list)):  # several outputs (a detection head): last block only
-                if bi != len(spec.blocks) - 1 or r != b.repeat - 1:
+                if bi != len(spec.blocks) - 1 or r != repeat - 1:
                     raise SpecError(f"{where}: only the last block may return several outputs")
                 outputs = list(x)
                 x = outputs[0]

@@ -7,8 +7,10 @@ Format (every key but ``blocks`` optional; see docs/specfiles.md)::
     width: round_min1             # rounding policy of alpha x c (default round_min1: exact at
                                   # alpha 1); divisible8, floor_min8, unscaled
     alpha: 1.0                    # default width multiplier (--alpha overrides)
+    depth: 1.0                    # default depth multiplier (--depth overrides; needs depth_rule)
+    depth_rule: ceil              # how depth scales each block's repeat (default: none, no depth)
     classes: 1000                 # default classes (--classes overrides)
-    input: {in_channels: 3, resolution: 224}   # --res overrides the resolution
+    input: {in_channels: 3, resolution: 224}   # or resolution: [320, 240] (H, W); --res overrides
     blocks:                       # the same vocabulary as the zoo (costmodel.spec.BLOCK_TYPES)
       - {type: conv, c: 32, k: 3, s: 2, act: relu6}
       - {type: ir, t: 6, c: 24, repeat: 2, s: 2, name: stage2}
@@ -34,21 +36,20 @@ from typing import Dict, Optional, Tuple
 
 import yaml
 
+from . import validate
 from .errors import CostModelError, KnobError, SpecError
 from .fileio import read_bytes
 from .graph import INPUT, Graph
-from .rounding import POLICIES
+from .rounding import POLICIES, REPEAT_RULES, USER_DEFAULT_WIDTH
 from .spec import Block, NetSpec, expand
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
-ONNX_SUFFIXES = (".onnx",)
-TOP_KEYS = ("name", "source", "description", "width", "alpha", "classes", "input", "in_channels", "resolution",
-            "blocks")
-BLOCK_KEYS = ("type", "name", "inputs", "repeat")
+TOP_KEYS = ("name", "source", "description", "width", "alpha", "depth", "depth_rule", "classes", "input",
+            "in_channels", "resolution", "blocks")
+BLOCK_KEYS = ("type", "name", "inputs", "repeat", "fixed_depth")
 MAX_REPEAT = 10_000
-#: width policy of spec files and block strings that name none: exact at alpha = 1 (the zoo's
-#: networks name their own, and ``costmodel show`` writes it)
-DEFAULT_WIDTH = "round_min1"
+#: width policy of spec files and block strings that name none (exact at alpha = 1)
+DEFAULT_WIDTH = USER_DEFAULT_WIDTH
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 
@@ -106,17 +107,36 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
+def _json_pairs(where: str):
+    """``object_pairs_hook`` that rejects duplicate keys, as the YAML loader does."""
+    def hook(pairs):
+        out = {}
+        for k, v in pairs:
+            if k in out:
+                raise SpecError(f"{where}: duplicate key {k!r:.60} in a JSON object")
+            out[k] = v
+        return out
+    return hook
+
+
 def parse_text(text: str, where: str, fmt: str = "yaml"):
-    """Parse YAML or JSON text to plain data with line numbers (``LineDict``/``LineList``)."""
+    """Parse YAML or JSON text to plain data with line numbers (``LineDict``/``LineList``). JSON is
+    parsed as JSON (the YAML reading only adds line numbers where it agrees: a valid JSON file that
+    YAML cannot read, with tabs between tokens say, is still accepted, without line numbers)."""
     if not text.strip():
         raise SpecError(f"{where}: the file is empty; a spec needs at least a 'blocks:' list")
     if fmt == "json":
         try:
-            json.loads(text)
+            data = json.loads(text, object_pairs_hook=_json_pairs(where))
         except json.JSONDecodeError as e:
             raise SpecError(f"{where}:{e.lineno}:{e.colno}: malformed JSON: {e.msg}") from None
         except RecursionError:
             raise SpecError(f"{where}: malformed JSON: nested too deeply") from None
+        try:
+            lined = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        except (yaml.YAMLError, _LineError, RecursionError):
+            return data
+        return lined if lined == data else data
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except _LineError as e:
@@ -130,8 +150,6 @@ def parse_text(text: str, where: str, fmt: str = "yaml"):
             raise SpecError(f"{where}: malformed YAML: {what}") from None
         raise SpecError(f"{where}:{mark.line + 1}:{mark.column + 1}: malformed YAML: {what}") from None
     except yaml.YAMLError as e:
-        if fmt == "json":  # valid JSON that PyYAML cannot read (tabs, ...): no line numbers
-            return json.loads(text)
         raise SpecError(f"{where}: malformed YAML: {' '.join(str(e).split())}") from None
     except RecursionError:
         raise SpecError(f"{where}: malformed YAML: nested too deeply") from None
@@ -140,12 +158,10 @@ def parse_text(text: str, where: str, fmt: str = "yaml"):
 # ----------------------------------------------------------------------------- validation
 @dataclass(frozen=True)
 class SpecFile:
-    """A validated spec file: the ``NetSpec``, its defaults and the line of each block."""
+    """A validated spec file: the ``NetSpec`` (with the file's defaults) and the line of each block."""
 
     path: str
     spec: NetSpec
-    alpha: float = 1.0
-    classes: int = 1000
     lines: Tuple[int, ...] = ()
 
     def where(self, block_index: Optional[int] = None) -> str:
@@ -153,45 +169,27 @@ class SpecFile:
             return self.path
         return f"{self.path}:{self.lines[block_index]}"
 
-    def build(self, alpha=None, res=None, classes=None, **knobs) -> Graph:
-        """Expand at ``alpha`` / ``res`` / ``classes`` (the file's defaults when None)."""
+    def build(self, alpha=None, res=None, classes=None, depth=None, **knobs) -> Graph:
+        """Expand at ``alpha`` / ``res`` / ``classes`` / ``depth`` (the file's defaults when None)."""
         if knobs:
             names = ", ".join("--" + k.replace("_", "-") for k in knobs)
             raise KnobError(f"{self.path}: spec files take no knobs ({names}); the blocks define the architecture: "
                             f"edit them (or re-run 'costmodel show NET' with the knob for a registry network)")
-        alpha = check_alpha(self.alpha if alpha is None else alpha, self.path)
-        res = check_res(self.spec.default_res if res is None else res, self.path)
-        classes = check_classes(self.classes if classes is None else classes, self.path)
-        meta = {"network": self.spec.name, "family": "spec file"}
+        spec = self.spec
+        alpha = validate.alpha(spec.default_alpha if alpha is None else alpha, self.path)
+        res = validate.resolution(spec.default_res if res is None else res, self.path)
+        classes = validate.classes(spec.default_classes if classes is None else classes, self.path)
+        depth = validate.depth(spec.default_depth if depth is None else depth, self.path)
+        meta = {"network": spec.name, "family": "spec file"}
         try:
-            return expand(self.spec, alpha, res, classes, meta=meta)
+            return expand(spec, alpha, res, classes, depth, meta=meta)
         except CostModelError as e:
             raise type(e)(f"{self.where(getattr(e, 'block_index', None))}: {e}") from None
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as e:
             bi = getattr(e, "block_index", None)
-            label = f" block {bi} ({self.spec.blocks[bi].name or self.spec.blocks[bi].type}):" if bi is not None else ""
+            label = f" block {bi} ({spec.blocks[bi].name or spec.blocks[bi].type}):" if bi is not None else ""
             raise SpecError(f"{self.where(bi)}:{label} bad argument value(s): {type(e).__name__}: "
-                            f"{' '.join(str(e).split())}") from None
-
-
-def check_alpha(alpha, where: str) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha) or alpha <= 0:
-        raise KnobError(f"{where}: alpha must be a positive finite number, got {alpha!r}")
-    return float(alpha)
-
-
-def check_res(res, where: str) -> int:
-    if isinstance(res, float) and res.is_integer():
-        res = int(res)
-    if isinstance(res, bool) or not isinstance(res, numbers.Integral) or res < 1:
-        raise KnobError(f"{where}: resolution must be a positive integer, got {res!r}")
-    return int(res)
-
-
-def check_classes(classes, where: str) -> int:
-    if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 1:
-        raise KnobError(f"{where}: classes must be a positive integer, got {classes!r}")
-    return int(classes)
+                            f"{validate._short(' '.join(str(e).split()), 200)}") from None
 
 
 def _hint_types(bt):
@@ -321,8 +319,12 @@ def parse_block_entry(entry, index: int, line: int, path: str, types) -> Block:
             raise SpecError(f"{kat}: unknown argument {key!r} for {btype}; accepted: "
                             f"{', '.join(list(BLOCK_KEYS) + list(bt.params))}")
         args[key] = _plain(v, kat, key)
-    return Block(btype, args, entry.get("repeat", 1), entry.get("name"), _inputs(entry.get("inputs"), entry, line,
-                                                                             path, label))
+    fixed = entry.get("fixed_depth", False)
+    if not isinstance(fixed, bool):
+        raise SpecError(f"{path}:{_line_of(entry, 'fixed_depth', line)}: {label}: fixed_depth must be true or false, "
+                        f"got {describe(fixed, path)}")
+    return Block(btype, args, entry.get("repeat"), entry.get("name"),
+                 _inputs(entry.get("inputs"), entry, line, path, label), fixed)
 
 
 def _inputs(v, entry, line, path, label):
@@ -345,7 +347,8 @@ def check_blocks(blocks, lines, path: str, types) -> None:
         bt = types[b.type]
         at = f"{path}:{lines[i]}" if lines and lines[i] else path
         label = f"block {i} ({b.name or b.type})"
-        if isinstance(b.repeat, bool) or not isinstance(b.repeat, int) or not 1 <= b.repeat <= MAX_REPEAT:
+        if b.repeat is not None and (isinstance(b.repeat, bool) or not isinstance(b.repeat, int)
+                                     or not 1 <= b.repeat <= MAX_REPEAT):
             raise SpecError(f"{at}: {label}: repeat must be an integer from 1 to {MAX_REPEAT}, got {b.repeat!r}")
         if b.name is not None:
             if not isinstance(b.name, str) or not _NAME_RE.fullmatch(b.name) or b.name == INPUT:
@@ -388,8 +391,10 @@ def check_blocks(blocks, lines, path: str, types) -> None:
 
 
 def _block_types():
-    from .blockstring import _block_types as bts
-    return bts()
+    """Every registered block type: the generic vocabulary and the families' own."""
+    from . import zoo  # noqa: F401  (registers the families' block types)
+    from .spec import BLOCK_TYPES
+    return BLOCK_TYPES
 
 
 def spec_from_data(data, path: str) -> SpecFile:
@@ -415,7 +420,11 @@ def spec_from_data(data, path: str) -> SpecFile:
             raise SpecError(f"{at(key)}: {key} must be a string, got {data[key]!r}")
     width = data.get("width", DEFAULT_WIDTH)
     if not isinstance(width, str) or width not in POLICIES:
-        raise SpecError(f"{at('width')}: unknown width policy {width!r}; accepted: {', '.join(POLICIES)}")
+        raise SpecError(f"{at('width')}: unknown width policy {width!r:.60}; accepted: {', '.join(POLICIES)}")
+    depth_rule = data.get("depth_rule")
+    if depth_rule is not None and (not isinstance(depth_rule, str) or depth_rule not in REPEAT_RULES):
+        raise SpecError(f"{at('depth_rule')}: unknown depth rule {depth_rule!r:.60}; accepted: "
+                        f"{', '.join(REPEAT_RULES)} (or leave it out: no depth multiplier)")
     inp = data.get("input", {})
     if not isinstance(inp, dict):
         raise SpecError(f"{at('input')}: input must be a mapping like {{in_channels: 3, resolution: 224}}")
@@ -428,14 +437,19 @@ def spec_from_data(data, path: str) -> SpecFile:
             raise SpecError(f"{at(key)}: {key} is given twice (top level and under input:)")
     in_ch = inp.get("in_channels", data.get("in_channels", 3))
     res = inp.get("resolution", data.get("resolution", 224))
-    for key, v in (("in_channels", in_ch), ("resolution", res)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise SpecError(f"{at('input' if key in inp else key)}: {key} must be a positive integer, got {v!r}")
+    if isinstance(in_ch, bool) or not isinstance(in_ch, int) or in_ch < 1:
+        raise SpecError(f"{at('input' if 'in_channels' in inp else 'in_channels')}: in_channels must be a positive "
+                        f"integer, got {in_ch!r:.60}")
     try:
-        alpha = check_alpha(data.get("alpha", 1.0), at("alpha"))
-        classes = check_classes(data.get("classes", 1000), at("classes"))
+        res = validate.resolution(res, at('input' if 'resolution' in inp else 'resolution'))
+        alpha = validate.alpha(data.get("alpha", 1.0), at("alpha"))
+        depth = validate.depth(data.get("depth", 1.0), at("depth"))
+        classes = validate.classes(data.get("classes", 1000), at("classes"))
     except KnobError as e:
         raise SpecError(str(e)) from None
+    if depth != 1.0 and depth_rule is None:
+        raise SpecError(f"{at('depth')}: depth {depth:g} needs a depth_rule (how repeats scale); accepted: "
+                        f"{', '.join(REPEAT_RULES)}")
     blocks = data.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         raise SpecError(f"{at('blocks')}: 'blocks' must be a non-empty list of blocks "
@@ -446,8 +460,10 @@ def spec_from_data(data, path: str) -> SpecFile:
                   for i, e in enumerate(blocks))
     parsed = tuple(parse_block_entry(e, i, lines[i], path, types) for i, e in enumerate(blocks))
     check_blocks(parsed, lines, path, types)
-    spec = NetSpec(name, parsed, width=width, in_channels=in_ch, default_res=res, source=data.get("source", ""))
-    return SpecFile(path, spec, alpha, classes, lines)
+    spec = NetSpec(name, parsed, width=width, in_channels=in_ch, default_res=res[0] if res[0] == res[1] else res,
+                   source=data.get("source", ""), depth_rule=depth_rule, default_alpha=alpha, default_depth=depth,
+                   default_classes=classes)
+    return SpecFile(path, spec, lines)
 
 
 def read_spec(path: str) -> SpecFile:
@@ -464,146 +480,13 @@ def read_spec(path: str) -> SpecFile:
 def spec_from_blocks(text: str, name: str = "blocks") -> SpecFile:
     """A block-string network (``"@res160 conv_k3_s2_c32 ir_e1_c16 gap fc"``): its leading ``@``
     settings, else round_min1 rounding (exact at alpha 1), 3 input channels, resolution 224,
-    1000 classes and alpha 1."""
+    1000 classes, alpha 1 and depth 1."""
     from .blockstring import parse_network
     settings, blocks = parse_network(text)
-    where = f"block string {text.strip()!r}"
+    where = f"block string {validate._short(text.strip(), 80)}"
     check_blocks(blocks, None, where, _block_types())
     spec = NetSpec(name, blocks, width=settings.get("width", DEFAULT_WIDTH),
-                   in_channels=settings.get("in_channels", 3), default_res=settings.get("resolution", 224))
-    return SpecFile(where, spec, settings.get("alpha", 1.0), settings.get("classes", 1000))
-
-
-# ----------------------------------------------------------------------------- writing (costmodel show)
-def spec_to_data(spec: NetSpec, alpha: float = 1.0, res: Optional[int] = None, classes: int = 1000) -> dict:
-    """The spec file contents for a ``NetSpec`` (tuples as lists)."""
-    def plain(v):
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, numbers.Integral) and not isinstance(v, bool):
-            return int(v)
-        if isinstance(v, numbers.Real) and not isinstance(v, bool):
-            return float(v)
-        if v is None or isinstance(v, (bool, str)):
-            return v
-        raise SpecError(f"{spec.name}: block argument value {v!r} ({type(v).__name__}) cannot be written to a spec file")
-
-    blocks = []
-    for b in spec.blocks:
-        d = b.to_dict()
-        d.update((k, plain(v)) for k, v in b.args.items())
-        blocks.append(d)
-    out = {"name": spec.name}
-    if spec.source:
-        out["source"] = spec.source
-    out.update({"width": spec.width, "alpha": float(alpha), "classes": int(classes),
-                "input": {"in_channels": spec.in_channels, "resolution": int(res or spec.default_res)},
-                "blocks": blocks})
-    return out
-
-
-def dump_spec(data: dict, fmt: str = "yaml", header: str = "") -> str:
-    """Spec data as YAML (one flow mapping per block, like the papers' table rows) or JSON."""
-    if fmt == "json":
-        head = {k: v for k, v in data.items() if k != "blocks"}
-        body = json.dumps(head, indent=2)[:-2]
-        rows = ",\n".join("    " + json.dumps(b) for b in data["blocks"])
-        return f"{body},\n  \"blocks\": [\n{rows}\n  ]\n}}\n"
-    lines = [f"# {h}" for h in header.splitlines()] if header else []
-    for key, v in data.items():
-        if key == "blocks":
-            continue
-        if isinstance(v, dict):
-            lines.append(f"{key}: " + yaml.safe_dump(v, default_flow_style=True, width=1 << 30).strip())
-        else:
-            lines.append(yaml.safe_dump({key: v}, default_flow_style=False, width=1 << 30).strip())
-    lines.append("blocks:")
-    for b in data["blocks"]:
-        lines.append("  - " + yaml.safe_dump(b, default_flow_style=True, sort_keys=False, width=1 << 30).strip())
-    return "\n".join(lines) + "\n"
-
-
-# ----------------------------------------------------------------------------- one entry point
-def source_kind(net: str) -> str:
-    """'spec', 'onnx', 'blocks' or 'registry' for a network argument."""
-    from .blockstring import looks_like_blocks
-    if not isinstance(net, str):
-        raise KnobError(f"a network must be a name or a file path, got {net!r}")
-    low = net.lower()
-    if low.endswith(SPEC_SUFFIXES):
-        return "spec"
-    if low.endswith(ONNX_SUFFIXES):
-        return "onnx"
-    if looks_like_blocks(net) or net.startswith("@"):
-        return "blocks"
-    from .blockstring import starts_with_block_type
-    from .registry import networks
-    if net not in networks() and not os.path.exists(net) and starts_with_block_type(net):
-        return "blocks"  # a one-block network such as 'conv_k3_s2_c32'
-    return "registry"
-
-
-def load(path_or_name: str, alpha=None, res=None, classes=None, *, skip_unsupported: bool = False,
-         **knobs) -> Graph:
-    """Build a network from a registry name, a spec file (.yaml/.yml/.json), an ONNX model (.onnx)
-    or a whitespace-separated block string: ``costmodel.load("my_net.yaml", alpha=0.5)``."""
-    kind = source_kind(path_or_name)
-    if kind == "spec":
-        return read_spec(path_or_name).build(alpha, res, classes, **knobs)
-    if kind == "blocks":
-        return spec_from_blocks(path_or_name).build(alpha, res, classes, **knobs)
-    if kind == "onnx":
-        from .onnx_import import load_onnx
-        if alpha is not None:
-            raise KnobError(f"{path_or_name}: alpha does not apply to an ONNX model (its widths are fixed)")
-        if knobs:
-            raise KnobError(f"{path_or_name}: an ONNX model takes no knobs ({', '.join(knobs)})")
-        if classes is not None:
-            raise KnobError(f"{path_or_name}: classes does not apply to an ONNX model (its classifier is fixed)")
-        return load_onnx(path_or_name, res=res, skip_unsupported=skip_unsupported)
-    from .registry import build, networks
-    if path_or_name not in networks() and os.path.isfile(path_or_name):
-        raise KnobError(f"{path_or_name!r} is a file but not a spec file or ONNX model: spec files end in "
-                        f"{', '.join(SPEC_SUFFIXES)}, ONNX models in .onnx")
-    return build(path_or_name, alpha=alpha, res=res, classes=1000 if classes is None else classes, **knobs)
-
-
-def sweep_file(path_or_name: str, alphas=None, resolutions=None, classes=None, *, bits: int = 32,
-               unfused: bool = False, zero_copy: bool = False, peak: bool = False, progress=None, **knobs):
-    """``costmodel.sweep.sweep`` for a spec file, block string or ONNX model: one exact
-    ``analyze(load(...))`` per (alpha, resolution), the same DataFrame columns as the vectorized
-    sweep (Python integers when a value reaches 2**62). ``alphas`` / ``resolutions`` None: the
-    file's defaults; ``classes`` None or 1000 (the API default): the file's own (an ONNX model's
-    classifier is fixed)."""
-    import numpy as np
-    import pandas as pd
-    from .analysis import analyze
-    from .sweep import INT64_BOUND, SWEEP_KEYS
-    kind = source_kind(path_or_name)
-    from .sweep import _as_list
-    alphas = [None] if alphas is None else _as_list(alphas)
-    resolutions = [None] if resolutions is None else _as_list(resolutions)
-    if not alphas or not resolutions:
-        raise CostModelError("sweep needs at least one alpha and one resolution")
-    if classes == 1000:
-        classes = None
-    keys = list(SWEEP_KEYS) + (["peak_activation_bytes"] if peak else [])
-    rows, total = [], len(alphas) * len(resolutions)
-    for a in alphas:
-        for r in resolutions:
-            g = load(path_or_name, a, r, classes, **knobs)
-            rep = analyze(g, bits=bits, unfused=unfused, zero_copy=zero_copy)
-            rows.append([g.meta["alpha"], g.meta["resolution"], g.meta.get("classes", 0)]
-                        + [rep.totals[k] for k in keys])
-            if progress is not None:
-                progress(len(rows), total)
-    cols = {"network": pd.Categorical([g.meta["network"]] * len(rows)),
-            "alpha": np.array([x[0] for x in rows], dtype=float),
-            "resolution": [x[1] for x in rows], "classes": [x[2] for x in rows]}
-    for i, k in enumerate(keys):
-        vals = [x[3 + i] for x in rows]
-        cols[k] = np.array(vals, dtype=np.int64 if max(abs(v) for v in vals) < INT64_BOUND else object)
-    df = pd.DataFrame(cols)
-    df.attrs.update({"network": g.meta["network"], "family": g.meta.get("family", kind), "bits": bits,
-                     "unfused": unfused, "zero_copy": zero_copy})
-    return df
+                   in_channels=settings.get("in_channels", 3), default_res=settings.get("resolution", 224),
+                   depth_rule=settings.get("depth_rule"), default_alpha=settings.get("alpha", 1.0),
+                   default_depth=settings.get("depth", 1.0), default_classes=settings.get("classes", 1000))
+    return SpecFile(where, spec)

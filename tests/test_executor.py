@@ -431,7 +431,7 @@ def test_verify_exit_1_on_shape_mismatch(monkeypatch):
     nodes = list(g.nodes)
     nodes[i] = dataclasses.replace(nodes[i], out_shapes=((1, 1, 1),))
     bad = dataclasses.replace(g, nodes=tuple(nodes))
-    monkeypatch.setattr("costmodel.commands.verify.load_graph", lambda *a, **k: bad)
+    monkeypatch.setattr("costmodel.commands.common.NetworkArgs.load", lambda self: bad)
     r = CliRunner().invoke(cli, ["verify", "mobilenet_v2"])
     assert r.exit_code == 1
     assert f"stopped at {nodes[i].name!r}" in r.output and "!= analytical (1, 1, 1)" in r.output

@@ -14,7 +14,8 @@ from costmodel.blockstring import format_block, parse_block, parse_blocks
 from costmodel.cli import cli
 from costmodel.registry import build, networks
 from costmodel.spec import NetSpec, blk, expand
-from costmodel.specfile import dump_spec, parse_text, read_spec, spec_from_data, spec_to_data
+from costmodel.specfile import parse_text, read_spec, spec_from_data
+from costmodel.specwriter import dump_spec, spec_to_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "my_net.yaml")
@@ -59,7 +60,7 @@ def test_tiny_spec_exact_counts(tmp_path):
 
 def test_example_file_is_the_python_spec():
     sf = read_spec(EXAMPLE)
-    assert sf.alpha == 1.0 and sf.classes == 100 and sf.spec.default_res == 160
+    assert sf.spec.default_alpha == 1.0 and sf.spec.default_classes == 100 and sf.spec.default_res == 160
     py = NetSpec("my_net", (
         blk("conv", c=16, k=3, s=2, act="hswish"),
         blk("ir", t=1, c=16),
@@ -109,8 +110,8 @@ def test_show_alpha_and_knobs_round_trip(tmp_path):
 def test_show_block_string_round_trip():
     r = CliRunner().invoke(cli, ["show", "mobilenet_v2", "--format", "blocks"])
     assert r.exit_code == 0
-    assert r.output.startswith("@res224 @classes1000 @width=divisible8 conv_c32_k3_s2_relu6 ir_e1_c16_s1 "
-                               "ir_r2_e6_c24_s2 ")
+    assert r.output.startswith("@res224 @classes1000 @width=divisible8 @depth_rule=ceil conv_c32_k3_s2_relu6 "
+                               "ir_r1_e1_c16_s1 ir_r2_e6_c24_s2 ")
     assert signature(costmodel.load(r.output.strip())) == signature(build("mobilenet_v2"))
 
 
@@ -185,7 +186,7 @@ def test_block_string_network_settings():
     ("conv_c8 @res96", "column 9: network setting '@res96' after a block"),
     ("@alpha-1 conv_c8", "alpha must be a positive finite number"),
     ("@width=round conv_c8", "unknown width policy 'round' in '@width=round'; accepted: floor_min8"),
-    ("@depth2 conv_c8", "cannot read network setting '@depth2'; expected @KEYNUMBER or @KEY=VALUE"),
+    ("@deep2 conv_c8", "cannot read network setting '@deep2'; expected @KEYNUMBER or @KEY=VALUE"),
     ("@res160", "network settings but no block"),
 ])
 def test_block_string_setting_errors(text, what):
@@ -305,7 +306,7 @@ def test_block_string_network_on_the_command_line():
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: convv, c: 8}\n",
      r"net\.yaml:3: block 1: unknown block type 'convv' \(did you mean conv( or \w+)?\?\); accepted: .*dwsep"),
     ("blocks:\n  - {type: conv, c: 8}\n  - type: ir\n    c: 16\n    t: 6\n    kernel: 3\n",
-     r"net\.yaml:6: block 1 \(ir\): unknown argument 'kernel' for ir; accepted: type, name, inputs, repeat, c, t"),
+     r"net\.yaml:6: block 1 \(ir\): unknown argument 'kernel' for ir; accepted: type, name, inputs, repeat, fixed_depth, c, t"),
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: conv, c: -8}\n",
      r"net\.yaml:3: block 1 \(conv\): .*channel count must be a positive number, got -8"),
     ("blocks:\n  - {type: conv, c: eight}\n", r"net\.yaml:2: block 0 \(conv\): c must be an integer, got 'eight'"),

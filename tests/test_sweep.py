@@ -10,7 +10,7 @@ from costmodel import registry
 from costmodel.errors import CostModelError, GraphError
 from costmodel.ops import Conv2d, MaxPool, AvgPool, window_output, window_output_array, resolve_padding, \
     resolve_padding_array
-from costmodel.sweep import SWEEP_KEYS, frange, irange, sweep
+from costmodel.sweeps import SWEEP_KEYS, frange, irange, sweep
 
 KEYS = SWEEP_KEYS
 

@@ -1,15 +1,17 @@
-"""Options shared by the subcommands: the network argument with alpha, resolution, classes and
-knobs, the output format and ``-o FILE`` (written atomically)."""
+"""Options shared by the subcommands, declared once: the network argument with alpha, depth,
+resolution, classes, batch and knobs (``network_options`` / ``NetworkArgs``), the output format and
+``-o FILE`` (written atomically)."""
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass, field
 from typing import Optional
 
 import click
 
 from ..errors import KnobError
-from ..registry import KNOB_FLAGS  # knobs with a flag of their own
+from ..network import KNOB_FLAGS  # knobs with a flag of their own
 
 #: knob flags understood by every network command; a flag a network does not define is an error
 KNOB_OPTIONS = [
@@ -23,33 +25,61 @@ KNOB_OPTIONS = [
                  help="Any other network knob, e.g. --set aux_logits=true."),
 ]
 
+#: what --set may not set, and the flag that sets it instead
+_OWN_FLAGS = {"alpha": "--alpha", "res": "--res", "resolution": "--res", "classes": "--classes",
+              "depth": "--depth", "batch": "--batch"}
 
-skip_unsupported_option = click.option(
+class ResolutionType(click.ParamType):
+    """--res N or HxW: an int or an (H, W) pair (checked against the network by ``validate``)."""
+
+    name = "N|HxW"
+
+    def convert(self, value, param, ctx):
+        from .. import validate
+        if value is None or isinstance(value, (int, tuple)):
+            return value
+        try:
+            return validate.parse_res(value, "")
+        except KnobError as e:
+            self.fail(str(e), param, ctx)
+
+
+ALPHA_OPTION = click.option("--alpha", "-a", type=float, default=None,
+                            help="Width multiplier (default: the network's).")
+RES_OPTION = click.option("--res", "-r", type=ResolutionType(), default=None, metavar="N|HxW",
+                          help="Input resolution: N (square) or HxW, e.g. 320x240 (default: the network's).")
+CLASSES_OPTION = click.option("--classes", "-k", type=int, default=None,
+                              help="Number of classes (default: the network's own, 1000 for the zoo).")
+DEPTH_OPTION = click.option("--depth", "-d", type=float, default=None,
+                            help="Depth multiplier: stage repeats n -> ceil(d x n), for families with stage "
+                                 "repeats (default: the network's).")
+BATCH_OPTION = click.option("--batch", "-b", type=int, default=None,
+                            help="Batch size: Mult-Adds, FLOPs, activation traffic and memory scale with it, "
+                                 "weights are read once per batch [default: 1].")
+SKIP_UNSUPPORTED_OPTION = click.option(
     "--skip-unsupported", "skip_unsupported", is_flag=True, default=False,
-    help="ONNX models: treat unsupported ops as identity, counted as zero and flagged 'unsupported:<Op>'.")
+    help="Imported models (ONNX, PyTorch): treat unsupported ops as identity, counted as zero and flagged "
+         "'unsupported:<Op>'.")
 
 
-
-
-def network_options(f):
-    """NET argument (a registry name, a spec file .yaml/.yml/.json, an ONNX model .onnx, or a
-    quoted whitespace-separated block string) plus --alpha, --res, --classes, the knob flags and
-    --skip-unsupported."""
-    opts = [
-        click.argument("net"),
-        click.option("--alpha", "-a", type=float, default=None, help="Width multiplier (default: the network's)."),
-        click.option("--res", "-r", type=int, default=None, help="Input resolution (default: the network's)."),
-        click.option("--classes", "-k", type=int, default=1000, show_default=True, help="Number of classes."),
-    ] + KNOB_OPTIONS + [skip_unsupported_option]
-    for o in reversed(opts):
-        f = o(f)
-    return f
+def network_options(f=None, *, batch: bool = True, skip_unsupported: bool = True):
+    """NET argument (a registry name, a spec file .yaml/.yml/.json, an ONNX model .onnx, a PyTorch
+    reference, or a quoted whitespace-separated block string) plus --alpha, --res, --classes,
+    --depth, --batch, the knob flags and --skip-unsupported; ``NetworkArgs.take`` collects them."""
+    def deco(f):
+        opts = [click.argument("net"), ALPHA_OPTION, RES_OPTION, CLASSES_OPTION, DEPTH_OPTION]
+        opts += [BATCH_OPTION] if batch else []
+        opts += KNOB_OPTIONS + ([SKIP_UNSUPPORTED_OPTION] if skip_unsupported else [])
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return deco(f) if f is not None else deco
 
 
 def collect_knobs(kwargs: dict) -> dict:
-    """Pop the knob flags out of a command's kwargs; only those the user gave.
-    (``--skip-unsupported`` is popped too; ``load_graph`` reads it from the click context.)"""
-    kwargs.pop("skip_unsupported", None)
+    """Pop the knob flags and --set items out of a command's kwargs: only those the user gave. A
+    knob given twice (a flag and --set, or --set twice), an empty value, or --set of something that
+    has a flag of its own (alpha, res, classes, depth, batch) is an error."""
     knobs = {}
     for name in KNOB_FLAGS:
         v = kwargs.pop(name, None)
@@ -57,46 +87,54 @@ def collect_knobs(kwargs: dict) -> dict:
             knobs[name] = v
     for item in kwargs.pop("extra_knobs", ()) or ():
         key, sep, value = item.partition("=")
+        key, value = key.strip().replace("-", "_"), value.strip()
         if not sep or not key:
-            raise KnobError(f"--set takes KNOB=VALUE, got {item!r}")
-        knobs[key.strip().replace("-", "_")] = value.strip()
+            raise KnobError(f"--set takes KNOB=VALUE, got {item!r:.80}")
+        if not value:
+            raise KnobError(f"--set {key}= has an empty value; give KNOB=VALUE")
+        if key in _OWN_FLAGS:
+            raise KnobError(f"--set {key}=... : {key} has a flag of its own; use {_OWN_FLAGS[key]} {value}")
+        if key in knobs:
+            flag = f"--{key.replace('_', '-')}" if key in KNOB_FLAGS else f"--set {key}"
+            raise KnobError(f"knob {key} is given twice ({flag} {knobs[key]!r:.40} and --set {key}={value!r:.40}); "
+                            f"give it once")
+        knobs[key] = value
     return knobs
 
 
-def _given(name: str) -> bool:
-    """Whether the current command's option ``name`` was given on the command line."""
-    ctx = click.get_current_context(silent=True)
-    if ctx is None or name not in ctx.params:
-        return False
-    src = ctx.get_parameter_source(name)
-    return src is not None and src.name not in ("DEFAULT", "DEFAULT_MAP")
+@dataclass
+class NetworkArgs:
+    """What ``network_options`` collected: the source and how to build it."""
 
+    net: str
+    alpha: Optional[float] = None
+    res: Optional[str] = None
+    classes: Optional[int] = None
+    depth: Optional[float] = None
+    batch: int = 1
+    knobs: dict = field(default_factory=dict)
+    skip_unsupported: bool = False
 
-def load_graph(net: str, alpha: Optional[float], res: Optional[int], classes: int, knobs: dict,
-               skip_unsupported: Optional[bool] = None):
-    """Build the graph a command works on. NET is a spec file (.yaml/.yml/.json), an ONNX model
-    (.onnx), a whitespace-separated block string, or else a registry name; one implementation,
-    ``costmodel.specfile.load``, serves every command and the Python API (``costmodel.load``).
+    @classmethod
+    def take(cls, kwargs: dict) -> "NetworkArgs":
+        """Pop the network options out of a command's kwargs."""
+        from .. import validate
+        batch = kwargs.pop("batch", None)
+        return cls(kwargs.pop("net"), kwargs.pop("alpha", None), kwargs.pop("res", None),
+                   kwargs.pop("classes", None), kwargs.pop("depth", None),
+                   1 if batch is None else validate.batch(batch, "--batch"), collect_knobs(kwargs),
+                   bool(kwargs.pop("skip_unsupported", False)))
 
-    ``skip_unsupported`` defaults to the command's ``--skip-unsupported`` flag. A spec file's own
-    classes default applies unless --classes is given; ONNX models reject --classes and --alpha."""
-    from ..specfile import load, source_kind
-    kind = source_kind(net)
-    ctx = click.get_current_context(silent=True)
-    if skip_unsupported is None:
-        skip_unsupported = bool(ctx.params.get("skip_unsupported")) if ctx is not None else False
-    if kind == "onnx" and _given("classes"):
-        raise KnobError(f"{net}: --classes does not apply to an ONNX model (its classifier is fixed)")
-    if kind in ("spec", "blocks", "onnx") and ctx is not None and "classes" in ctx.params and not _given("classes"):
-        classes = None  # the file's own default
-    if skip_unsupported and kind != "onnx":
-        raise KnobError("--skip-unsupported applies to ONNX models (.onnx) only")
-    graph = load(net, alpha, res, classes, skip_unsupported=skip_unsupported, **knobs)
-    unsupported = graph.meta.get("unsupported")
-    if unsupported:
-        click.echo(f"costmodel: warning: unsupported op(s) treated as identity and counted as zero "
-                   f"(rows 'unsupported:<Op>'): {unsupported}", err=True)
-    return graph
+    def load(self):
+        """The graph (``costmodel.load``); warns once on stderr about ops counted as zero."""
+        from ..sources import load
+        graph = load(self.net, self.alpha, self.res, self.classes, self.depth,
+                     skip_unsupported=self.skip_unsupported, **self.knobs)
+        unsupported = graph.meta.get("unsupported")
+        if unsupported:
+            click.echo(f"costmodel: warning: unsupported op(s) treated as identity and counted as zero "
+                       f"(rows 'unsupported:<Op>'): {unsupported}", err=True)
+        return graph
 
 
 #: output formats implied by the suffix of -o FILE when --format is not given

@@ -2,12 +2,12 @@
 there, and per spatial resolution the largest materialized tensor (MobileNetV2 section 5)."""
 import click
 
-from .common import collect_knobs, emit, format_option, load_graph, network_options, output_option
+from .common import NetworkArgs, emit, format_option, network_options, output_option
 from .table import bits_option, unfused_option, zero_copy_option
 
 
 @click.command("memory")
-@network_options
+@network_options(batch=False)
 @bits_option
 @click.option("--schedule", "schedules", type=click.Choice(["sequential", "optimal", "streamed"]), multiple=True,
               help="Schedule (repeat for several: the report is the first's, --plot draws all) [default: optimal].")
@@ -19,7 +19,7 @@ from .table import bits_option, unfused_option, zero_copy_option
 @format_option()
 @output_option
 @click.option("--plot", default=None, metavar="FILE.png", help="Draw live bytes per step of the schedules.")
-def cmd(net, alpha, res, classes, bits, schedules, split, unfused, zero_copy, fmt, output, plot, **kwargs):
+def cmd(bits, schedules, split, unfused, zero_copy, fmt, output, plot, **kwargs):
     """Peak activation memory of NET: a tensor is live from the op that writes it to its last
     reader; an op needs its inputs, its output and every other live tensor."""
     from ..errors import CostModelError
@@ -33,7 +33,7 @@ def cmd(net, alpha, res, classes, bits, schedules, split, unfused, zero_copy, fm
     if plot and not plot.lower().endswith(".png"):
         raise CostModelError(f"--plot writes a PNG image; give a file name ending in .png, got {plot!r}")
     schedules = tuple(dict.fromkeys(schedules)) or ("optimal",)
-    graph = load_graph(net, alpha, res, classes, collect_knobs(kwargs))
+    graph = NetworkArgs.take(kwargs).load()
     nbits = int(bits or 32)
     reps = [report(graph, s, nbits, unfused=unfused, zero_copy=zero_copy, split=split) for s in schedules]
     d = dict(reps[0])

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import KNOB_OPTIONS, collect_knobs, emit, format_option, output_option
+from .common import CLASSES_OPTION, KNOB_OPTIONS, collect_knobs, emit, format_option, output_option
 
 #: show a progress bar on stderr from this many configurations (or with --peak)
 PROGRESS_FROM = 20_000
@@ -15,15 +15,14 @@ def grid_options(f, alpha_help="Width multipliers: a list 0.5,0.75,1 or a range 
                  res_help="Resolutions: a list 128,160,224 or a range START:STOP:STEP (inclusive)."):
     opts = [click.option("--alpha", "-a", "alpha", default=None, metavar="LIST|RANGE", help=alpha_help),
             click.option("--res", "-r", "res", default=None, metavar="LIST|RANGE", help=res_help),
-            click.option("--classes", "-k", type=int, default=1000, show_default=True, help="Number of classes.")
-            ] + KNOB_OPTIONS
+            CLASSES_OPTION] + KNOB_OPTIONS
     for o in reversed(opts):
         f = o(f)
     return f
 
 
 def parse_grid(alpha, res):
-    from ..sweep import frange, irange
+    from ..sweeps import frange, irange
     return (frange(alpha) if alpha else None), (irange(res) if res else None)
 
 
@@ -92,7 +91,7 @@ def cmd(net, alpha, res, classes, fmt, output, peak, **kwargs):
     a million configurations take about a second."""
     from ..errors import CostModelError
     from ..fileio import check_writable
-    from ..sweep import sweep
+    from ..sweeps import sweep
     if output:
         check_writable(output)
     if fmt == "xlsx" and not output:

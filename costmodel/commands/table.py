@@ -2,7 +2,7 @@
 roofline time estimate per layer)."""
 import click
 
-from .common import collect_knobs, emit, format_option, load_graph, network_options, output_option
+from .common import NetworkArgs, emit, format_option, network_options, output_option
 
 #: options of the memory model shared with ``costmodel memory``
 bits_option = click.option("--bits", type=click.Choice(["8", "16", "32"]), default=None,
@@ -24,8 +24,7 @@ zero_copy_option = click.option("--zero-copy", "zero_copy", is_flag=True,
               help="Roofline time per layer on a device profile of data/devices.csv.")
 @click.option("--peak-gflops", "peak_gflops", type=float, default=None, help="Custom device peak GFLOP/s.")
 @click.option("--bandwidth-gbs", "bandwidth_gbs", type=float, default=None, help="Custom device bandwidth GB/s.")
-def cmd(net, alpha, res, classes, fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gbs,
-        **kwargs):
+def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gbs, **kwargs):
     """Per-layer params, Mult-Adds and FLOPs of NET, with totals; MAC columns with --bits,
     --unfused or --zero-copy; estimated time per layer with --device (or --peak-gflops and
     --bandwidth-gbs)."""
@@ -40,9 +39,10 @@ def cmd(net, alpha, res, classes, fmt, output, bits, unfused, zero_copy, device,
     if device or peak_gflops is not None or bandwidth_gbs is not None:
         from ..roofline import device as get_device
         dev = get_device(device, peak_gflops, bandwidth_gbs)
-    graph = load_graph(net, alpha, res, classes, collect_knobs(kwargs))
+    args = NetworkArgs.take(kwargs)
+    graph = args.load()
     nbits = int(bits or 32)
-    report = analyze(graph, bits=nbits, unfused=unfused, zero_copy=zero_copy)
+    report = analyze(graph, bits=nbits, unfused=unfused, zero_copy=zero_copy, batch=args.batch)
     t = report.totals
     view = ("unfused" if unfused else "deployment view: BN folded, activations fused") + \
         (", zero-copy concat/split/shuffle" if zero_copy else "")

@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 import click
 
-from .common import collect_knobs, load_graph, network_options
+from .common import NetworkArgs, network_options
 
 #: resolution ``--all`` uses when --res is not given (raised to a network's minimum)
 ALL_RES = 64
@@ -115,7 +115,7 @@ def _build(net, res, cfg):
     (an auxiliary head) at its own default resolution. Raises for a rejected combination."""
     from ..errors import CostModelError
     from ..registry import build
-    r = max(net.min_res, res or ALL_RES)
+    r = (max(net.min_res, res[0]), max(net.min_res, res[1])) if res else max(net.min_res, ALL_RES)
     try:
         return build(net.name, res=r, **cfg)
     except CostModelError:
@@ -160,7 +160,7 @@ def _verify_all(res, batch, seed, knobs) -> bool:
 
 
 @click.command("verify")
-@network_options
+@network_options(batch=False)
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and input.")
 @click.option("--all", "all_", is_flag=True,
@@ -169,23 +169,26 @@ def _verify_all(res, batch, seed, knobs) -> bool:
 @click.option("--knobs", "knob_choices", is_flag=True,
               help="With --all: also every other choice of each knob, one at a time (combinations a network "
                    "rejects are listed as skipped).")
-def cmd(net, alpha, res, classes, batch, seed, all_, knob_choices, **kwargs):
+def cmd(batch, seed, all_, knob_choices, **kwargs):
     """Run NET in the NumPy reference executor; check that every node's executed shape and every
     conv/linear node's counted multiply-accumulates equal the analytical ones. Exit 1 on any
     mismatch."""
+    from .. import validate
     from ..errors import KnobError
-    knobs = collect_knobs(kwargs)
+    args = NetworkArgs.take(kwargs)
     if all_:
-        if net is not None or alpha is not None or knobs or classes != 1000:
-            raise KnobError("--all verifies every network at its defaults; give no NET, --alpha, --classes or "
-                            "knob flags with it")
-        ok = _verify_all(res, batch, seed, knob_choices)
+        if (args.net is not None or args.alpha is not None or args.knobs or args.classes is not None
+                or args.depth is not None):
+            raise KnobError("--all verifies every network at its defaults; give no NET, --alpha, --depth, --classes "
+                            "or knob flags with it")
+        ok = _verify_all(None if args.res is None else validate.resolution(args.res, "--res"), batch, seed,
+                         knob_choices)
     else:
-        if net is None:
+        if args.net is None:
             raise KnobError("give a network name (see 'costmodel list') or --all")
         if knob_choices:
             raise KnobError("--knobs goes with --all; for one network give the knob flags themselves")
-        ok = _verify_one(load_graph(net, alpha, res, classes, knobs), batch, seed)
+        ok = _verify_one(args.load(), batch, seed)
     sys.exit(0 if ok else 1)
 
 

@@ -66,7 +66,7 @@ def table2() -> Comparison:
 
 def _one_layer(full: bool, alpha: float, size: int):
     """Table 3's layer: D_K = 3, M = N = 512 scaled by alpha (V1 rounding), D_F = size."""
-    ctx = Context(alpha, size, 1000, "floor_min8")
+    ctx = Context(alpha, (size, size), 1000, "floor_min8")
     m = ctx.ch(512)
     g = GraphBuilder("layer", (m, size, size))
     if full:

@@ -37,7 +37,7 @@ from typing import Sequence, Tuple
 from ..errors import KnobError, SpecError
 from ..graph import GraphBuilder
 from ..ops import Dropout, Flatten, GlobalAvgPool, Upsample
-from ..registry import Knob
+from ..network import Knob
 from ..spec import Block, Context, blk, block_type, get_block_type
 
 HEADS = ("none", "ssd", "ssdlite", "deeplabv3")
@@ -158,11 +158,11 @@ def atrous(blocks: Sequence[Block], output_stride: int) -> Tuple[Block, ...]:
         if s == 1:
             out.append(_dilate(b, rate))
             continue
-        first = replace(b, args={**b.args, "s": 1}, repeat=1, name=b.name if b.repeat == 1 else None)
+        first = replace(b, args={**b.args, "s": 1}, repeat=1, name=b.name if b.count == 1 else None)
         out.append(_dilate(first, rate))
         rate *= s
-        if b.repeat > 1:
-            out.append(_dilate(replace(b, args={**b.args, "s": 1}, repeat=b.repeat - 1), rate))
+        if b.count > 1:
+            out.append(_dilate(replace(b, args={**b.args, "s": 1}, repeat=b.count - 1), rate))
     if current < output_stride:
         raise SpecError(f"output stride {output_stride} is larger than the network's {current}")
     return tuple(out)
@@ -178,8 +178,8 @@ def split_expansion(b: Block, name: str) -> Tuple[Block, ...]:
     rest = {k: v for k, v in b.args.items() if k not in ("t",)}
     out = (blk("ir_expand", name=name, t=b.args["t"], act=b.args.get("act", "relu6")),
            Block("ir", {**rest, "t": 1}))
-    if b.repeat > 1:
-        out += (replace(b, args={**b.args, "s": 1}, repeat=b.repeat - 1),)
+    if b.count > 1:
+        out += (replace(b, args={**b.args, "s": 1}, repeat=b.count - 1),)
     return out
 
 
@@ -217,7 +217,8 @@ def ssd_head(g: GraphBuilder, xs: Sequence[str], ctx: Context, *, lite: bool = F
                         f"counts, got {len(anchors)}")
     x = maps[-1]
     for i, d in enumerate(depths, 1):
-        mid, out = max(int(d / 2 * ctx.alpha), min_depth), max(int(d * ctx.alpha), min_depth)
+        rule = f"floor_min{min_depth}"  # TF-slim: max(int(depth * alpha), min_depth)
+        mid, out = ctx.ch(d / 2, rule=rule), ctx.ch(d, rule=rule)
         with g.scope(f"extra{i}"):
             y = g.conv(x, mid, 1, act=act, name="reduce")
             if lite:
@@ -261,4 +262,4 @@ def deeplab_head(g: GraphBuilder, x: str, ctx: Context, *, rates: Sequence[int] 
     y = g.conv(y, depth, 1, act=act, name="concat_projection")
     y = g.add(Dropout(0.1), y, "dropout")
     y = g.conv(y, classes, 1, bn=False, name="logits")
-    return g.add(Upsample((ctx.res, ctx.res)), y, "upsample")
+    return g.add(Upsample(ctx.res), y, "upsample")

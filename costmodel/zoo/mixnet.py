@@ -25,7 +25,7 @@ from ..blocks import squeeze_excite
 from ..errors import SpecError
 from ..graph import GraphBuilder
 from ..ops import BatchNorm, Split
-from ..registry import Network, register
+from ..network import Network, register
 from ..spec import Context, NetSpec, blk, block_type
 
 SOURCE = "arXiv 1907.09595; tensorflow/tpu models/official/mnasnet/mixnet/mixnet_builder.py"
@@ -224,7 +224,7 @@ def build_spec(name: str, strings: Sequence[str], stem: int, depth: float = 1.0)
         prev = b["o"]
     blocks += [blk("conv", c=HEAD, k=1, act="relu", width="fixed"), blk("gap"), blk("dropout", p=DROPOUT),
                blk("fc")]
-    return NetSpec(name, tuple(blocks), width="divisible8", source=SOURCE)
+    return NetSpec(name, tuple(blocks), width="divisible8", source=SOURCE, depth_rule="ceil")
 
 
 def _register(name: str, strings, stem: int, depth: float, description: str):

@@ -13,7 +13,7 @@ API's ssd_mobilenet_v1 does; ``--head deeplabv3`` reads ``Conv2d_13_pointwise`` 
 from dataclasses import replace
 
 from ..errors import KnobError
-from ..registry import Knob, Network, register
+from ..network import Knob, Network, register
 from ..spec import NetSpec, blk
 from . import heads
 

@@ -10,7 +10,7 @@ expansion of the first 160-wide bottleneck, 576 ch at output stride 16) and ``la
 """
 from dataclasses import replace
 
-from ..registry import Network, register
+from ..network import Network, register
 from ..spec import NetSpec, blk
 from . import heads
 
@@ -41,7 +41,7 @@ def spec(alpha: float = 1.0, head: str = "none", output_stride="auto", aspp="aut
     head, os_ = k["head"], k["output_stride"]
     if head == "none":
         blocks = BLOCKS if os_ == 32 else heads.atrous(BACKBONE, os_) + CLASSIFIER
-        return NetSpec("mobilenet_v2", blocks, width="divisible8", source=SOURCE)
+        return NetSpec("mobilenet_v2", blocks, width="divisible8", source=SOURCE, depth_rule="ceil")
     if head == "deeplabv3":
         backbone = BACKBONE if k["feature"] == "last" else BACKBONE[:-1]
         blocks = heads.deeplab_blocks(backbone, k)

@@ -34,7 +34,7 @@ only official rule for them); the full networks default to torchvision's.
 from typing import Optional
 
 from ..graph import GraphBuilder
-from ..registry import Knob, Network, register
+from ..network import Knob, Network, register
 from ..spec import Context, NetSpec, blk, block_type
 
 SOURCE = "arXiv 1905.02244v5 Tables 1 and 2; torchvision mobilenetv3.py; TF-slim mobilenet_v3.py"

@@ -31,7 +31,7 @@ from typing import Optional
 from ..errors import SpecError
 from ..graph import GraphBuilder
 from ..ops import AdaptiveAvgPool, AvgPool, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool
-from ..registry import Knob, Network, register
+from ..network import Knob, Network, register
 from ..spec import Context, NetSpec, blk, block_type
 
 SOURCES = {
@@ -279,7 +279,7 @@ def resnet50_spec(alpha: float = 1.0, variant: str = "v1.5") -> NetSpec:
         blk("gap", name="avgpool"),
         blk("fc", name="fc"),                                             # 2048 x classes
     )
-    return NetSpec("resnet50", blocks, width="unscaled", source=SOURCES["resnet50"])
+    return NetSpec("resnet50", blocks, width="unscaled", source=SOURCES["resnet50"], depth_rule="ceil")
 
 
 register(Network(

@@ -32,7 +32,7 @@ would print 5.5), so the default is no bias; ``--set fc_bias=true`` adds the 1,0
 from ..errors import KnobError, SpecError
 from ..graph import GraphBuilder
 from ..ops import AvgPool, ChannelShuffle, Concat
-from ..registry import Knob, Network, register
+from ..network import Knob, Network, register
 from ..rounding import make_divisible
 from ..spec import Context, NetSpec, blk, block_type
 

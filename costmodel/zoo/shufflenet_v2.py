@@ -23,7 +23,7 @@ a dropout before the FC (no cost). The paper's and the release's MFLOPs follow t
 from ..errors import SpecError
 from ..graph import GraphBuilder
 from ..ops import ChannelShuffle, Concat, Split
-from ..registry import Knob, Network, register
+from ..network import Knob, Network, register
 from ..spec import Context, NetSpec, blk, block_type
 
 SOURCE = "arXiv 1807.11164 Table 5; torchvision shufflenetv2.py"

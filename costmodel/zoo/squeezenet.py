@@ -22,7 +22,7 @@ summed with the fire module's output (after its ReLUs).
 from ..errors import SpecError
 from ..graph import GraphBuilder
 from ..ops import Conv2d
-from ..registry import Knob, Network, register
+from ..network import Knob, Network, register
 from ..spec import Context, NetSpec, blk, block_type
 
 SOURCE = "arXiv 1602.07360 Table 1 and section 6; forresti/SqueezeNet v1.0/v1.1; torchvision squeezenet.py"

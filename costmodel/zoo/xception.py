@@ -14,7 +14,7 @@ from typing import Optional
 
 from ..graph import GraphBuilder
 from ..ops import MaxPool
-from ..registry import Network, register
+from ..network import Network, register
 from ..spec import Context, NetSpec, blk, block_type
 
 SOURCE = "arXiv 1610.02357 Fig. 5 and Table 3; Keras applications/xception.py"

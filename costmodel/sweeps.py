@@ -166,10 +166,10 @@ def _batch(vals: list):
 
 
 # ----------------------------------------------------------------------------- channel configurations
-def _expand(net, alpha, res, classes, full, trace=None):
+def _expand(net, alpha, res, classes, full, trace=None, depth=None):
     from .spec import expand
     spec = net.spec(alpha=alpha, **full)
-    return expand(spec, alpha, res, classes, meta={"network": net.name, "family": net.family}, trace=trace,
+    return expand(spec, alpha, res, classes, depth, meta={"network": net.name, "family": net.family}, trace=trace,
                   **full)
 
 
@@ -188,8 +188,8 @@ def _same_graph(a, b) -> bool:
 
 
 def _channel_groups(net, alphas, r0, classes, full, progress):
-    """[(representative graph, [alpha indices])]: alphas whose graphs are equal share one; None
-    when a block reads the resolution directly (the graph is then not separable)."""
+    """[(representative graph, [alpha indices])]: alphas whose graphs are equal share one (equal
+    replayed widths; the representative's own trace is checked against the replay)."""
     from .spec import Context
     spec_groups: Dict[str, List[int]] = {}
     specs = []  # kept alive: ids of their block tuples stay unique
@@ -206,27 +206,20 @@ def _channel_groups(net, alphas, r0, classes, full, progress):
     for key, idx in spec_groups.items():
         probe: list = []
         _expand(net, alphas[idx[0]], r0, classes, full, probe)
-        if any(c == "res" for c, m, _ in probe if m is None):
-            return None  # a block reads the resolution itself: not separable
-        reads_alpha = any(c == "alpha" for c, m, _ in probe if m is None)
-        calls = [(c, m) for c, m, _ in probe if m is not None]
+        calls = [(c, m, rule) for c, m, rule, _ in probe]
         distinct = list(dict.fromkeys(calls))
         width = specs[idx[0]].width
-        cols = [[Context(alphas[i], r0, classes, width).ch(c, m) for i in idx] for c, m in distinct]
+        cols = [[Context(alphas[i], (r0, r0), classes, width).ch(c, m, rule) for i in idx] for c, m, rule in distinct]
         sigs: Dict[tuple, List[int]] = {}
         for j, i in enumerate(idx):
             sigs.setdefault(tuple(col[j] for col in cols), []).append(i)
-        todo += [(calls, members, reads_alpha) for members in sigs.values()]
+        todo += [(calls, members) for members in sigs.values()]
     done = 0
-    for calls, members, reads_alpha in todo:
+    for calls, members in todo:
         lo = min(members, key=lambda i: alphas[i])
         tr: list = []
         g = _expand(net, alphas[lo], r0, classes, full, tr)
-        ok = [(c, m) for c, m, _ in tr if m is not None] == calls
-        if ok and reads_alpha and len(members) > 1:
-            hi = max(members, key=lambda i: alphas[i])
-            ok = _same_graph(g, _expand(net, alphas[hi], r0, classes, full))
-        if ok:
+        if [(c, m, rule) for c, m, rule, _ in tr] == calls:
             out.append((g, members))
         else:
             out += [(_expand(net, alphas[i], r0, classes, full), [i]) for i in members]
@@ -376,7 +369,7 @@ def _totals(acc: Poly, G: int, values, R: int) -> "object":
 
 # ----------------------------------------------------------------------------- the API
 def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Optional[Iterable[int]] = None,
-          classes: int = 1000, *, bits: int = 32, unfused: bool = False, zero_copy: bool = False,
+          classes: Optional[int] = None, *, bits: int = 32, unfused: bool = False, zero_copy: bool = False,
           peak: bool = False, progress: Optional[Callable[[int, int], None]] = None, **knobs):
     """Totals of ``name`` for every (alpha, resolution) of the grid, as a pandas DataFrame: columns
     network, alpha, resolution, classes, the knobs, then ``SWEEP_KEYS`` (params, params_with_bn,
@@ -386,21 +379,23 @@ def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Opti
     when a value could exceed 2**62). ``progress(done, total)`` is called as graphs are built."""
     import numpy as np
     import pandas as pd
+    from . import validate
+    from .sources import source_kind
     from .memory import check_bits, to_bytes
-    from .registry import check_alpha, check_res, resolve
-    from .specfile import source_kind, sweep_file
+    from .registry import configure
     if source_kind(name) != "registry":  # spec file, block string or ONNX model: one exact build each
         return sweep_file(name, alphas, resolutions, classes, bits=bits, unfused=unfused, zero_copy=zero_copy,
                           peak=peak, progress=progress, **knobs)
 
     user_knobs = dict(knobs)
-    net, a0, res0, classes, full = resolve(name, None, None, classes, **knobs)
+    cfg = configure(name, None, None, classes, **knobs)
+    net, a0, res0, classes, full = cfg.network, cfg.alpha, cfg.res[0], cfg.classes, cfg.knobs
     bits = check_bits(bits)
     alphas = [a0] if alphas is None else _as_list(alphas)
     resolutions = [res0] if resolutions is None else _as_list(resolutions)  # res0: the knobs' default
     if not alphas or not resolutions:
         raise CostModelError("sweep needs at least one alpha and one resolution")
-    alphas = [check_alpha(net, a) for a in alphas]
+    alphas = [validate.alpha(a, net.name, net.alphas) for a in alphas]
     ua = list(dict.fromkeys(alphas))
     a_index = {a: i for i, a in enumerate(ua)}
     try:
@@ -411,7 +406,9 @@ def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Opti
         r_arr = None
     if r_arr is None or len(r_arr) == 0 or int(r_arr.min()) < net.min_res:
         for r in resolutions:
-            check_res(net, r)
+            if validate.resolution(r, net.name, net.min_res)[0] != validate.resolution(r)[1]:
+                raise CostModelError(f"{net.name}: a non-square resolution ({r}) in a registry sweep is not "
+                                     f"supported yet; sweep square sizes or use costmodel table --res HxW")
         r_arr = np.array([int(r) for r in resolutions], dtype=object)
     ur, r_inv = np.unique(r_arr, return_inverse=True)
     if int(ur.max()) >= 2 ** 30:
@@ -549,6 +546,43 @@ def _peaks(net, alphas, r_arr, classes, full, bits, unfused, zero_copy, progress
     return out
 
 
+def sweep_file(source, alphas=None, resolutions=None, classes=None, *, bits: int = 32, unfused: bool = False,
+               zero_copy: bool = False, peak: bool = False, progress=None, **knobs):
+    """``sweep`` for a spec file, block string or imported model: one exact ``analyze(load(...))``
+    per (alpha, resolution), the same DataFrame columns as the vectorized sweep (Python integers
+    when a value reaches 2**62). ``alphas`` / ``resolutions`` / ``classes`` None: the source's own
+    defaults (an imported model's widths and classifier are fixed)."""
+    import numpy as np
+    import pandas as pd
+    from .analysis import analyze
+    from .sources import load, source_kind
+    kind = source_kind(source)
+    alphas = [None] if alphas is None else _as_list(alphas)
+    resolutions = [None] if resolutions is None else _as_list(resolutions)
+    if not alphas or not resolutions:
+        raise CostModelError("sweep needs at least one alpha and one resolution")
+    keys = list(SWEEP_KEYS) + (["peak_activation_bytes"] if peak else [])
+    rows, total = [], len(alphas) * len(resolutions)
+    for a in alphas:
+        for r in resolutions:
+            g = load(source, a, r, classes, **knobs)
+            rep = analyze(g, bits=bits, unfused=unfused, zero_copy=zero_copy)
+            rows.append([g.meta["alpha"], g.meta["resolution"], g.meta.get("classes", 0)]
+                        + [rep.totals[k] for k in keys])
+            if progress is not None:
+                progress(len(rows), total)
+    cols = {"network": pd.Categorical([g.meta["network"]] * len(rows)),
+            "alpha": np.array([x[0] for x in rows], dtype=float),
+            "resolution": [x[1] for x in rows], "classes": [x[2] for x in rows]}
+    for i, k in enumerate(keys):
+        vals = [x[3 + i] for x in rows]
+        cols[k] = np.array(vals, dtype=np.int64 if max(abs(v) for v in vals) < INT64_BOUND else object)
+    df = pd.DataFrame(cols)
+    df.attrs.update({"network": g.meta["network"], "family": g.meta.get("family", kind), "bits": bits,
+                     "unfused": unfused, "zero_copy": zero_copy})
+    return df
+
+
 def _as_list(values) -> list:
     """A single number or string is a one-value grid; other iterables as given."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
@@ -604,15 +638,4 @@ def _decimal_values(spec: str, what: str):
     return out
 
 
-__all__ = ["sweep", "frange", "irange", "SWEEP_KEYS"]
-
-
-class _CallableModule(type(__import__("sys"))):
-    """Importing ``costmodel.sweep`` binds the *module* as the package attribute, shadowing the
-    function ``costmodel.sweep``; calling the module calls the function, so both read the same."""
-
-    def __call__(self, *args, **kwargs):
-        return sweep(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
+__all__ = ["sweep", "sweep_file", "frange", "irange", "SWEEP_KEYS"]
