@@ -91,31 +91,27 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
 
 
 def render(df, fmt: str, limits: Dict[str, int]) -> str:
-    from .formatting import json_text, text_table
-    cols = [("alpha", "alpha"), ("res", "resolution"), ("params", "params"), ("Mult-Adds", "madds"),
-            ("FLOPs", "flops")]
-    if "peak_activation_bytes" in df.columns:
-        cols.append(("peak (bytes)", "peak_activation_bytes"))
-    cols += [("top-1 %", "top1"), ("basis", "top1_basis")]
-    keys = [k for _, k in cols]
-    if fmt == "json":
-        return json_text([{k: (None if v != v else v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                          for r in df.to_dict("records")])
+    """The fitting configurations, best first, through the renderer (CSV keeps every column)."""
+    from .render import Column, Table, frame_rows, json_text, render as render_table
     if fmt == "csv":
         return df.to_csv(index=False)
-    rows = []
-    for r in df[keys].itertuples(index=False, name=None):
-        a, res, *counts, t1, b = r
-        rows.append([f"{a:g}", str(int(res))] + [f"{int(c):,}" for c in counts]
-                    + [f"{t1:.1f}" if t1 == t1 and t1 is not None else "-", b or "by compute"])
+    if fmt == "json":
+        return json_text(frame_rows(df))
+    cols = [Column("alpha", "alpha", "float"), Column("resolution", "res (px)"), Column("params", "params"),
+            Column("madds", "Mult-Adds"), Column("flops", "FLOPs")]
+    if "peak_activation_bytes" in df.columns:
+        cols.append(Column("peak_activation_bytes", "peak (bytes)"))
+    cols += [Column("top1", "top-1 (%)", "pct"), Column("basis", "basis", "text")]
+    rows = frame_rows(df)
+    for r in rows:
+        r["basis"] = r.get("top1_basis") or "by compute"
     name = df.attrs.get("network", "")
     lim = ", ".join(f"{k} <= {v:,}" for k, v in limits.items()) or "no budget"
-    if not rows:
-        return f"{name}: no configuration of the grid fits ({lim})\n"
-    return (f"{name}: {len(rows)} configuration(s) fit ({lim}), best first\n\n"
-            + text_table([h for h, _ in cols], rows, "rr" + "r" * (len(cols) - 3) + "l")
-            + "\n\ntop-1: published (data/), else interpolated linearly in log(Mult-Adds) between the family's "
-              "neighbouring published points, else ranked by Mult-Adds\n")
+    title = (f"{name}: {len(rows)} configuration(s) fit ({lim}), best first" if rows
+             else f"{name}: no configuration of the grid fits ({lim})")
+    note = ("top-1: published (data/), else interpolated linearly in log(Mult-Adds) between the family's "
+            "neighbouring published points, else ranked by Mult-Adds")
+    return render_table(Table(title, cols, rows, notes=[note], sheet="fit"), fmt)
 
 
 __all__ = ["fit", "parse_count", "parse_bytes", "default_grid", "render"]
