@@ -63,7 +63,7 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
         df = sweep(name, alphas, resolutions, classes, peak="peak_activation_bytes" in limits, **knobs)
         for k, v in limits.items():
             df = df[df[k] <= v]
-        df = df.assign(top1=float("nan"), top1_basis="", top1_source="")
+        df = df.assign(top1=float("nan"), top1_basis="", top1_source="", top1_note="")
         return df.sort_values("madds", ascending=False, kind="stable").reset_index(drop=True)
     net, _, _, classes, full = resolve(name, None, None, classes, **knobs)
     da, dr = default_grid(name, **knobs)
@@ -76,15 +76,15 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
     for p in family_points(net.name, full):
         t = analyze(build(net.name, alpha=p.alpha, res=p.resolution, classes=p.classes, **p.knob_dict)).totals
         pts.append((t["madds"], p.top1))
-    top1, basis, source = [], [], []
+    top1, basis, source, note = [], [], [], []
     for a, r, m in zip(df["alpha"], df["resolution"], df["madds"]):
         p = lookup(net.name, a, int(r), full)
-        if p is not None:
-            top1.append(p.top1), basis.append("published"), source.append(p.source)
+        if p is not None:  # note: the reading the figure was published for, where not this graph
+            top1.append(p.top1), basis.append("published"), source.append(p.source), note.append(p.note)
             continue
         est = interpolate(int(m), pts)
-        top1.append(est), basis.append("interpolated" if est is not None else ""), source.append("")
-    df = df.assign(top1=top1, top1_basis=basis, top1_source=source)
+        top1.append(est), basis.append("interpolated" if est is not None else ""), source.append(""), note.append("")
+    df = df.assign(top1=top1, top1_basis=basis, top1_source=source, top1_note=note)
     df = df.assign(_known=df["top1"].notna(), _acc=df["top1"].fillna(-1.0))
     df = df.sort_values(["_known", "_acc", "madds"], ascending=[False, False, False], kind="stable")
     return df.drop(columns=["_known", "_acc"]).reset_index(drop=True)
@@ -103,11 +103,12 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
                           for r in df.to_dict("records")])
     if fmt == "csv":
         return df.to_csv(index=False)
-    rows = []
-    for r in df[keys].itertuples(index=False, name=None):
+    rows, notes = [], list(dict.fromkeys(n for n in df.get("top1_note", []) if n))
+    for r, n in zip(df[keys].itertuples(index=False, name=None), df.get("top1_note", [""] * len(df)), strict=True):
         a, res, *counts, t1, b = r
+        mark = f" [{notes.index(n) + 1}]" if n else ""
         rows.append([f"{a:g}", str(int(res))] + [f"{int(c):,}" for c in counts]
-                    + [f"{t1:.1f}" if t1 == t1 and t1 is not None else "-", b or "by compute"])
+                    + [f"{t1:.1f}" if t1 == t1 and t1 is not None else "-", (b or "by compute") + mark])
     name = df.attrs.get("network", "")
     lim = ", ".join(f"{k} <= {v:,}" for k, v in limits.items()) or "no budget"
     if not rows:
@@ -115,7 +116,8 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
     return (f"{name}: {len(rows)} configuration(s) fit ({lim}), best first\n\n"
             + text_table([h for h, _ in cols], rows, "rr" + "r" * (len(cols) - 3) + "l")
             + "\n\ntop-1: published (data/), else interpolated linearly in log(Mult-Adds) between the family's "
-              "neighbouring published points, else ranked by Mult-Adds\n")
+              "neighbouring published points, else ranked by Mult-Adds\n"
+            + "".join(f"[{i}] {n}\n" for i, n in enumerate(notes, 1)))
 
 
 __all__ = ["fit", "parse_count", "parse_bytes", "default_grid", "render"]
