@@ -22,6 +22,7 @@ outside their range (returns None).
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -210,7 +211,7 @@ def interpolate(madds: int, points: Sequence[Tuple[int, float]]) -> Optional[flo
     for m, t in pts:
         if m == madds:
             return t
-    for (m0, t0), (m1, t1) in zip(pts, pts[1:]):
+    for (m0, t0), (m1, t1) in itertools.pairwise(pts):
         if m0 < madds < m1:
             f = (math.log(madds) - math.log(m0)) / (math.log(m1) - math.log(m0))
             return t0 + f * (t1 - t0)
