@@ -148,9 +148,9 @@ def reading(p: Published, network: str, alpha: Optional[float], res: Optional[in
     knobs = {k: v for k, v in (knobs or {}).items() if v is not None}  # as resolve() fills them in
     try:
         mine = _shape(network, alpha, res, tuple(sorted(knobs.items())))
-    except KnobError:
+        theirs = _shape(network, p.alpha, p.resolution, p.knobs)
+    except KnobError:  # a configuration the registry does not build has no published graph to match
         return None
-    theirs = _shape(network, p.alpha, p.resolution, p.knobs)
     if mine[0] == theirs[0]:
         return ""
     if len(mine[1]) != len(theirs[1]):

@@ -8,7 +8,8 @@ truncation, 8 of them are not with rounding), which the rows model as rounding `
 """
 from __future__ import annotations
 
-from . import mobilenet_v2_heads, mobilenet_v2_memory
+from .mobilenet_v2_heads import notes as heads_notes
+from .mobilenet_v2_memory import notes as memory_notes
 
 TITLES = {
     "text": "MobileNetV2 section 6.1: 300M / 3.4M and the 0.35-1.4 x 96-224 range",
@@ -22,5 +23,5 @@ TITLES = {
 
 
 def notes(tables: dict) -> None:
-    mobilenet_v2_memory.notes(tables)
-    mobilenet_v2_heads.notes(tables)
+    memory_notes(tables)
+    heads_notes(tables)

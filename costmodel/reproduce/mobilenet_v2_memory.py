@@ -58,6 +58,7 @@ def notes(tables: dict) -> None:
     if "3" not in tables:
         return
     g2 = materialized("shufflenet_v1", "streamed", alpha=2.0, groups=2)
+    tables["3"].source = "arXiv 1801.04381v4 Table 3, section 5.1"  # the cells, and the schedule they assume
     tables["3"].notes.append("ShuffleNet 2x with g = 2 (not the printed g = 3): channels "
                              + ", ".join(f"{s} {g2[s][0]}" for s in ("28x28", "14x14", "7x7", "1x1") if s in g2)
                              + " - the printed column's widths.")

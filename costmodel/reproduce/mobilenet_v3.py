@@ -39,4 +39,5 @@ def small_versions_note() -> List[str]:
 
 def notes(tables: dict) -> None:
     if "small" in tables:
+        tables["small"].source = "arXiv 1905.02244v5 Table 3; tf-slim mobilenet/README.md"
         tables["small"].notes += small_versions_note()
