@@ -77,7 +77,7 @@ def candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
                 p = lookup(net.name, alpha, res, full)
                 shown = {k: full.get(k, v) for k, v in knobs.items()}  # the knobs the user chose
                 out.append(Candidate(net.name, net.family, alpha, res, cls, shown, rep,
-                                     p.top1 if p else None, p.source if p else ""))
+                                     p.top1 if p else None, p.cited if p else ""))
     return out
 
 

@@ -31,7 +31,8 @@ XLSX_MAX_ROWS = 1_048_576
 @dataclass(frozen=True)
 class Column:
     """A column: the row key it shows, its header (with the unit), and its kind: ``int`` (exact
-    count), ``float``, ``pct``, ``text`` or ``shape`` (an (C, H, W) list shown as HxWxC)."""
+    count), ``float`` (three decimals), ``g`` (a multiplier, shortest form: 0.75, 2), ``pct``,
+    ``text`` or ``shape`` (an (C, H, W) list shown as HxWxC)."""
 
     key: str
     header: str
@@ -90,6 +91,8 @@ def cell_text(v, kind: str, text_like: bool) -> str:
     if isinstance(v, float):
         if kind == "pct":
             return f"{v:.1f}"
+        if kind == "g":
+            return f"{v:g}"
         if kind == "float":
             return f"{v:,.3f}" if text_like else repr(v)
         return f"{v:.3g}"
@@ -179,6 +182,7 @@ def _formats(wb):
     return {"head": wb.add_format({"bold": True, "bg_color": "#DDE4EE", "text_wrap": True, "valign": "top",
                                    "border": 1}),
             "int": wb.add_format({"num_format": "#,##0"}), "float": wb.add_format({"num_format": "#,##0.000"}),
+            "g": wb.add_format({"num_format": "0.00##"}),
             "pct": wb.add_format({"num_format": "0.0"}), "text": None, "shape": None,
             "total_int": wb.add_format({"num_format": "#,##0", "bold": True}),
             "total_float": wb.add_format({"num_format": "#,##0.000", "bold": True}),
@@ -218,7 +222,7 @@ def add_sheet(wb, fmts, name: str, table: Table) -> None:
             v = table.total.get(c.key)
             if c.kind == "shape" and isinstance(v, (list, tuple)):
                 v = hwc(v)
-            kind = "total_int" if c.kind == "int" else "total_float" if c.kind in ("float", "pct") else "total_text"
+            kind = "total_int" if c.kind == "int" else "total_float" if c.kind in ("float", "pct", "g") else "total_text"
             _write(ws, i, j, v, fmts[kind])
 
 

@@ -55,14 +55,14 @@ def table(df, knob_names=()):
     """The sweep's frame as a ``render.Table``: alpha, resolution, the counts (units in headers)."""
     from ..render import Column, Table, frame_rows
     bits = df.attrs.get("bits", 32)
-    cols = [Column("alpha", "alpha", "float"), Column("resolution", "resolution (px)"), Column("params", "params (count)"),
+    cols = [Column("alpha", "alpha", "g"), Column("resolution", "resolution (px)"), Column("params", "params (count)"),
             Column("params_with_bn", "params with BN (count)"), Column("madds", "Mult-Adds (count)"),
             Column("flops", "FLOPs (count)"), Column("mac", "MAC (elements)"),
             Column("mac_bytes", f"MAC (bytes, {bits}-bit)"),
             Column("peak_activation_bytes", f"peak activations (bytes, {bits}-bit)")]
     cols = [c for c in cols if c.key in df.columns]
     if "depth" in df.columns:
-        cols.insert(1, Column("depth", "depth", "float"))
+        cols.insert(1, Column("depth", "depth", "g"))
     title = f"{df.attrs.get('network', '')}: {len(df):,} configuration{'' if len(df) == 1 else 's'}"
     knobs = ", ".join(f"{k}={df[k].iloc[0]}" for k in knob_names if k in df.columns)
     view = "unfused view" if df.attrs.get("unfused") else "deployment view"
