@@ -67,18 +67,19 @@ def _area(label: str) -> int:
 
 def report(graph: Graph, schedule_name: str = "optimal", bits: int = 32, *, unfused: bool = False,
            zero_copy: bool = False, split: Optional[int] = None, inplace=(), batch: int = 1,
-           planner: str = "none", align: int = 1, precision=None) -> dict:
+           planner: str = "none", align: int = 1, precision=None, weight_bits: int = 32) -> dict:
     """The JSON contract of ``costmodel memory``: the peak of ``schedule_name`` and what is live there,
     the largest tensor per resolution, the timeline, and the arena of ``planner`` (per buffer: offset,
     size, first_use, last_use). ``precision``: a ``costmodel.precision.Precision``; by default the
     graph's own (``graph.meta["precision"]``), if any."""
-    from .precision import graph_precision
+    from .precision import check_weight_bits, graph_precision, weight_bytes
     bits = check_bits(bits)
+    weight_bits = check_weight_bits(weight_bits)
     if planner not in PLANNERS:
         from .errors import CostModelError
         raise CostModelError(f"unknown planner {planner!r}; accepted: {', '.join(PLANNERS)}")
     opts = parse_inplace(inplace)
-    prec = precision if precision is not None else graph_precision(graph, act=bits)
+    prec = precision if precision is not None else graph_precision(graph, bits, weight_bits)
     s = schedule(graph, schedule_name, unfused=unfused, zero_copy=zero_copy, split=split, inplace=opts,
                  batch=batch, precision=prec)
     p = s.plan
@@ -113,6 +114,8 @@ def report(graph: Graph, schedule_name: str = "optimal", bits: int = 32, *, unfu
         "align": align,
         "buffers": [{k: b[k] for k in ("tensor", "offset", "size", "first_use", "last_use")} for b in arena.buffers],
     }
+    out["weight_bits"] = weight_bits
+    out["weight_bytes"] = weight_bytes(graph, weight_bits, prec)
     if prec is not None:
         out["precision"] = prec.to_dict()
     return out

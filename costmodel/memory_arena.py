@@ -203,6 +203,15 @@ def plan_arena(s, planner: str = "greedy", bits: int = 32, align: int = 1, tie: 
     return Arena(planner, size, peak, out, align, s.step_names())
 
 
+#: trailing node names dropped from a buffer's label in the memory map (the op it belongs to reads better)
+_SUFFIXES = ("bn", "relu", "relu6", "hswish", "swish", "sigmoid", "hsigmoid", "act")
+
+
+def _short(name: str) -> str:
+    head, _, last = name.rpartition(".")
+    return head if head and last in _SUFFIXES else name
+
+
 def memory_map(arena: Arena, path: str, title: str = "") -> None:
     """Draw the memory map of ``arena`` (time on x, offset on y, one named rectangle per buffer) as a
     PNG at ``path`` (matplotlib, Agg; written atomically)."""
@@ -224,8 +233,11 @@ def memory_map(arena: Arena, path: str, title: str = "") -> None:
         y0, h = b["offset"] / scale, b["size"] / scale
         ax.add_patch(Rectangle((x0, y0), w, h, facecolor=cmap(b["block"] % 20), edgecolor="black", linewidth=0.5,
                                alpha=0.75))
-        if h >= 0.035 * top / scale and w >= max(1.0, nsteps / 40):
-            ax.text(x0 + w / 2, y0 + h / 2, b["tensor"], ha="center", va="center", fontsize=7, clip_on=True)
+        label = _short(b["tensor"])
+        if h >= 0.03 * top / scale and w >= len(label) * nsteps / 150:
+            ax.text(x0 + w / 2, y0 + h / 2, label, ha="center", va="center", fontsize=7, clip_on=True)
+        elif h >= len(label) * 0.022 * top / scale and w >= nsteps / 80:
+            ax.text(x0 + w / 2, y0 + h / 2, label, ha="center", va="center", fontsize=7, rotation=90, clip_on=True)
     ax.axhline(arena.peak_bytes / scale, color="tab:red", linestyle="--", linewidth=1,
                label=f"liveness peak (lower bound) {arena.peak_bytes / scale:,.1f} {unit}")
     ax.axhline(arena.arena_bytes / scale, color="black", linewidth=1,
