@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .errors import CostModelError
 from .graph import Graph
-from .memory_plan import Plan, consumers_of, plan
+from .memory_plan import Plan, consumers_of
 
 WINDOW_KINDS = ("conv2d", "maxpool", "avgpool")
 SAME_REGION_KINDS = ("batchnorm", "activation", "add", "concat", "channel_shuffle", "split", "dropout")
