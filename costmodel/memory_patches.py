@@ -131,10 +131,17 @@ def _window(head, rows, cols):
             back(cols[0], cols[1], op.kernel[1], op.stride[1], d[1], left, w))
 
 
-def regions(p: Plan, k: int, out_region) -> Dict[int, tuple]:
-    """Buffer -> ((r0, r1), (c0, c1)) each tensor of stage 0..k must provide for the patch
-    ``out_region`` of unit k's output (computed backwards through the stage)."""
+def _rules(p: Plan, k: int) -> list:
+    """``_head_rule`` of units 0..k (computed once per plan and stage)."""
     refs = ref_buffers(p)
+    return [_head_rule(p, u, refs) for u in range(k + 1)]
+
+
+def regions(p: Plan, k: int, out_region, rules: Optional[list] = None) -> Dict[int, tuple]:
+    """Buffer -> ((r0, r1), (c0, c1)) each tensor of stage 0..k must provide for the patch
+    ``out_region`` of unit k's output (computed backwards through the stage); ``rules``: the
+    stage's ``_rules`` if already computed."""
+    rules = _rules(p, k) if rules is None else rules
     need: Dict[int, tuple] = {p.units[k].writes[0]: out_region}
     for u in range(k, -1, -1):
         unit = p.units[u]
@@ -144,7 +151,7 @@ def regions(p: Plan, k: int, out_region) -> Dict[int, tuple]:
                 r = need[b]
         if r is None:
             continue
-        head, windowed = _head_rule(p, u, refs)
+        head, windowed = rules[u]
         for b in unit.reads:
             rb = _window(head, *r) if b in windowed else r
             old = need.get(b)
@@ -224,9 +231,11 @@ def evaluate_split(p: Plan, k: int, grid: Tuple[int, int], bits: int = 32, sched
         oh, ow = p.buffers[ob].shape[1:]
         madds_px.append((p.units[u].madds, oh * ow))
     worst, patches, stage_madds = None, [], 0
+    rules = _rules(p, k)
+    peaks: Dict[tuple, object] = {}   # patches whose tensors have the same shapes have the same schedule
     for i, rows in enumerate(_bounds(h, ph)):
         for j, cols in enumerate(_bounds(wd, pw)):
-            need = regions(p, k, (rows, cols))
+            need = regions(p, k, (rows, cols), rules)
             shapes = {b: (p.buffers[b].shape[0], r[0][1] - r[0][0], r[1][1] - r[1][0]) for b, r in need.items()}
             if whole_input:
                 shapes.pop(0, None)
@@ -240,7 +249,10 @@ def evaluate_split(p: Plan, k: int, grid: Tuple[int, int], bits: int = 32, sched
                                              f"output pixels")
                     madds += m * _area(r) // px
             stage_madds += madds
-            s = _peak(_subplan(p, stage, shapes, zero=w), schedule_name)
+            key = tuple(sorted(shapes.items()))
+            if key not in peaks:
+                peaks[key] = _peak(_subplan(p, stage, shapes, zero=w), schedule_name)
+            s = peaks[key]
             entry = {"patch": [i, j], "rows": list(rows), "cols": list(cols),
                      "input_region": [list(need[0][0]), list(need[0][1])] if 0 in need else None,
                      "peak_bytes": p.nbytes(size_w + s.peak, bits), "madds": madds}
