@@ -212,15 +212,11 @@ def _short(name: str) -> str:
     return head if head and last in _SUFFIXES else name
 
 
-def memory_map(arena: Arena, path: str, title: str = "") -> None:
-    """Draw the memory map of ``arena`` (time on x, offset on y, one named rectangle per buffer) as a
-    PNG at ``path`` (matplotlib, Agg; written atomically)."""
-    import matplotlib
-    matplotlib.use("Agg")
+def memory_map_figure(arena: Arena, title: str = ""):
+    """The memory map of ``arena`` as a matplotlib Figure: time (schedule steps) on x, offset on y, one
+    rectangle per buffer named after its op where the name fits, the liveness peak and the arena size."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
-
-    from .fileio import atomic_path
     if arena.arena_bytes is None:
         raise CostModelError("the memory map needs offsets: choose --planner greedy or linear")
     top = max(arena.arena_bytes, 1)
@@ -228,7 +224,7 @@ def memory_map(arena: Arena, path: str, title: str = "") -> None:
     nsteps = max([b["last_use"] for b in arena.buffers], default=0) + 1
     fig, ax = plt.subplots(figsize=(12, 6))
     cmap = plt.get_cmap("tab20")
-    for k, b in enumerate(arena.buffers):
+    for b in arena.buffers:
         x0, w = b["first_use"], b["last_use"] - b["first_use"] + 1
         y0, h = b["offset"] / scale, b["size"] / scale
         ax.add_patch(Rectangle((x0, y0), w, h, facecolor=cmap(b["block"] % 20), edgecolor="black", linewidth=0.5,
@@ -249,6 +245,17 @@ def memory_map(arena: Arena, path: str, title: str = "") -> None:
     ax.set_title(title or f"memory map ({arena.planner} planner)")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def memory_map(arena: Arena, path: str, title: str = "") -> None:
+    """Draw ``memory_map_figure`` as a PNG at ``path`` (matplotlib, Agg; written atomically)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .fileio import atomic_path
+    fig = memory_map_figure(arena, title)
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
