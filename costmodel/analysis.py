@@ -105,7 +105,7 @@ def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool
     totals["mac"] = sum(u.mac for u in p.units)
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)
     totals["peak_activation_bytes"] = to_bytes(schedule(p, "optimal").peak, bits)
-    _add_weight_bytes(graph, rows, totals, bits, weight_bits, unfused, zero_copy)
+    _add_weight_bytes(graph, rows, totals, bits, weight_bits, unfused, zero_copy, p)
     m = graph.meta
     return Report(m.get("network", graph.name), m.get("alpha", 1.0), m.get("resolution", graph.input_shape[-1]),
                   m.get("classes", 0), totals, rows, dict(m),
@@ -113,7 +113,7 @@ def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool
 
 
 def _add_weight_bytes(graph: Graph, rows: List[dict], totals: Dict[str, int], bits: int, weight_bits: int,
-                      unfused: bool = False, zero_copy: bool = False) -> None:
+                      unfused: bool = False, zero_copy: bool = False, p=None) -> None:
     """Weight bytes (Flash, ``costmodel.precision``): ``weight_bytes`` per layer and in total, every
     parameter at ``weight_bits`` (or the graph's per-layer precision) with BN folded; ``params_bytes``:
     the papers' ``params`` at fp32. A graph carrying a precision spec (``graph.meta["precision"]``)
@@ -121,14 +121,14 @@ def _add_weight_bytes(graph: Graph, rows: List[dict], totals: Dict[str, int], bi
     each tensor's own bits."""
     from .precision import graph_precision, layer_weight_bytes, unit_mac_bytes
     prec = graph_precision(graph, bits, weight_bits)
-    wb = layer_weight_bytes(graph, weight_bits, prec)
+    wb = layer_weight_bytes(graph, weight_bits, prec, p)
     for r in rows:
         r["weight_bytes"] = wb[r["name"]]
     totals["weight_bytes"] = sum(wb.values())
     totals["params_bytes"] = 4 * totals["params"]
     if prec is not None:
         from .memory import plan, schedule
-        p = plan(graph, unfused, zero_copy, precision=prec)
+        p = plan(graph, unfused, zero_copy, precision=prec)  # its buffers at their bits
         mb = unit_mac_bytes(p, bits, weight_bits)
         for r in rows:
             r["mac_bytes"] = mb.get(r["name"], 0)

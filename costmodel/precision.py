@@ -164,13 +164,15 @@ def tensor_bytes(weights: int, biases: int, bits: int) -> int:
     return _packed(weights, bits) + _packed(biases, bias_bits)
 
 
-def layer_weights(graph: Graph) -> Dict[str, Tuple[int, int]]:
+def layer_weights(graph: Graph, p=None) -> Dict[str, Tuple[int, int]]:
     """Per node, (weights, biases) as Flash stores them in the deployment view: a BatchNorm folded
     into the conv/linear before it adds C_out biases there (unless the layer had a bias) and stores
     nothing itself; a BatchNorm that stays a layer stores C scales and C shifts; views, fused
-    activations and parameter-free ops store nothing."""
+    activations and parameter-free ops store nothing. ``p``: the graph's deployment-view plan, if
+    already made (any in-place options; not unfused)."""
     from .memory_plan import plan
-    p = plan(graph)
+    if p is None or p.unfused or p.batch != 1:
+        p = plan(graph)
     out = {n.name: (0, 0) for n in graph.nodes}
     for u in p.units:
         head = graph.node(u.nodes[0])
@@ -188,10 +190,12 @@ def layer_weights(graph: Graph) -> Dict[str, Tuple[int, int]]:
     return out
 
 
-def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None) -> Dict[str, int]:
-    """Per node, the bytes Flash stores at ``weight_bits`` (or each layer's bits of ``precision``)."""
+def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None,
+                       p=None) -> Dict[str, int]:
+    """Per node, the bytes Flash stores at ``weight_bits`` (or each layer's bits of ``precision``);
+    ``p``: as ``layer_weights``."""
     check_weight_bits(weight_bits)
-    wb = layer_weights(graph)
+    wb = layer_weights(graph, p)
     return {name: tensor_bytes(w, b, precision.weight_bits(name) if precision else weight_bits)
             for name, (w, b) in wb.items()}
 

@@ -252,7 +252,7 @@ def test_memory_json_arena_keys(cli):
 
 def test_memory_map_plot_and_text(cli, tmp_path):
     out = tmp_path / "map.png"
-    r = cli("memory", "resnet50", "--inplace", "add", "--planner", "greedy", "--plot", out)
+    r = cli("memory", "resnet50", "--res", "64", "--inplace", "add", "--planner", "greedy", "--plot", out)
     assert r.code == 0, r.err
     assert out.read_bytes()[:4] == b"\x89PNG"
     assert "in-place kernels: add" in r.out and "greedy arena:" in r.out and "fragmentation" in r.out
