@@ -23,7 +23,8 @@ from .memory_liveness import (EXPANSION_BUDGET, SCHEDULES, STATE_LIMIT, Schedule
                               lower_bound, make_plan, optimal_order, peak_bytes, schedule)
 from .memory_plan import (BITS, FOLD_BN_INTO, FUSE_ACT_INTO, INPLACE, ZERO_COPY_KINDS, Buffer, Plan, Unit,
                           check_batch, check_bits, node_mac, parse_inplace, plan, to_bytes)
-from .memory_stream import chain_workspace, default_split, find_chains, stream
+from .memory_plan import _fuse, _is_per_channel  # noqa: F401  (kept importable from costmodel.memory)
+from .memory_stream import _slice_elems, chain_workspace, default_split, find_chains, stream  # noqa: F401
 from .ops import numel
 
 __all__ = ["BITS", "FOLD_BN_INTO", "FUSE_ACT_INTO", "INPLACE", "ZERO_COPY_KINDS", "Buffer", "Plan", "Unit",
