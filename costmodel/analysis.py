@@ -83,11 +83,6 @@ def count_totals(graph: Graph, batch: int = 1) -> Dict[str, int]:
     return t
 
 
-def unit_mac(u, batch: int = 1) -> int:
-    """A unit's MAC at ``batch``: activations read and written N times, weights once."""
-    return batch * (u.mac - u.weights) + u.weights
-
-
 @dataclass
 class Report:
     """What ``analyze`` returns: ``totals`` (dict of exact ints) and per-layer ``rows``;
@@ -124,29 +119,53 @@ class Report:
         return d
 
 
-def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool = False, batch: int = 1) -> Report:
-    """Per-layer and total params, params_with_bn, madds, flops and MAC (elements) of a graph, with
-    the peak activation memory of the optimal schedule in bytes at ``bits`` (docs/memory.md), at
-    batch size ``batch``."""
+def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool = False, batch: int = 1,
+            weight_bits: int = 32) -> Report:
+    """Per-layer and total params, params_with_bn, madds, flops and MAC (elements) of a graph at
+    batch size ``batch``, with the peak activation memory of the optimal schedule in bytes at
+    ``bits`` and the weight bytes (Flash) at ``weight_bits`` (docs/memory.md)."""
     from . import validate
     from .graph import require_graph
-    from .memory import check_bits, plan, schedule, to_bytes
+    from .memory import check_bits, node_mac, plan, schedule, to_bytes
     require_graph(graph, "analyze")
     bits = check_bits(bits)
     batch = validate.batch(batch, "analyze")
     rows = layer_rows(graph, batch)
-    p = plan(graph, unfused=unfused, zero_copy=zero_copy)
-    macs = {name: 0 for name in p.node_unit}
-    for u in p.units:
-        macs[u.nodes[0]] = unit_mac(u, batch)
+    p = plan(graph, unfused=unfused, zero_copy=zero_copy, batch=batch)  # activations x batch, weights once
+    macs = node_mac(p)
     for r in rows:
         r["mac"] = macs[r["name"]]
         r["arithmetic_intensity"] = r["madds"] / r["mac"] if r["mac"] else 0.0
     totals = count_totals(graph, batch)
-    totals["mac"] = sum(unit_mac(u, batch) for u in p.units)
+    totals["mac"] = sum(u.mac for u in p.units)
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)
-    totals["peak_activation_bytes"] = batch * to_bytes(schedule(p, "optimal").peak, bits)
+    totals["peak_activation_bytes"] = to_bytes(schedule(p, "optimal").peak, bits)
+    _add_weight_bytes(graph, rows, totals, bits, weight_bits, unfused, zero_copy, p if batch == 1 else None, batch)
     m = graph.meta
-    res = m.get("resolution", graph.input_shape[-1])
-    return Report(m.get("network", graph.name), m.get("alpha", 1.0), res, m.get("classes", 0), totals, rows, dict(m),
+    return Report(m.get("network", graph.name), m.get("alpha", 1.0), m.get("resolution", graph.input_shape[-1]),
+                  m.get("classes", 0), totals, rows, dict(m),
                   {"bits": bits, "unfused": bool(unfused), "zero_copy": bool(zero_copy)}, batch)
+
+
+def _add_weight_bytes(graph: Graph, rows: List[dict], totals: Dict[str, int], bits: int, weight_bits: int,
+                      unfused: bool = False, zero_copy: bool = False, p=None, batch: int = 1) -> None:
+    """Weight bytes (Flash, ``costmodel.precision``): ``weight_bytes`` per layer and in total, every
+    parameter at ``weight_bits`` (or the graph's per-layer precision) with BN folded; ``params_bytes``:
+    the papers' ``params`` at fp32. A graph carrying a precision spec (``graph.meta["precision"]``)
+    also gets its MAC bytes (per layer ``mac_bytes`` and in total) and its peak activation bytes at
+    each tensor's own bits."""
+    from .precision import graph_precision, layer_weight_bytes, unit_mac_bytes
+    prec = graph_precision(graph, bits, weight_bits)
+    wb = layer_weight_bytes(graph, weight_bits, prec, p)
+    for r in rows:
+        r["weight_bytes"] = wb[r["name"]]
+    totals["weight_bytes"] = sum(wb.values())
+    totals["params_bytes"] = 4 * totals["params"]
+    if prec is not None:
+        from .memory import plan, schedule
+        p = plan(graph, unfused, zero_copy, precision=prec, batch=batch)  # its buffers at their bits
+        mb = unit_mac_bytes(p, bits, weight_bits)
+        for r in rows:
+            r["mac_bytes"] = mb.get(r["name"], 0)
+        totals["mac_bytes"] = sum(mb.values())
+        totals["peak_activation_bytes"] = schedule(p, "optimal").peak

@@ -34,6 +34,7 @@ EXTRA_COLUMNS = {
     "arithmetic_intensity": Column("arithmetic_intensity", "Mult-Adds/MAC", "float"),
     "time_us": Column("time_us", "time (us)", "float"),
     "bound": Column("bound", "bound", "text"),
+    "weight_bytes": Column("weight_bytes", "weight bytes (Flash)"),
 }
 
 

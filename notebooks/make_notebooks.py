@@ -145,6 +145,92 @@ NOTEBOOKS = {
                             "MixNet: accuracy vs Mult-Adds", pareto=True)),
         ],
     },
+    "mcunet": {
+        "title": "MCUNet (arXiv 2007.10319), MCUNetV2 (arXiv 2110.15352), TinyEngine: memory as devices plan it",
+        "needs": ["mobilenet_v2", "resnet50"],
+        "prelude": ("import os, sys\n"
+                    "sys.path.insert(0, os.path.dirname(os.path.abspath('.')))  # this checkout's costmodel"),
+        "cells": [
+            ("md", "The figures of `data/mcunet.csv` reproduced (`costmodel reproduce mcunet`): each with the "
+                   "counting rule that computes it and its exact value; memory sizes in the sources' 1024-byte kB "
+                   "(KiB); every difference carries its explanation (docs/memory.md, \"MCUNet figures\")."),
+            ("code", 'from costmodel import memory\n'
+                     'from costmodel.memory_arena import memory_map_figure, plan_arena\n'
+                     'from costmodel.memory_patches import patch_schedule'),
+            ("code", reproduce("mcunet")),
+            ("md", "MobileNetV2 1.0 @224 int8: the liveness peak is 1,505,280 B (ir2's stride-2 depthwise conv holds "
+                   "its 112x112x96 input and 56x56x96 output). With TinyEngine's in-place depthwise conv the "
+                   "depthwise needs max(in, out): 1,404,928 B = 1372 KiB, MCUNetV2's per-layer figure. ResNet-50 "
+                   "fp32 with the residual add in place: 7,225,344 B, MCUNet's 7.2 MB."),
+            ("code", 'g = costmodel.build("mobilenet_v2")\n'
+                     'for opts in ("none", "dw", "dw,fused-add"):\n'
+                     '    r = memory.report(g, bits=8, inplace=opts)\n'
+                     '    print(f"MobileNetV2 int8, in place {opts:12s}: {r[\'peak_bytes\']:>9,d} B at "\n'
+                     '          f"{r[\'peak_at\']}")\n'
+                     'r50 = costmodel.build("resnet50")\n'
+                     'for opts in ("none", "add", "fused-add"):\n'
+                     '    r = memory.report(r50, bits=32, inplace=opts)\n'
+                     '    print(f"ResNet-50 fp32, in place {opts:10s}: {r[\'peak_bytes\']:>10,d} B at "\n'
+                     '          f"{r[\'peak_at\']}")'),
+            ("md", "The memory map of TFLite Micro's greedy planner (first fit, largest buffers first) for "
+                   "MobileNetV2 int8 with in-place depthwise convs: one rectangle per buffer, time on x, arena "
+                   "offset on y. The arena meets the liveness peak (no fragmentation)."),
+            ("code", 's = memory.schedule(g, inplace="dw,fused-add")\n'
+                     'a = plan_arena(s, "greedy", 8)\n'
+                     'print(f"arena {a.arena_bytes:,d} B, liveness peak {a.peak_bytes:,d} B, "\n'
+                     '      f"fragmentation {a.fragmentation_bytes:,d} B")\n'
+                     'memory_map_figure(a, "MobileNetV2 int8, in-place depthwise: TFLM greedy arena");'),
+            ("md", "Greedy is not optimal: for ResNet-50 with in-place adds the blocks that alternate between two "
+                   "3.2 MB slots are placed largest-first and the arena stays at 9.6 MB, 25% above the 7.2 MB "
+                   "liveness peak (the linear planner, no reuse, needs the sum of all buffers)."),
+            ("code", 's = memory.schedule(r50, inplace="add")\n'
+                     'for planner in ("greedy", "linear"):\n'
+                     '    a = plan_arena(s, planner, 32)\n'
+                     '    frag = a.fragmentation_bytes / a.arena_bytes\n'
+                     '    print(f"{planner}: arena {a.arena_bytes:,d} B, fragmentation {frag:.1%}")\n'
+                     'memory_map_figure(plan_arena(s, "greedy", 32),\n'
+                     '                  "ResNet-50 fp32, in-place add: TFLM greedy arena");'),
+            ("md", "MCUNetV2's patch-based inference: the first stage runs in 4x4 patches (each carrying its "
+                   "receptive-field overlap), the rest layer by layer. With a 10% Mult-Adds budget the split lands "
+                   "after ir4 (75x75 input patches), the peak falls to 175,616 B = 172 KiB (MCUNetV2 Table 1), "
+                   "8x below per-layer, for 9.3% more Mult-Adds. Every candidate split:"),
+            ("code", 'ps = patch_schedule(g, "4x4", "auto", bits=8, inplace="dw,fused-add")\n'
+                     'print(ps["split"], ps["peak_bytes"], f"overhead {ps[\'overhead\']:.1%}")\n'
+                     'pd.DataFrame(ps["stages"])[["stage", "units", "peak_bytes", "peak_at", "madds"]]'),
+            ("code", 'cand = pd.DataFrame(ps["candidates"])\n'
+                     'ax = cand.plot(x="split", y="peak_bytes", figsize=(10, 3.5), marker="o", logy=True,\n'
+                     '               legend=False,\n'
+                     '               title="MobileNetV2 int8, 4x4 patches: peak by split (log scale)")\n'
+                     'ax.axhline(1_404_928, color="gray", linestyle="--", label="per-layer 1,404,928 B")\n'
+                     'ax.set_xticks(range(len(cand)))\n'
+                     'ax.set_xticklabels(cand["split"], rotation=90, fontsize=7)\n'
+                     'ax2 = ax.twinx()\n'
+                     'ax2.plot(range(len(cand)), 100 * cand["overhead"], color="tab:red", marker=".")\n'
+                     'ax2.set_ylabel("Mult-Adds overhead (%)", color="tab:red")\n'
+                     'ax.legend(loc="lower left");'),
+            ("md", "MCUNet's searched networks from the mcunet configs (data/mcunet_nets.csv): the model zoo's "
+                   "MACs and parameters, MCUNet's analytic Act (inputs + outputs, the projection over the "
+                   "residual) and TinyEngine's in-place count, which equals TinyEngine's measured STM32F746 peak "
+                   "SRAM (tinyengine README @3e6292e)."),
+            ("code", 'from costmodel import mcunet\n'
+                     'rows = []\n'
+                     'for net in mcunet.nets():\n'
+                     '    n = mcunet.build(net)\n'
+                     '    k = {"bits": "4" if "int4" in net else "8"}\n'
+                     '    t = costmodel.analyze(n).totals\n'
+                     '    rows.append({"network": net, "res": n.input_shape[-1],\n'
+                     '                 "MACs (M)": t["madds"] / 1e6,\n'
+                     '                 "params+BN (M)": t["params_with_bn"] / 1e6,\n'
+                     '                 "Act (KiB)": mcunet.mcunet_analytic(n, k) / 1024,\n'
+                     '                 "in-place (KiB)": mcunet.tinyengine_inplace_dw(n, k) / 1024,\n'
+                     '                 "TFLM greedy arena (KiB)": mcunet.tflm_greedy_arena(n, k) / 1024,\n'
+                     '                 "weights (KiB)": mcunet.weight_bytes(n, k) / 1024})\n'
+                     'pd.DataFrame(rows).round(2)'),
+            ("code", 'n = mcunet.build("mcunet-in2")\n'
+                     'memory_map_figure(plan_arena(memory.schedule(n, inplace="dw,fused-add"), "greedy", 8),\n'
+                     '                  "mcunet-in2 (256kB/1MB) int8, in-place depthwise: TFLM greedy arena");'),
+        ],
+    },
 }
 
 
@@ -154,6 +240,8 @@ def make(name: str, spec: dict):
     cells = [new_markdown_cell(f"# {spec['title']}\n\nGenerated by `notebooks/make_notebooks.py`; every number is "
                                f"computed by costmodel's public API, every published figure comes from `data/`."),
              new_code_cell(SETUP)]
+    if spec.get("prelude"):  # runs before SETUP (e.g. to import this checkout's costmodel)
+        cells.insert(1, new_code_cell(spec["prelude"]))
     for kind, src in spec["cells"]:
         cells.append(new_markdown_cell(src) if kind == "md" else new_code_cell(src))
     nb.cells = cells

@@ -1,13 +1,20 @@
 """``costmodel memory NET``: peak activation memory of a schedule, where it occurs, what is live
-there, and per spatial resolution the largest materialized tensor (MobileNetV2 section 5)."""
+there, and per spatial resolution the largest materialized tensor (MobileNetV2 section 5); with
+in-place kernels (``--inplace``), an arena plan (``--planner``, TFLM's greedy or linear planner),
+patch-based inference of the early stage (``--patches``, MCUNetV2) and the weight bytes (Flash) at
+``--weight-bits``."""
 import click
 
 from .common import NetworkArgs, emit, format_option, network_options, output_option
 from .table import bits_option, unfused_option, zero_copy_option
 
+weight_bits_option = click.option("--weight-bits", "weight_bits", type=click.Choice(["4", "8", "16", "32"]),
+                                  default=None, help="Bits per weight for the weight bytes (Flash): 8 and 4 store "
+                                                     "integer weights with int32 biases [default: 32].")
+
 
 @click.command("memory")
-@network_options(batch=False)
+@network_options
 @bits_option
 @click.option("--schedule", "schedules", type=click.Choice(["sequential", "optimal", "streamed"]), multiple=True,
               help="Schedule (repeat for several: the report is the first's, --plot draws all) [default: optimal].")
@@ -16,47 +23,138 @@ from .table import bits_option, unfused_option, zero_copy_option
                    "(default, per chain: the smallest T beyond which more slices no longer lower its need).")
 @unfused_option
 @zero_copy_option
+@click.option("--inplace", default="none", metavar="LIST", show_default=True,
+              help="In-place kernels, comma separated: dw (depthwise conv over its input), add (residual add "
+                   "over one input), fused-add (the add fused into the conv before it, accumulating into the "
+                   "other input), or none.")
+@click.option("--planner", type=click.Choice(["greedy", "linear", "none"]), default="none", show_default=True,
+              help="Arena planner (TFLite Micro's greedy-by-size or linear planner): an offset per buffer.")
+@click.option("--align", type=int, default=1, show_default=True, metavar="BYTES",
+              help="Round every arena buffer up to this many bytes (TFLite Micro: 16).")
+@click.option("--patches", default=None, metavar="RxC",
+              help="Run the early stage patch by patch in an RxC grid (MCUNetV2), then the rest layer by layer.")
+@click.option("--patch-until", "patch_until", default="auto", metavar="LAYER|auto", show_default=True,
+              help="Last layer of the per-patch stage, or auto: the lowest peak within --max-overhead.")
+@click.option("--max-overhead", "max_overhead", default="10%", metavar="PCT", show_default=True,
+              help="With --patch-until auto: the largest Mult-Adds overhead allowed, of the network's Mult-Adds.")
+@weight_bits_option
 @format_option()
 @output_option
-@click.option("--plot", default=None, metavar="FILE.png", help="Draw live bytes per step of the schedules.")
-def cmd(bits, schedules, split, unfused, zero_copy, fmt, output, plot, **kwargs):
+@click.option("--plot", default=None, metavar="FILE.png",
+              help="With --planner greedy|linear: the memory map (time x offset, one rectangle per buffer); "
+                   "else live bytes per step of the schedules.")
+def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, patches,
+        patch_until, max_overhead, weight_bits, fmt, output, plot, **kwargs):
     """Peak activation memory of NET: a tensor is live from the op that writes it to its last
     reader; an op needs its inputs, its output and every other live tensor."""
     from ..errors import CostModelError
     from ..fileio import check_writable
-    from ..memory import report
+    from ..memory import parse_inplace, report
+    from ..memory_patches import parse_grid, parse_overhead
     if split is not None and split < 1:
         raise CostModelError(f"--split must be a positive number of slices, got {split}")
+    if align < 1:
+        raise CostModelError(f"--align must be a positive number of bytes, got {align}")
+    opts = parse_inplace(inplace)
     for path in (output, plot):
         if path:
             check_writable(path)
     if plot and not plot.lower().endswith(".png"):
         raise CostModelError(f"--plot writes a PNG image; give a file name ending in .png, got {plot!r}")
     schedules = tuple(dict.fromkeys(schedules)) or ("optimal",)
-    graph = NetworkArgs.take(kwargs).load()
+    if patches:
+        grid = parse_grid(patches)
+        budget = parse_overhead(max_overhead)
+        if planner != "none":
+            raise CostModelError("--patches plans the liveness of each stage; combine it with --planner none")
+        if any(s == "streamed" for s in schedules):
+            raise CostModelError("--patches takes the sequential or optimal schedule, not streamed")
+    args = NetworkArgs.take(kwargs)
+    if patches and args.batch != 1:
+        raise CostModelError("--patches runs one image patch by patch (MCUNetV2); give --batch 1")
+    graph = args.load()
     nbits = int(bits or 32)
-    reps = [report(graph, s, nbits, unfused=unfused, zero_copy=zero_copy, split=split) for s in schedules]
+    wbits = int(weight_bits or 32)
+    reps = [report(graph, s, nbits, unfused=unfused, zero_copy=zero_copy, split=split, inplace=opts,
+                   planner=planner, align=align, weight_bits=wbits, batch=args.batch) for s in schedules]
     d = dict(reps[0])
     if len(reps) > 1:
         d["others"] = [{k: r[k] for k in ("schedule", "peak_bytes", "peak_at")} for r in reps[1:]]
+    if patches:
+        from ..memory_patches import patch_schedule
+        ps = patch_schedule(graph, grid, patch_until, bits=nbits, inplace=opts, max_overhead=budget,
+                            schedule_name=schedules[0])
+        d["per_layer_peak_bytes"] = d["peak_bytes"]
+        d["per_layer_peak_at"] = d["peak_at"]
+        d["peak_bytes"], d["peak_at"] = ps["peak_bytes"], ps["peak_at"]
+        d["live_at_peak"], d["timeline"] = ps["live_at_peak"], ps["timeline"]
+        d["patch"] = {k: ps[k] for k in ("grid", "split", "split_tensor", "split_shape", "overhead_madds", "madds",
+                                         "base_madds", "overhead", "max_overhead", "stages")}
+        if "candidates" in ps:
+            d["patch"]["candidates"] = ps["candidates"]
     if plot:
-        plot_timelines(reps, plot, f"{d['network']} ({nbits}-bit)")
+        if planner != "none":
+            from ..memory import make_plan, schedule
+            from ..memory_arena import memory_map, plan_arena
+            s = schedule(make_plan(graph, unfused=unfused, zero_copy=zero_copy, inplace=opts, batch=args.batch),
+                         schedules[0], split=split)
+            memory_map(plan_arena(s, planner, nbits, align), plot,
+                       f"{d['network']} ({nbits}-bit, {schedules[0]} schedule, in place: "
+                       f"{','.join(sorted(opts)) or 'none'}): {planner} arena")
+        else:
+            plot_timelines([d] if patches else reps, plot, f"{d['network']} ({nbits}-bit)")
     emit(render(d, fmt, reps), output)
 
 
 #: CSV header: the per-resolution columns, then what makes every row self-describing
 CSV_HEADER = ["size", "max_channels", "max_bytes (B)", "tensor", "schedule", "bits", "peak_bytes (B)", "peak_at"]
+#: CSV header of the arena rows (``--planner greedy|linear --format csv``)
+ARENA_CSV_HEADER = ["tensor", "offset (B)", "size (B)", "first_use", "last_use", "planner", "arena_bytes (B)",
+                    "peak_bytes (B)"]
+
+
+def _summary(d: dict) -> list:
+    """Lines on in-place kernels, the arena, patches and weights (empty when none applies)."""
+    from ..formatting import scaled, thousands
+    lines = []
+    if d.get("inplace"):
+        lines.append(f"in-place kernels: {', '.join(d['inplace'])}")
+    if d.get("arena_bytes") is not None:
+        frag = d["fragmentation_bytes"]
+        lines.append(f"{d['planner']} arena: {scaled(d['arena_bytes'], 'B')} ({thousands(d['arena_bytes'])} bytes)"
+                     f"{'' if d.get('align', 1) == 1 else ', sizes rounded up to ' + str(d['align']) + ' bytes'}; "
+                     f"liveness peak (lower bound) {thousands(d['arena_bytes'] - frag)}; fragmentation "
+                     f"{thousands(frag)} bytes ({frag / max(d['arena_bytes'], 1):.1%} of the arena)")
+    p = d.get("patch")
+    if p:
+        lines.append(f"patch-based: {p['grid']} patches up to {p['split']} (output {p['split_tensor']} "
+                     f"{'x'.join(map(str, p['split_shape']))}); per-layer peak {thousands(d['per_layer_peak_bytes'])} "
+                     f"bytes at {d['per_layer_peak_at']}; Mult-Adds {thousands(p['madds'])} = "
+                     f"{thousands(p['base_madds'])} + overhead {thousands(p['overhead_madds'])} ({p['overhead']:.1%})")
+        for s in p["stages"]:
+            lines.append(f"  {s['stage']} stage ({' .. '.join(s['units'])}): peak {thousands(s['peak_bytes'])} bytes "
+                         f"at {s['peak_at']}; Mult-Adds {thousands(s['madds'])}")
+    lines.append(f"weights (Flash) at {d['weight_bits']}-bit: {scaled(d['weight_bytes'], 'B')} "
+                 f"({thousands(d['weight_bytes'])} bytes)")
+    if d.get("precision"):
+        lines.append(f"precision: {d['precision']['label']}")
+    return lines
 
 
 def render(d: dict, fmt: str, reps=None) -> str:
     """``d``: the first schedule's report (+ ``others``); ``reps``: every schedule's full report
-    (CSV writes the per-resolution rows of each, one schedule after the other)."""
+    (CSV writes the per-resolution rows of each, one schedule after the other; with an arena plan the
+    per-buffer rows)."""
     from ..formatting import csv_text, json_text, markdown_table, scaled, text_table, thousands
     if fmt == "json":
         return json_text(d)
     headers = ["size", "max channels", "KB", "tensor"]
     rows = [[r["size"], r["max_channels"], f"{r['max_bytes'] / 1000:.1f}", r["tensor"]] for r in d["resolutions"]]
     if fmt == "csv":
+        if d.get("arena_bytes") is not None:
+            return csv_text(ARENA_CSV_HEADER, [[b["tensor"], b["offset"], b["size"], b["first_use"], b["last_use"],
+                                                d["planner"], d["arena_bytes"], d["arena_bytes"]
+                                                - d["fragmentation_bytes"]] for b in d["buffers"]])
         return csv_text(CSV_HEADER, [[r["size"], r["max_channels"], r["max_bytes"], r["tensor"], rep["schedule"],
                                       rep["bits"], rep["peak_bytes"], rep["peak_at"]]
                                      for rep in (reps or [d]) for r in rep["resolutions"]])
@@ -67,15 +165,23 @@ def render(d: dict, fmt: str, reps=None) -> str:
                                       f"{thousands(d['lower_bound_bytes'])})"))
     others = [f"{o['schedule']} schedule: peak {scaled(o['peak_bytes'], 'B')} ({thousands(o['peak_bytes'])} bytes) "
               f"at {o['peak_at']}" for o in d.get("others", [])]
+    others += _summary(d)
     note = "KB = 1000 bytes; a tensor 'name[1/t]' is one of t channel slices of a streamed chain"
+    arena = []
+    if d.get("arena_bytes") is not None:
+        arena = [[b["tensor"], thousands(b["offset"]), thousands(b["size"]), b["first_use"], b["last_use"]]
+                 for b in d["buffers"]]
+    arena_head = ["tensor", "offset", "bytes", "first step", "last step"]
     if fmt == "markdown":
         return (f"**{head}**\n\n" + "".join(f"- {o}\n" for o in others) + "\nlive at the peak:\n\n"
                 + markdown_table(["tensor", "shape (CxHxW)", "bytes"], live, "llr")
                 + "\n\nlargest materialized tensor per resolution:\n\n" + markdown_table(headers, rows, "lrrl")
+                + (f"\n\n{d['planner']} arena:\n\n" + markdown_table(arena_head, arena, "lrrrr") if arena else "")
                 + f"\n\n- {note}\n")
     return (head + "\n" + "".join(o + "\n" for o in others) + "\nlive at the peak:\n"
             + text_table(["tensor", "shape (CxHxW)", "bytes"], live, "llr")
             + "\n\nlargest materialized tensor per resolution:\n" + text_table(headers, rows, "lrrl")
+            + (f"\n\n{d['planner']} arena:\n" + text_table(arena_head, arena, "lrrrr") if arena else "")
             + f"\n\n{note}\n")
 
 

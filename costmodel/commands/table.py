@@ -24,7 +24,11 @@ zero_copy_option = click.option("--zero-copy", "zero_copy", is_flag=True,
               help="Roofline time per layer on a device profile of data/devices.csv.")
 @click.option("--peak-gflops", "peak_gflops", type=float, default=None, help="Custom device peak GFLOP/s.")
 @click.option("--bandwidth-gbs", "bandwidth_gbs", type=float, default=None, help="Custom device bandwidth GB/s.")
-def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gbs, **kwargs):
+@click.option("--weight-bits", "weight_bits", type=click.Choice(["4", "8", "16", "32"]), default=None,
+              help="Bits per weight: a weight_bytes (Flash) column; 8 and 4 store integer weights with int32 "
+                   "biases, BN folded [default: 32].")
+def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gbs, weight_bits=None,
+        **kwargs):
     """Per-layer params, Mult-Adds and FLOPs of NET, with totals; MAC columns with --bits,
     --unfused or --zero-copy; estimated time per layer with --device (or --peak-gflops and
     --bandwidth-gbs)."""
@@ -41,7 +45,8 @@ def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gb
     args = NetworkArgs.take(kwargs)
     graph = args.load()
     nbits = int(bits or 32)
-    report = analyze(graph, bits=nbits, unfused=unfused, zero_copy=zero_copy, batch=args.batch)
+    report = analyze(graph, bits=nbits, unfused=unfused, zero_copy=zero_copy, batch=args.batch,
+                     weight_bits=int(weight_bits or 32))
     t = report.totals
     view = ("unfused" if unfused else "deployment view: BN folded, activations fused") + \
         (", zero-copy concat/split/shuffle" if zero_copy else "")
@@ -49,6 +54,7 @@ def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gb
               f"peak activations {scaled(t['peak_activation_bytes'], 'B')} (optimal schedule; see "
               f"'costmodel memory')"]
     extra = ["mac", "arithmetic_intensity"] if (bits or unfused or zero_copy or dev) else []
+    footer += _weight_footer(graph, t, weight_bits, nbits, extra)
     data = report.to_dict()
     rows, totals = report.rows, dict(t)
     if dev:
@@ -65,3 +71,20 @@ def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gb
     from dataclasses import replace
     table = report_table(replace(report, rows=rows, totals=totals), extra, footer, data)
     emit(render(table, fmt), output)
+
+
+def _weight_footer(graph, totals, weight_bits, bits, extra):
+    """--weight-bits: the weight_bytes column and its total; the precision of a graph that carries one
+    (mixed precision named in the header notes)."""
+    from ..formatting import scaled
+    from ..precision import graph_precision
+    lines = []
+    if weight_bits:
+        extra.append("weight_bytes")
+        lines.append(f"weights (Flash): {scaled(totals['weight_bytes'], 'B')} at {weight_bits}-bit "
+                     f"({'integer weights, int32 biases' if int(weight_bits) <= 8 else 'weights and biases'}, "
+                     f"BN folded); params at fp32: {scaled(totals['params_bytes'], 'B')}")
+    prec = graph_precision(graph, bits, int(weight_bits or 32))
+    if prec is not None:
+        lines.append(f"precision: {prec.label()}")
+    return lines

@@ -15,7 +15,8 @@ from typing import List, Optional
 from ..errors import CostModelError
 
 #: unit suffix -> scale of the printed number (K, M, G/B in powers of ten: kB = 1000 bytes)
-UNITS = {"": 1, "K": 10 ** 3, "M": 10 ** 6, "B": 10 ** 9, "G": 10 ** 9, "%": 1, "x": 1}
+UNITS = {"": 1, "K": 10 ** 3, "M": 10 ** 6, "B": 10 ** 9, "G": 10 ** 9, "%": 1, "x": 1,
+         "KiB": 2 ** 10, "MiB": 2 ** 20}  # KiB/MiB: bytes in the 1024-based units some sources print as "kB"
 
 #: rounding habit -> what the convention text adds (nearest: nothing)
 ROUNDING_TEXT = {"floor": "the source truncates"}

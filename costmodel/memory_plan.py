@@ -1,0 +1,300 @@
+"""Execution plan of a graph: the *units* a runtime executes and the *buffers* it materializes,
+with each unit's memory access cost (ShuffleNet V2 section 2). Every rule is in docs/memory.md.
+
+* deployment view (default): a BatchNorm directly after a conv/linear whose output it alone
+  reads is folded into it (its shift becomes the conv's bias: + C_out weights when the conv has
+  none; the scale folds into the weights for free); an activation is fused into its producer
+  (conv, linear, norm, pool, eltwise, act) when it alone reads that tensor. Fused ops cost no
+  traffic and their tensors are not materialized separately.
+* ``unfused=True``: BatchNorm and every activation are separate units that read and write their
+  tensor (BN also reads its 2C scale and shift).
+* views (op category ``view``: flatten, dropout) are not units: the output aliases the input.
+* ``zero_copy=True``: concat, split and channel shuffle are not units either: their outputs alias
+  their inputs, so they cost no MAC and a buffer stays live until the last reader of any alias.
+* ``inplace`` (kernel options, see ``INPLACE``): which units may write their output over an input
+  that dies there (``Unit.inplace``); ``fused-add`` also fuses a residual add into the conv that
+  produces one of its inputs.
+* ``batch``: every activation tensor holds ``batch`` samples (weights are read once per batch).
+* ``precision``: a ``costmodel.precision.Precision``; buffers then carry their own bits and the
+  plan's sizes are bytes (``Plan.mixed``).
+
+**MAC** of a unit, in elements: every input tensor read + every output written + weights read
+(``params + bn_params`` of its op, plus the folded BN's bias). Bytes = elements * bits / 8.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from .errors import CostModelError
+from .graph import INPUT, Graph
+from .ops import numel
+
+BITS = (8, 16, 32)
+#: op kinds that become views of their inputs with ``zero_copy``
+ZERO_COPY_KINDS = frozenset({"concat", "split", "channel_shuffle"})
+#: categories an activation can be fused into
+FUSE_ACT_INTO = frozenset({"conv", "linear", "norm", "act", "pool", "eltwise"})
+#: categories a BatchNorm folds into
+FOLD_BN_INTO = frozenset({"conv", "linear"})
+#: kernel options of ``--inplace`` (docs/memory.md, "In-place kernels"):
+#: dw - a depthwise conv (groups = C_in = C_out) writes its output over its input, channel by channel;
+#: add - an element-wise add writes its output over one of its inputs;
+#: fused-add - the add is fused into the conv producing one input, which accumulates into the other
+INPLACE = ("dw", "add", "fused-add")
+
+
+def check_bits(bits) -> int:
+    if isinstance(bits, bool) or bits not in BITS:
+        raise CostModelError(f"bits must be one of {', '.join(map(str, BITS))}, got {bits!r}")
+    return int(bits)
+
+
+def to_bytes(elements: int, bits: int) -> int:
+    """Bytes of ``elements`` values at ``bits`` per value (exact for 8, 16, 32)."""
+    return elements * check_bits(bits) // 8
+
+
+def check_batch(batch) -> int:
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise CostModelError(f"batch must be a positive integer, got {batch!r}")
+    return batch
+
+
+def parse_inplace(value) -> frozenset:
+    """``None``, ``""``, ``"none"``, ``"dw,add"`` or an iterable of option names -> a frozenset of
+    ``INPLACE`` options (one line naming the accepted options otherwise)."""
+    if value is None:
+        return frozenset()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out = set()
+    for item in items:
+        name = str(item).strip().lower()
+        if name in ("", "none"):
+            continue
+        if name not in INPLACE:
+            raise CostModelError(f"unknown in-place option {item!r}; accepted: {', '.join(INPLACE)} "
+                                 f"(comma separated) or none")
+        out.add(name)
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A materialized tensor: named after the last (fused) node that writes it."""
+
+    name: str
+    shape: Tuple[int, ...]
+    producer: int  #: unit index, -1 for the graph input
+    batch: int = 1  #: samples held (every activation of a plan has the plan's batch)
+    bits: int = 0   #: bits per value under a precision spec (0: the report's uniform bits)
+
+    @property
+    def elements(self) -> int:
+        return self.batch * numel(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes at ``bits`` (a tensor is padded to whole bytes); only meaningful when bits > 0."""
+        return -(-self.elements * self.bits // 8)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An executed op: its node plus the nodes fused into it."""
+
+    name: str
+    kind: str
+    category: str
+    nodes: Tuple[str, ...]
+    reads: Tuple[int, ...]      #: distinct buffer ids
+    writes: Tuple[int, ...]     #: buffer ids
+    mac: int                    #: elements: inputs read + outputs written + weights
+    weights: int
+    flops: int
+    madds: int
+    per_channel: bool = False   #: every output channel depends on one input channel
+    workspace: int = 0          #: extra size units live during this unit (streamed slices)
+    split: int = 0              #: number of slices of a streamed chain (0: not streamed)
+    inplace: Tuple[int, ...] = ()  #: buffers the output may overwrite when they die at this unit
+
+
+@dataclass(frozen=True)
+class Plan:
+    graph: Graph
+    units: Tuple[Unit, ...]
+    buffers: Tuple[Buffer, ...]
+    outputs: frozenset           #: buffer ids the graph returns (live to the end)
+    node_unit: Dict[str, Optional[int]] = field(default_factory=dict)  #: node -> unit (None: alias)
+    unfused: bool = False
+    zero_copy: bool = False
+    #: tensors of streamed chains computed in slices: (name, full shape, number of slices t)
+    slices: Tuple[Tuple[str, Tuple[int, ...], int], ...] = ()
+    inplace: frozenset = frozenset()  #: the kernel options the plan was made with
+    batch: int = 1
+
+    @property
+    def mixed(self) -> bool:
+        """True when buffers carry their own bits (a precision spec): sizes are then bytes."""
+        return bool(self.buffers) and self.buffers[0].bits > 0
+
+    @cached_property
+    def sizes(self) -> Tuple[int, ...]:
+        """The size of each buffer in the plan's *size units*: elements (uniform precision) or bytes
+        (``mixed``). Every liveness quantity (live, peak, workspace) is in these units."""
+        if self.mixed:
+            return tuple(b.nbytes for b in self.buffers)
+        return tuple(b.elements for b in self.buffers)
+
+    def nbytes(self, units: int, bits: int = 32) -> int:
+        """Bytes of ``units`` size units: already bytes for a mixed plan, else at ``bits``."""
+        return units if self.mixed else to_bytes(units, bits)
+
+
+def _is_per_channel(node) -> bool:
+    op = node.op
+    if op.category in ("norm", "act", "pool") or op.kind in ("channel_shuffle", "upsample"):
+        return True
+    return op.kind == "conv2d" and op.groups == node.in_shapes[0][0] and len(node.in_shapes) == 1
+
+
+def _dw_inplace(node, in_bufs, buffers) -> Tuple[int, ...]:
+    """The depthwise in-place rule: groups = C_in = C_out, one input held whole in one buffer."""
+    op = node.op
+    if (op.kind == "conv2d" and len(node.in_shapes) == 1 and op.groups == node.in_shapes[0][0] == op.out_channels
+            and len(in_bufs) == 1 and tuple(buffers[in_bufs[0]][1]) == tuple(node.in_shapes[0])):
+        return tuple(in_bufs)
+    return ()
+
+
+def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplace: Iterable[str] = (),
+         batch: int = 1, precision=None) -> Plan:
+    """The units and buffers of ``graph`` in the deployment (default) or unfused view, with the
+    in-place kernel options ``inplace`` (``INPLACE``), ``batch`` samples per activation and, with a
+    ``precision`` (``costmodel.precision.Precision``), each buffer's bits."""
+    opts = parse_inplace(inplace)
+    batch = check_batch(batch)
+    consumers = graph.consumers()
+    outputs = set(graph.outputs)
+    buffers: List[list] = [[INPUT, graph.input_shape, -1]]
+    units: List[dict] = []
+    bufs_of: Dict[str, Tuple[int, ...]] = {INPUT: (0,)}
+    unit_of_ref: Dict[str, int] = {}
+    node_unit: Dict[str, Optional[int]] = {}
+
+    for n in graph.nodes:
+        op, ins, outs = n.op, n.in_shapes, n.out_shapes
+        in_bufs = tuple(b for r in n.inputs for b in bufs_of[r])
+        if op.category == "view" or (zero_copy and op.kind in ZERO_COPY_KINDS):
+            for r in n.outputs:
+                bufs_of[r] = tuple(dict.fromkeys(in_bufs))
+            node_unit[n.name] = None
+            continue
+        src = n.inputs[0] if len(n.inputs) == 1 else None
+        u = unit_of_ref.get(src) if src is not None else None
+        fusable = (not unfused and u is not None and len(consumers.get(src, ())) == 1 and src not in outputs
+                   and len(units[u]["writes"]) == 1)
+        if fusable and op.kind == "batchnorm" and units[u]["category"] in FOLD_BN_INTO and len(units[u]["nodes"]) == 1:
+            head = graph.node(units[u]["name"]).op
+            if not getattr(head, "bias", False):
+                units[u]["weights"] += outs[0][0]
+                units[u]["mac"] += outs[0][0]
+                units[u]["flops"] += batch * numel(outs[0])  # the bias add of the folded shift
+            _fuse(units[u], n, buffers, bufs_of, unit_of_ref, u, node_unit, flops=0)
+            continue
+        if fusable and op.kind == "activation" and units[u]["category"] in FUSE_ACT_INTO:
+            _fuse(units[u], n, buffers, bufs_of, unit_of_ref, u, node_unit, flops=batch * op.flops(ins, outs))
+            continue
+        if op.kind == "add" and "fused-add" in opts:
+            f = _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs)
+            if f is not None:
+                uf, others = f
+                unit = units[uf]
+                unit["reads"] = tuple(dict.fromkeys(unit["reads"] + others))
+                unit["mac"] += sum(batch * numel(buffers[b][1]) for b in others)
+                unit["inplace"] = tuple(b for b in others if tuple(buffers[b][1]) == tuple(outs[0]))
+                unit["fused_add"] = True
+                _fuse(unit, n, buffers, bufs_of, unit_of_ref, uf, node_unit, flops=batch * op.flops(ins, outs))
+                continue
+        weights = op.params(ins) + op.bn_params(ins)
+        mac = batch * (sum(numel(s) for s in ins) + sum(numel(s) for s in outs)) + weights
+        idx = len(units)
+        writes = []
+        for r, s in zip(n.outputs, outs):
+            buffers.append([r, s, idx])
+            bufs_of[r] = (len(buffers) - 1,)
+            unit_of_ref[r] = idx
+            writes.append(len(buffers) - 1)
+        reads = tuple(dict.fromkeys(in_bufs))
+        ip: Tuple[int, ...] = ()
+        if "dw" in opts:
+            ip = _dw_inplace(n, reads, buffers)
+        if "add" in opts and op.kind == "add" and len(outs) == 1:
+            whole = [bufs_of[r] for r in n.inputs]
+            ip = tuple(dict.fromkeys(bs[0] for bs in whole if len(bs) == 1 and tuple(buffers[bs[0]][1]) == outs[0]))
+        units.append({"name": n.name, "kind": op.kind, "category": op.category, "nodes": [n.name],
+                      "reads": reads, "writes": tuple(writes), "mac": mac,
+                      "weights": weights, "flops": batch * op.flops(ins, outs), "madds": batch * op.madds(ins, outs),
+                      "per_channel": _is_per_channel(n), "inplace": ip})
+        node_unit[n.name] = idx
+
+    bits = [0] * len(buffers)
+    if precision is not None:
+        bits = [precision.act_bits(b[0]) for b in buffers]
+    out_bufs = frozenset(b for r in graph.outputs for b in bufs_of[r])
+    return Plan(graph,
+                tuple(Unit(u["name"], u["kind"], u["category"], tuple(u["nodes"]), u["reads"], u["writes"],
+                           u["mac"], u["weights"], u["flops"], u["madds"], u["per_channel"],
+                           inplace=u["inplace"]) for u in units),
+                tuple(Buffer(b[0], tuple(b[1]), b[2], batch, k) for b, k in zip(buffers, bits)), out_bufs, node_unit,
+                unfused, zero_copy, (), opts, batch)
+
+
+def _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs):
+    """The ``fused-add`` rule: among the add's inputs, the one written most recently by a conv or
+    linear unit (after BN folding) that only this add reads and that is not a graph output; the
+    add fuses into that unit. Returns (unit, the other inputs' buffers) or None."""
+    best = None
+    for r in n.inputs:
+        u = unit_of_ref.get(r)
+        if u is None or units[u]["category"] not in ("conv", "linear") or units[u].get("fused_add"):
+            continue
+        if len(consumers.get(r, ())) != 1 or r in outputs or len(units[u]["writes"]) != 1 or n.inputs.count(r) != 1:
+            continue
+        if tuple(buffers[units[u]["writes"][0]][1]) != tuple(n.out_shapes[0]):
+            continue
+        if best is None or u > best[0]:
+            best = (u, r)
+    if best is None:
+        return None
+    u, ref = best
+    others = tuple(dict.fromkeys(b for r in n.inputs if r != ref for b in bufs_of[r]))
+    return u, others
+
+
+def _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops):
+    (b,) = unit["writes"]
+    buffers[b][0] = n.name
+    bufs_of[n.name] = (b,)
+    unit_of_ref[n.name] = u
+    unit["nodes"].append(n.name)
+    unit["flops"] += flops
+    node_unit[n.name] = u
+
+
+def node_mac(p: Plan) -> Dict[str, int]:
+    """MAC per node: a unit's MAC on its first node, 0 on fused nodes and aliases."""
+    out = {name: 0 for name in p.node_unit}
+    for u in p.units:
+        out[u.nodes[0]] = u.mac
+    return out
+
+
+def consumers_of(p: Plan) -> List[List[int]]:
+    """Buffer id -> the units that read it, in unit order."""
+    cons = [[] for _ in p.buffers]
+    for i, u in enumerate(p.units):
+        for b in u.reads:
+            cons[b].append(i)
+    return cons
