@@ -17,7 +17,8 @@ writers: ``write_atomic`` for text and bytes, ``atomic_path`` for xlsx, png, pdf
   the link stays a link.
 - A FIFO or a character device (``/dev/null``, ``/dev/full``, a terminal) is written through:
   opened and written, never replaced, created or deleted. A stream cannot be written atomically:
-  what was written before an error stays written.
+  what was written before an error stays written. ``/dev/stdout`` is standard output, like '-';
+  ``/dev/stderr`` and ``/dev/fd/N`` are written through the descriptor the process already has.
 - A directory, a block device or a socket is refused in one line.
 
 Every write error (disk full, file too large, I/O error, broken pipe, closed standard output)
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import re
 import secrets
 import stat
 import sys
@@ -94,11 +96,12 @@ def _os_error(exc: BaseException | None) -> OSError | None:
 class Target:
     """Where a write to ``path`` goes. ``kind``: 'stdout', 'new' (create ``real``), 'replace'
     (replace the regular file ``real``, keeping ``st``'s mode and owner) or 'stream' (write
-    through to the FIFO or character device ``real``)."""
+    through to the FIFO or character device ``real``, or to this process's descriptor ``fd``)."""
     path: str
     kind: str
     real: str = ""
     st: os.stat_result | None = None
+    fd: int | None = None
 
     @property
     def name(self) -> str:
@@ -121,6 +124,28 @@ def kind_of(mode: int) -> str:
     return f"it is a {what}; outputs go to regular files, FIFOs or character devices only"
 
 
+_FD_PATH = re.compile(r"^/(?:dev|proc/(self|thread-self|\d+))/fd/(\d+)$")
+
+
+def own_descriptor(path: str) -> int | None:
+    """The descriptor of this process that ``path`` names (/dev/stdout, /dev/stderr, /dev/fd/N,
+    /proc/self/fd/N, or a symlink to one), else None. Such a path is written through the
+    descriptor itself, as the shell opened it (a pipe, a terminal, a file opened with >>)."""
+    p = os.path.abspath(path)
+    for _ in range(40):
+        m = _FD_PATH.match(p)
+        if m:
+            who = m.group(1)
+            return int(m.group(2)) if who in (None, "self", "thread-self") or int(who) == os.getpid() else None
+        try:
+            if not os.path.islink(p):
+                return None
+            p = os.path.normpath(os.path.join(os.path.dirname(p), os.readlink(p)))
+        except OSError:
+            return None
+    return None
+
+
 def resolve(path, force: bool | None = None) -> Target:
     """Apply the rule (module docstring) to ``path``: where the write goes, or one line saying
     why it cannot. Nothing is created."""
@@ -131,6 +156,13 @@ def resolve(path, force: bool | None = None) -> Target:
         return Target(path, "stdout")
     if not path:
         raise OutputError("cannot write '': empty file name (give a file name, or '-' for standard output)")
+    fd = own_descriptor(path)
+    if fd is not None:
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            raise OutputError(f"cannot write {path!r}: file descriptor {fd} is not open") from None
+        return Target(path, "stdout") if fd == 1 else Target(path, "stream", path, st, fd)
     real = os.path.realpath(path)
     t = Target(path, "new", real)
     try:
@@ -182,9 +214,34 @@ def _mkstemp(t: Target, d: str, suffix: str = ""):
     raise OutputError(f"cannot write {t.name}: no free temporary file name in {d!r}")
 
 
+def _mkscratch(t: Target) -> str:
+    """A private directory (0700) in the system's temporary directory, registered before it exists,
+    for a writer's own temporary files (XlsxWriter leaves its parts behind when it fails)."""
+    import tempfile
+    base = tempfile.gettempdir()
+    for _ in range(100):
+        d = os.path.join(base, f"costmodel-{secrets.token_hex(8)}")
+        _PENDING.add(d)
+        try:
+            os.mkdir(d, 0o700)
+            return d
+        except FileExistsError:
+            _PENDING.discard(d)
+        except OSError as e:
+            _PENDING.discard(d)
+            raise OutputError(f"cannot write {t.name}: {_reason(e)} (creating a scratch directory in {base!r})") \
+                from None
+    raise OutputError(f"cannot write {t.name}: no free scratch directory name in {base!r}")
+
+
 def _remove(tmp: str) -> None:
+    """Remove a temporary file or scratch directory (quietly: it may be gone already)."""
     try:
-        os.unlink(tmp)
+        if os.path.isdir(tmp) and not os.path.islink(tmp):
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.unlink(tmp)
     except OSError:
         pass
     _PENDING.discard(tmp)
@@ -257,9 +314,14 @@ def _write_stream(t: Target, chunks) -> None:
                 out.write(c)
             out.flush()
             return
-        fd = os.open(t.real, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+        if t.fd is not None:  # /dev/stderr, /dev/fd/N: the descriptor itself, at its offset
+            if t.fd == 2 and sys.stderr is not None:
+                sys.stderr.flush()
+            fd = os.dup(t.fd)
+        else:
+            fd = os.open(t.real, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
         with os.fdopen(fd, "wb") as f:
-            if kind_of(os.fstat(f.fileno()).st_mode) != "stream":
+            if t.fd is None and kind_of(os.fstat(f.fileno()).st_mode) != "stream":
                 raise OutputError(f"cannot write {t.name}: it changed into another kind of file while writing")
             for c in chunks:
                 f.write(c)
@@ -344,7 +406,9 @@ class atomic_path:
     pdf, svg): ``with atomic_path("out.png") as tmp: fig.savefig(tmp)``. On success the file
     takes the target's place (or is copied through to standard output, a FIFO or a device);
     on any exception it is removed, and an I/O error (disk full, ...) becomes one-line
-    ``OutputError``. ``binary``: refuse '-' when standard output is a terminal."""
+    ``OutputError``. ``binary``: refuse '-' when standard output is a terminal. While the block
+    runs, ``tempfile.tempdir`` is a private scratch directory, removed afterwards whatever
+    happens, so that the writer's own temporary files never outlive it."""
 
     def __init__(self, path, suffix: str = "", force: bool | None = None, binary: bool = True):
         self.path = path
@@ -355,16 +419,27 @@ class atomic_path:
         self.target = t = resolve(self.path, self.force)
         if t.kind == "stdout" and self.binary:
             _stdout(True)  # refuse a terminal before the work, not after
-        if t.kind in ("stdout", "stream"):
-            import tempfile
-            d = tempfile.gettempdir()
-        else:
-            d = os.path.dirname(t.real)
-        fd, self.tmp = _mkstemp(t, d, self.suffix)
-        os.close(fd)
+        import tempfile
+        self.scratch = _mkscratch(t)
+        try:
+            d = self.scratch if t.kind in ("stdout", "stream") else os.path.dirname(t.real)
+            fd, self.tmp = _mkstemp(t, d, self.suffix)
+            os.close(fd)
+        except BaseException:
+            _remove(self.scratch)
+            raise
+        self._tempdir, tempfile.tempdir = tempfile.tempdir, self.scratch
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):
+        import tempfile
+        try:
+            return self._exit(exc_type, exc)
+        finally:
+            tempfile.tempdir = self._tempdir
+            _remove(self.scratch)
+
+    def _exit(self, exc_type, exc):
         t, tmp = self.target, self.tmp
         if exc_type is None:
             try:
@@ -401,6 +476,7 @@ __all__ = [
     "check_writable",
     "discard_pending",
     "kind_of",
+    "own_descriptor",
     "read_bytes",
     "resolve",
     "set_force",
