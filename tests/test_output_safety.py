@@ -13,7 +13,6 @@ import contextlib
 import errno
 import io
 import os
-import resource
 import signal
 import socket
 import stat
@@ -63,11 +62,21 @@ class Proc:
         return f"Proc(code={self.code}, err={self.err!r})"
 
 
-def proc(*args, cwd=None, env=None, preexec_fn=None, stdout=subprocess.PIPE, timeout=120) -> Proc:
-    """``python -m costmodel ARGS`` in a subprocess (this checkout's package)."""
+def command(*args, setup: str = "", shell: str = "") -> list:
+    """The argv of ``costmodel ARGS`` in a new interpreter (this checkout's package), after the
+    Python statements ``setup`` (a resource limit, a signal's disposition), under the shell
+    redirection ``shell`` (e.g. '>&-'), if any."""
+    code = f"import runpy, sys; {setup or 'pass'}; sys.argv[0] = 'costmodel'; runpy.run_module('costmodel', " \
+           f"run_name='__main__')"
+    argv = [sys.executable, "-c", code, *map(str, args)]
+    return ["sh", "-c", f'exec "$@" {shell}', "sh", *argv] if shell else argv
+
+
+def proc(*args, cwd=None, env=None, setup="", shell="", stdout=subprocess.PIPE, timeout=120) -> Proc:
+    """``costmodel ARGS`` in a subprocess (see ``command``)."""
     e = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
-    p = subprocess.run([sys.executable, "-m", "costmodel", *map(str, args)], cwd=cwd or ROOT, env=e,
-                       stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec_fn, timeout=timeout)
+    p = subprocess.run(command(*args, setup=setup, shell=shell), cwd=cwd or ROOT, env=e, stdout=stdout,
+                       stderr=subprocess.PIPE, timeout=timeout, check=False)
     return Proc(p, p.stdout, p.stderr)
 
 
@@ -283,8 +292,8 @@ def test_descriptor_paths_are_written_through_the_descriptor(tmp_path):
     log.write_bytes(b"pre\n")
     fd = os.open(log, os.O_WRONLY | os.O_APPEND)
     try:
-        p = subprocess.run([sys.executable, "-m", "costmodel", "table", "mobilenet_v2", "-o", f"/proc/self/fd/{fd}"],
-                           cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), pass_fds=(fd,), capture_output=True)
+        p = subprocess.run(command("table", "mobilenet_v2", "-o", f"/proc/self/fd/{fd}"), cwd=ROOT,
+                           env=dict(os.environ, PYTHONPATH=ROOT), pass_fds=(fd,), capture_output=True, check=False)
     finally:
         os.close(fd)
     assert p.returncode == 0 and p.stdout == b"" and log.read_bytes() == b"pre\n" + expected, p.stderr
@@ -297,10 +306,8 @@ def test_descriptor_paths_are_written_through_the_descriptor(tmp_path):
 
 
 # ----------------------------------------------------------------------------- write errors: one line
-def _file_size_limit(n):
-    def limit():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))   # writes beyond n bytes fail with EFBIG
-    return limit
+#: writes beyond 4 KB fail with EFBIG (Python ignores SIGXFSZ)
+FILE_SIZE_LIMIT = "import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))"
 
 
 @pytest.mark.parametrize("kind", ["text", "xlsx", "png"])
@@ -312,14 +319,14 @@ def test_a_full_disk_is_one_line_and_leaves_the_old_file(tmp_path, kind):
     out.write_bytes(b"old")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    r = proc(*args, "-o", out, preexec_fn=_file_size_limit(4096), env={"TMPDIR": str(tmp)})
+    r = proc(*args, "-o", out, setup=FILE_SIZE_LIMIT, env={"TMPDIR": str(tmp)})
     one_line_error(r, f"cannot write '{out}': File too large")
     assert out.read_bytes() == b"old" and not temporaries(tmp_path) and os.listdir(tmp) == []
 
 
 def test_standard_output_on_a_full_disk_is_one_line(tmp_path):
     with open(tmp_path / "out.txt", "wb") as f:
-        r = proc("table", "mobilenet_v2", stdout=f, preexec_fn=_file_size_limit(4096))
+        r = proc("table", "mobilenet_v2", stdout=f, setup=FILE_SIZE_LIMIT)
     one_line_error(r, "cannot write to standard output: File too large")
 
 
@@ -339,12 +346,12 @@ def test_no_space_left_in_process(cli, tmp_path, monkeypatch):
         fileio.write_atomic(out, "new text")
     monkeypatch.undo()
     from xlsxwriter.exceptions import FileCreateError
-    with pytest.raises(fileio.OutputError, match=r"^cannot write '.*out.txt': No space left on device$"):
-        with fileio.atomic_path(out, ".xlsx") as tmp:
-            try:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            except OSError as e:
-                raise FileCreateError(e) from None   # as XlsxWriter reports it (context kept)
+    with pytest.raises(fileio.OutputError, match=r"^cannot write '.*out.txt': No space left on device$"), \
+            fileio.atomic_path(out, ".xlsx") as tmp:
+        try:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as e:
+            raise FileCreateError(e) from None   # as XlsxWriter reports it (the OSError kept as context)
     assert out.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"] and not os.path.exists(tmp)
     from matplotlib.figure import Figure
 
@@ -360,12 +367,10 @@ def test_no_space_left_in_process(cli, tmp_path, monkeypatch):
 
 
 def test_closed_standard_output(tmp_path):
-    def close_stdout():
-        os.close(1)
-    one_line_error(proc("table", "mobilenet_v2", preexec_fn=close_stdout),
+    one_line_error(proc("table", "mobilenet_v2", shell=">&-"),
                    "cannot write to standard output: it is closed")
     out = tmp_path / "t.txt"
-    r = proc("table", "mobilenet_v2", "-o", out, preexec_fn=close_stdout)
+    r = proc("table", "mobilenet_v2", "-o", out, shell=">&-")
     assert r.code == 0 and r.err == "" and out.read_text().startswith("mobilenet_v2")
 
 
@@ -389,12 +394,6 @@ def test_plain_costmodel_prints_the_help(cli):
 
 
 # ----------------------------------------------------------------------------- signals
-def _default_disposition(sig):
-    def reset():
-        signal.signal(sig, signal.SIG_DFL)   # a signal ignored by whoever started pytest stays ignored
-    return reset
-
-
 @pytest.mark.parametrize("sig, kind", [(signal.SIGTERM, "csv"), (signal.SIGHUP, "xlsx"), (signal.SIGINT, "png")])
 def test_a_signal_in_the_middle_of_a_write_removes_the_temporary(tmp_path, sig, kind):
     """The test hook COSTMODEL_TEST_HOLD_WRITE pauses the writer with its temporary file written
@@ -403,8 +402,10 @@ def test_a_signal_in_the_middle_of_a_write_removes_the_temporary(tmp_path, sig, 
     out, marker = tmp_path / ("out" + suffix), tmp_path.parent / f"{tmp_path.name}.marker"
     out.write_bytes(b"old")
     e = dict(os.environ, PYTHONPATH=ROOT, **{fileio.HOLD_ENV: str(marker)})
-    p = subprocess.Popen([sys.executable, "-m", "costmodel", *args, "-o", str(out)], cwd=ROOT, env=e,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_disposition(sig))
+    # a signal ignored by whoever started pytest would be inherited, and stay ignored: reset it
+    reset = f"import signal; signal.signal({int(sig)}, signal.SIG_DFL)"
+    p = subprocess.Popen(command(*args, "-o", out, setup=reset), cwd=ROOT, env=e, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while not (marker.exists() and marker.read_text()) and p.poll() is None and time.monotonic() < deadline:
@@ -481,8 +482,8 @@ def unprivileged(tmp_path):
     os.chmod(d, 0o755)
     try:
         os.chown(d, 65534, 65534)
-        probe = subprocess.run([sys.executable, "-c", "import os; os.setgroups([]); os.setgid(65534); "
-                                "os.setuid(65534); print(os.geteuid())"], capture_output=True, text=True)
+        drop = "import os; os.setgroups([]); os.setgid(65534); os.setuid(65534); print(os.geteuid())"
+        probe = subprocess.run([sys.executable, "-c", drop], capture_output=True, text=True, check=False)
         if probe.stdout.strip() != "65534":
             pytest.skip(f"running as root and cannot drop to uid 65534 here ({probe.stderr.strip()[-200:]}): "
                         f"the unprivileged checks need a non-root user")
@@ -491,7 +492,7 @@ def unprivileged(tmp_path):
 
     def run(*args):
         p = subprocess.run([sys.executable, "-c", _AS_NOBODY, ROOT, *map(str, args)], cwd=d,
-                           capture_output=True, timeout=120)
+                           capture_output=True, timeout=120, check=False)
         return Proc(p, p.stdout, p.stderr)
     yield run, type(tmp_path)(d), 65534
     import shutil
