@@ -146,6 +146,13 @@ def own_descriptor(path: str) -> int | None:
     return None
 
 
+def _read_only_fs(d: str) -> bool:
+    try:
+        return bool(os.statvfs(d).f_flag & getattr(os, "ST_RDONLY", 0))
+    except (OSError, AttributeError):
+        return False
+
+
 def resolve(path, force: bool | None = None) -> Target:
     """Apply the rule (module docstring) to ``path``: where the write goes, or one line saying
     why it cannot. Nothing is created."""
@@ -156,6 +163,8 @@ def resolve(path, force: bool | None = None) -> Target:
         return Target(path, "stdout")
     if not path:
         raise OutputError("cannot write '': empty file name (give a file name, or '-' for standard output)")
+    if path.endswith(os.sep) and not os.path.isdir(path):
+        raise OutputError(f"cannot write {path!r}: a file name cannot end in {os.sep!r}")
     fd = own_descriptor(path)
     if fd is not None:
         try:
@@ -179,14 +188,17 @@ def resolve(path, force: bool | None = None) -> Target:
             if not os.access(real, os.W_OK):
                 raise OutputError(f"cannot write {t.name}: permission denied")
             return t
+    d = os.path.dirname(real) or "."
+    if not os.path.isdir(d):
+        raise OutputError(f"cannot write {t.name}: directory {d!r} does not exist")
+    if _read_only_fs(d):
+        raise OutputError(f"cannot write {t.name}: {d!r} is on a read-only file system")
+    if t.st is not None:
         force = FORCE.get() if force is None else force
         if not force and (not t.st.st_mode & 0o222 or not os.access(real, os.W_OK)):
             how = "read-only" if not t.st.st_mode & 0o222 else "not writable by you"
             raise OutputError(f"cannot write {t.name}: the file is {how} (mode {stat.S_IMODE(t.st.st_mode):04o}); "
                               f"use --force to replace it")
-    d = os.path.dirname(real) or "."
-    if not os.path.isdir(d):
-        raise OutputError(f"cannot write {t.name}: directory {d!r} does not exist")
     if not os.access(d, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {t.name}: directory {d!r} is not writable")
     return t

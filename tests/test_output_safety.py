@@ -247,6 +247,18 @@ def test_directories_sockets_and_empty_names_are_refused(cli, tmp_path):
             os.unlink(os.path.join(d, n))
         os.rmdir(d)
     one_line_error(cli("table", "mobilenet_v2", "-o", ""), "empty file name")
+    one_line_error(cli("table", "mobilenet_v2", "-o", f"{tmp_path}/new/"), "a file name cannot end in '/'")
+    (tmp_path / "file").write_text("x")
+    one_line_error(cli("table", "mobilenet_v2", "-o", tmp_path / "file" / "t.txt"), "Not a directory")
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+def test_a_read_only_file_system_is_named(cli, tmp_path, monkeypatch):
+    """(Mounting one needs root: statvfs is monkeypatched to report ST_RDONLY.)"""
+    real = os.statvfs
+    monkeypatch.setattr(os, "statvfs", lambda d: type("V", (), {"f_flag": real(d).f_flag | os.ST_RDONLY})())
+    one_line_error(cli("table", "mobilenet_v2", "-o", tmp_path / "t.txt"), "is on a read-only file system")
+    assert os.listdir(tmp_path) == []
 
 
 def test_output_help_states_the_rule(cli):
