@@ -182,7 +182,9 @@ def write(path: str, cands: Sequence[Candidate]) -> None:
     """The workbook (.xlsx) or the summary (.csv), by the suffix of ``path``; '-' is the workbook
     on standard output."""
     import os
-    ext = ".xlsx" if path == "-" else os.path.splitext(path)[1].lower()
+
+    from .fileio import is_stdout
+    ext = ".xlsx" if is_stdout(path) else os.path.splitext(path)[1].lower()
     if ext == ".xlsx":
         return write_xlsx(path, cands)
     if ext == ".csv":

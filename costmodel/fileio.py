@@ -146,6 +146,11 @@ def own_descriptor(path: str) -> int | None:
     return None
 
 
+def is_stdout(path) -> bool:
+    """Whether ``path`` means standard output: '-', /dev/stdout, /dev/fd/1, /proc/self/fd/1."""
+    return isinstance(path, (str, os.PathLike)) and (os.fspath(path) == STDOUT or own_descriptor(os.fspath(path)) == 1)
+
+
 def _read_only_fs(d: str) -> bool:
     try:
         return bool(os.statvfs(d).f_flag & getattr(os, "ST_RDONLY", 0))
@@ -487,6 +492,7 @@ __all__ = [
     "atomic_path",
     "check_writable",
     "discard_pending",
+    "is_stdout",
     "kind_of",
     "own_descriptor",
     "read_bytes",

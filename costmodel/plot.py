@@ -156,8 +156,8 @@ def save(fig, path: str) -> None:
     standard output)."""
     import os
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from .fileio import atomic_path
-    ext = ".png" if path == "-" else os.path.splitext(path)[1].lower()
+    from .fileio import atomic_path, is_stdout
+    ext = ".png" if is_stdout(path) else os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
         raise CostModelError(f"cannot write a plot to {path!r}: the file name must end in "
                              f"{', '.join(FORMATS)}")

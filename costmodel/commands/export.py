@@ -20,9 +20,9 @@ def cmd(nets, alpha, res, classes, output, **kwargs):
     import os
     from ..errors import CostModelError
     from ..export import candidates, write
-    from ..fileio import check_writable
+    from ..fileio import check_writable, is_stdout
     from .common import collect_knobs
-    if output != "-" and os.path.splitext(output)[1].lower() not in (".xlsx", ".csv"):
+    if not is_stdout(output) and os.path.splitext(output)[1].lower() not in (".xlsx", ".csv"):
         raise CostModelError(f"cannot export to {output!r}: the file name must end in .xlsx or .csv")
     check_writable(output)
     alphas, resolutions = parse_grid(alpha, res)

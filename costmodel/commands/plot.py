@@ -26,9 +26,9 @@ def cmd(nets, x, y, pareto, all_sources, no_labels, title, output):
     NasNet-A; MobileNetV1 Figures 4 and 5: plot mobilenet_v1 (--x params)."""
     import os
     from ..errors import CostModelError
-    from ..fileio import check_writable
+    from ..fileio import check_writable, is_stdout
     from ..plot import FORMATS, figure, save
-    if output != "-" and os.path.splitext(output)[1].lower() not in FORMATS:
+    if not is_stdout(output) and os.path.splitext(output)[1].lower() not in FORMATS:
         raise CostModelError(f"cannot write a plot to {output!r}: the file name must end in {', '.join(FORMATS)}")
     check_writable(output)
     fig = figure(list(nets), x, y, show_pareto=pareto, labels=not no_labels, title=title,
