@@ -12,7 +12,7 @@ from .sweep import grid_options, parse_grid
 @grid_options
 @output_option(required=True, metavar="FILE.xlsx|FILE.csv",
                help="Write the workbook (.xlsx: summary + one per-layer sheet per candidate) or the summary "
-                    "table (.csv), atomically ('-': the workbook on standard output).")
+                    "table (.csv), atomically (the workbook for '-').")
 def cmd(nets, alpha, res, classes, output, **kwargs):
     """Export every candidate NET x alpha x resolution: a summary sheet (one row per candidate, all
     totals, published top-1 where known, units in the headers) and a per-layer sheet per candidate,

@@ -18,7 +18,7 @@ from .common import output_option
 @click.option("--no-labels", "no_labels", is_flag=True, help="Do not label points with alpha-resolution.")
 @click.option("--title", default=None, help="Figure title.")
 @output_option(required=True, metavar="FILE.png|svg|pdf",
-               help="Write the figure (atomically); the suffix picks the format ('-': PNG on standard output).")
+               help="Write the figure (atomically); the suffix picks the format (PNG for '-').")
 def cmd(nets, x, y, pareto, all_sources, no_labels, title, output):
     """Plot published top-1 of NET... (registry networks, published-only models such as NasNet-A,
     or 'all') against the cost costmodel computes, log x axis, one series per family, points
