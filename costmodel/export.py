@@ -179,8 +179,12 @@ def write_csv(path: str, cands: Sequence[Candidate]) -> None:
 
 
 def write(path: str, cands: Sequence[Candidate]) -> None:
+    """The workbook (.xlsx) or the summary (.csv), by the suffix of ``path``; '-' is the workbook
+    on standard output."""
     import os
-    ext = os.path.splitext(path)[1].lower()
+
+    from .fileio import is_stdout
+    ext = ".xlsx" if is_stdout(path) else os.path.splitext(path)[1].lower()
     if ext == ".xlsx":
         return write_xlsx(path, cands)
     if ext == ".csv":

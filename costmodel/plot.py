@@ -152,16 +152,17 @@ def figure(names: Sequence[str], x: str = "madds", y: str = "top1", show_pareto:
 
 
 def save(fig, path: str) -> None:
-    """Write ``fig`` atomically; the format follows the suffix (.png, .svg, .pdf)."""
+    """Write ``fig`` atomically; the format follows the suffix (.png, .svg, .pdf; PNG for '-',
+    standard output)."""
     import os
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from .fileio import atomic_path
-    ext = os.path.splitext(path)[1].lower()
+    from .fileio import atomic_path, is_stdout
+    ext = ".png" if is_stdout(path) else os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
         raise CostModelError(f"cannot write a plot to {path!r}: the file name must end in "
                              f"{', '.join(FORMATS)}")
     FigureCanvasAgg(fig)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, ext, binary=ext != ".svg") as tmp:
         fig.savefig(tmp, format=ext[1:])
 
 

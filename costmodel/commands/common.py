@@ -181,17 +181,43 @@ def format_option(formats=("text", "csv", "markdown", "json"), default: str = "t
     return deco
 
 
-output_option = click.option("-o", "--output", "output", default=None, metavar="FILE",
-                             help="Write to FILE (atomically) instead of standard output.")
+#: what -o does with what is already there (README, Errors)
+OUTPUT_RULE = ("'-' is standard output. A FIFO or character device is written through; a symlink's target "
+               "is written; an existing file is replaced atomically, keeping its mode; a read-only file only "
+               "with --force; a directory is refused.")
+
+
+def _set_force(ctx, param, value):
+    from ..fileio import set_force
+    set_force(bool(value))
+
+
+#: --force: replace a read-only output file (read by costmodel.fileio, so every writer obeys it)
+force_option = click.option("--force", is_flag=True, default=False, expose_value=False, callback=_set_force,
+                            help="Replace an output file even if it is read-only (its mode is kept).")
+
+
+def output_option(f=None, *, required: bool = False, metavar: str = "FILE",
+                  help: str = "Write to FILE (atomically) instead of standard output."):
+    """-o/--output FILE (with the rule of costmodel.fileio in its help) and --force. Use as
+    ``@output_option`` or ``@output_option(required=True, metavar="FILE.png", help=...)``."""
+    def deco(g):
+        g = force_option(g)
+        return click.option("-o", "--output", "output", default=None, required=required, metavar=metavar,
+                            help=f"{help} {OUTPUT_RULE}")(g)
+    return deco(f) if f is not None else deco
 
 
 def emit(text, output: Optional[str]) -> None:
-    """Write ``text`` (str, or bytes for a binary format) to ``output`` atomically, or to stdout."""
-    if output:
-        from ..fileio import write_atomic
-        write_atomic(output, text)
+    """``text`` (str, or bytes for a binary format) to ``output`` (a path, '-' or None for standard
+    output), through costmodel.fileio: every failure is one line (``OutputError``)."""
+    from ..fileio import write_atomic, write_stdout
+    if isinstance(text, bytes):  # a workbook: '-' writes its bytes to stdout (refused on a terminal)
+        write_atomic("-" if output is None else output, text)
+    elif output is None or output == "-":
+        write_stdout(text)
     else:
-        click.echo(text, nl=False)
+        write_atomic(output, text)
 
 
 def wraps_command(f):

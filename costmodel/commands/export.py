@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import click
 
+from .common import output_option
 from .sweep import grid_options, parse_grid
 
 
 @click.command("export")
 @click.argument("nets", nargs=-1, required=True)
 @grid_options
-@click.option("-o", "--output", "output", required=True, metavar="FILE.xlsx|FILE.csv",
-              help="Write the workbook (.xlsx: summary + one per-layer sheet per candidate) or the summary "
-                   "table (.csv), atomically.")
+@output_option(required=True, metavar="FILE.xlsx|FILE.csv",
+               help="Write the workbook (.xlsx: summary + one per-layer sheet per candidate) or the summary "
+                    "table (.csv), atomically (the workbook for '-').")
 def cmd(nets, alpha, res, classes, output, **kwargs):
     """Export every candidate NET x alpha x resolution: a summary sheet (one row per candidate, all
     totals, published top-1 where known, units in the headers) and a per-layer sheet per candidate,
@@ -19,9 +20,9 @@ def cmd(nets, alpha, res, classes, output, **kwargs):
     import os
     from ..errors import CostModelError
     from ..export import candidates, write
-    from ..fileio import check_writable
+    from ..fileio import check_writable, is_stdout
     from .common import collect_knobs
-    if os.path.splitext(output)[1].lower() not in (".xlsx", ".csv"):
+    if not is_stdout(output) and os.path.splitext(output)[1].lower() not in (".xlsx", ".csv"):
         raise CostModelError(f"cannot export to {output!r}: the file name must end in .xlsx or .csv")
     check_writable(output)
     alphas, resolutions = parse_grid(alpha, res)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from .common import output_option
+
 
 @click.command("plot")
 @click.argument("nets", nargs=-1, required=True)
@@ -15,8 +17,8 @@ import click
               help="Also plot paper-table points of networks that have an official release table.")
 @click.option("--no-labels", "no_labels", is_flag=True, help="Do not label points with alpha-resolution.")
 @click.option("--title", default=None, help="Figure title.")
-@click.option("-o", "--output", "output", required=True, metavar="FILE.png|svg|pdf",
-              help="Write the figure (atomically); the suffix picks the format.")
+@output_option(required=True, metavar="FILE.png|svg|pdf",
+               help="Write the figure (atomically); the suffix picks the format (PNG for '-').")
 def cmd(nets, x, y, pareto, all_sources, no_labels, title, output):
     """Plot published top-1 of NET... (registry networks, published-only models such as NasNet-A,
     or 'all') against the cost costmodel computes, log x axis, one series per family, points
@@ -24,9 +26,9 @@ def cmd(nets, x, y, pareto, all_sources, no_labels, title, output):
     NasNet-A; MobileNetV1 Figures 4 and 5: plot mobilenet_v1 (--x params)."""
     import os
     from ..errors import CostModelError
-    from ..fileio import check_writable
+    from ..fileio import check_writable, is_stdout
     from ..plot import FORMATS, figure, save
-    if os.path.splitext(output)[1].lower() not in FORMATS:
+    if not is_stdout(output) and os.path.splitext(output)[1].lower() not in FORMATS:
         raise CostModelError(f"cannot write a plot to {output!r}: the file name must end in {', '.join(FORMATS)}")
     check_writable(output)
     fig = figure(list(nets), x, y, show_pareto=pareto, labels=not no_labels, title=title,
