@@ -25,6 +25,8 @@ from __future__ import annotations
 import copy
 import math
 import re
+import types
+from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import CostModelError
@@ -121,10 +123,11 @@ class Importer:
         self.g = GraphBuilder(name, input_size)
         self.values: Dict = {}
         self.used_names = {"input"}
+        self.blocks: Dict[str, str] = {}
         self.weights: Dict[str, Dict] = {}
         self.params_seen = set()
         self.unsupported: List[Tuple[str, str, str, str]] = []
-        self.skip_dirs = (os.path.dirname(torch.__file__), os.path.dirname(os.path.abspath(__file__)))
+        self.skip_dirs = (os.path.dirname(torch.__file__) + os.sep, os.path.dirname(os.path.abspath(__file__)) + os.sep)
         self.node = None
         self.input_seen = False
 
@@ -145,7 +148,7 @@ class Importer:
         scope, typ = self.scope(node)
         if self.mode == "export" and scope and typ.startswith("torch.nn."):
             return scope
-        fn = re.sub(r"_\d+$", "", node.name) or "op"
+        fn = re.sub(r"_\d+$", "", node.name).rstrip("_") or "op"  # add_3, relu_ -> add, relu
         return f"{scope}.{fn}" if scope else fn
 
     def unique(self, name: str) -> str:
@@ -166,7 +169,9 @@ class Importer:
             return f"Tensor.{t}"
         if hasattr(t, "_schema"):  # an aten OpOverload (torch.export)
             return f"aten.{t._schema.name.split('::')[-1]}"
-        mod, qn = getattr(t, "__module__", None) or "", getattr(t, "__qualname__", None) or str(t)
+        mod = getattr(t, "__module__", None) or ""
+        qn = (getattr(t, "__name__", None) if isinstance(t, types.BuiltinFunctionType) else None) or \
+            getattr(t, "__qualname__", None) or str(t)
         mod = {"torch.nn.functional": "F", "_operator": "operator", "torch._C._nn": "F",
                "torch._C._VariableFunctions": "torch", "builtins": ""}.get(mod, mod)
         return f"{mod}.{qn}" if mod else qn
@@ -178,10 +183,31 @@ class Importer:
     def emit(self, op, inputs, suffix: str = "", name: Optional[str] = None) -> str:
         base = name if name is not None else self.base_name(self.node)
         full = self.unique(f"{base}.{suffix}" if suffix else base)
+        block = self.block_of(base)
         try:
-            return self.g.add(op, list(inputs), full)
+            with self.g.scope(block) if block else nullcontext():
+                return self.g.add(op, list(inputs), full[len(block) + 1:] if block else full)
         except CostModelError as e:
             raise TorchImportError(f"{self.where(self.node)}: {e}") from None
+
+    def block_of(self, path: str) -> str:
+        """The block a node belongs to (the IR's ``scope``, the tables' ``block`` column): the
+        shortest module path prefix that is not a container (Sequential, ModuleList, ModuleDict),
+        e.g. ``features.3`` for ``features.3.block.0.0``; "" for a top-level layer."""
+        if path in self.blocks:
+            return self.blocks[path]
+        parts, block = path.split("."), ""
+        containers = (self.torch.nn.Sequential, self.torch.nn.ModuleList, self.torch.nn.ModuleDict)
+        for i in range(1, len(parts)):
+            try:
+                m = self.module.get_submodule(".".join(parts[:i]))
+            except (AttributeError, TypeError):
+                break
+            if not isinstance(m, containers):
+                block = ".".join(parts[:i])
+                break
+        self.blocks[path] = block
+        return block
 
     def tv(self, ref: str) -> TV:
         return TV(ref, self.full(ref))
@@ -516,7 +542,7 @@ def _numpy_weights(weights) -> Dict[str, Dict]:
         for key, t in d.items():
             if key == "eps" or t is None:
                 continue
-            a = np.array(t.detach().cpu(), dtype=np.float32)
+            a = np.array(t.detach().cpu().numpy(), dtype=np.float32)  # a copy
             if key == "running_var" and eps is not None and eps != EXECUTOR_BN_EPS:
                 a = (a.astype(np.float64) + (eps - EXECUTOR_BN_EPS)).astype(np.float32)
             arrays[key] = a

@@ -149,7 +149,7 @@ def call_function(imp, target, args, kwargs):
         return _static(target, args, kwargs, imp)
     if hasattr(target, "_schema"):  # aten operator (torch.export)
         base = target._schema.name.split("::")[-1]
-        entry = ATEN.get(base)
+        entry = ATEN.get(base) or (ATEN.get(base[:-1]) if base.endswith("_") else None)  # in-place forms
         if entry is None and base.startswith("_assert"):
             return None
         if entry is None:

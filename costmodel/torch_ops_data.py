@@ -158,7 +158,7 @@ def _reshape(imp, a):
     return imp.view(a.input, shape=tuple(a.shape))
 
 
-@op("view_as", "input, other", methods=("view_as", "reshape_as"))
+@op("view_as", "input, other", methods=("view_as", "reshape_as"), aten=("view_as", "reshape_as"))
 def _view_as(imp, a):
     return imp.view(a.input, shape=_shape_of(a.other))
 
@@ -243,7 +243,7 @@ def _expand(imp, a):
     return Pending("expand", base, shape, imp.node)
 
 
-@op("expand_as", "input, other", methods=("expand_as",))
+@op("expand_as", "input, other", methods=("expand_as",), aten=("expand_as",))
 def _expand_as(imp, a):
     return _expand(imp, type(a)(input=a.input, size=_shape_of(a.other)))
 
@@ -297,7 +297,11 @@ def _dropout(imp, a):
 @op("stochastic_depth", "input, p, mode, training=True",
     names=("torchvision.ops.stochastic_depth.stochastic_depth",))
 def _stochastic_depth(imp, a):
-    return dropout(imp, a.input, a.p, a.training)
+    """torchvision's StochasticDepth: the identity at inference, no node (torch.export sees none
+    either, and timm's DropPath traces to nothing)."""
+    if a.training and a.p > 0:
+        raise NotMapped("training=True: random at inference, not the identity")
+    return a.input
 
 
 # ----------------------------------------------------------------------------- upsampling
