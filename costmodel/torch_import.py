@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
 import types
 from contextlib import nullcontext
@@ -104,7 +105,9 @@ def call_site(node, skip_dirs: Sequence[str]) -> str:
     trace = node.meta.get("stack_trace") or getattr(node, "stack_trace", None) or ""
     frames = _FRAME.findall(trace)
     own = [f for f in frames if not any(f[0].startswith(d) for d in skip_dirs)]
-    pick = (own or frames)[-1:] if frames else []
+    # a module called by torch's own containers only (nn.Sequential): the container's call, not the tracer's
+    inner = [f for f in frames if not any(f[0].startswith(d + "fx" + os.sep) for d in skip_dirs[:1])]
+    pick = (own or inner)[-1:]
     return f"{pick[0][0]}:{pick[0][1]}" if pick else "?"
 
 
@@ -113,7 +116,6 @@ class Importer:
     """Walks a traced fx graph (symbolic_trace or torch.export) in program order."""
 
     def __init__(self, module, graph, input_size, name: str, skip: bool, mode: str, consts: Dict = None):
-        import os
         torch = require_torch()
         from . import torch_ops
         self.ops = torch_ops

@@ -188,6 +188,10 @@ def call_method(imp, name, args, kwargs):
 def call_module(imp, m, args, kwargs):
     handler = MODULES.get(type(m))
     if handler is None:
+        from torch.nn.modules.lazy import LazyModuleMixin
+        if isinstance(m, LazyModuleMixin):
+            raise NotMapped("an uninitialized lazy module: its weights do not exist until it runs once (costmodel "
+                            "never runs the model); use the module with explicit sizes")
         raise NotMapped("")
     if len(args) != 1 or kwargs or not is_tensor(args[0]):
         raise NotMapped("called with more than one tensor argument")
