@@ -81,6 +81,16 @@ class Pending:
         self.resolved: Optional[str] = None
 
 
+#: why a pending tensor cannot become an IR tensor when something other than its completion reads it
+PENDING_REASONS = {
+    "pad": "a pad is modelled only as extra padding of the convolution or pooling that reads it",
+    "shift": "add of a constant: x + 3 is modelled only inside hard-sigmoid relu6(x + 3) / 6",
+    "relu6shift": "relu6(x + 3) is modelled only inside hard-sigmoid relu6(x + 3) / 6 or hard-swish "
+                  "x * relu6(x + 3) / 6",
+    "hswish6": "x * relu6(x + 3) is modelled only inside hard-swish x * relu6(x + 3) / 6",
+}
+
+
 def is_tensor(v) -> bool:
     return isinstance(v, (TV, Pending))
 
@@ -227,11 +237,12 @@ class Importer:
         first = _first_tensor(args)
         if first is None:
             return None
-        base = first.base if isinstance(first, Pending) else first
         op = UnsupportedOp(self.type_name(node), 1)
         saved, self.node = self.node, node
         try:
-            return self.tv(self.emit(op, [base.ref]))
+            # a pending input is resolved first (or listed itself): nothing upstream disappears
+            ref = self.ref(first)
+            return self.tv(self.emit(op, [ref]))
         finally:
             self.node = saved
 
@@ -258,9 +269,8 @@ class Importer:
             if v.kind == "gate":  # an activation that did not fuse into a multiply
                 from .ops import Activation
                 return self.emit(Activation(v.data[1]), [v.base.ref])
-            if v.kind == "pad":
-                raise NotMapped("a pad is modelled only as extra padding of the convolution or pooling that "
-                                  "reads it")
+            if v.kind in PENDING_REASONS:
+                raise NotMapped(PENDING_REASONS[v.kind])
             raise NotMapped(f"{v.kind} to {list(v.shape)} is modelled only as the operand of a multiply")
         finally:
             self.node = saved

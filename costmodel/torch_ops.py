@@ -369,11 +369,15 @@ def _is_mul(node) -> bool:
     return node.target in MUL_TARGETS
 
 
-def act(imp, x, fn: str, gate: str = ""):
+def act(imp, x, fn: str, gate: str = "", src=None):
     """Activation ``fn``; with ``gate`` (swish / hswish) a pending gate when the only reader of
-    the result is a product with the activation's own input."""
+    the result is a product with the activation's own input (``src``: the fx node of that input,
+    default the node's first argument). relu6 of a pending ``x + 3`` is pending too: hard-sigmoid
+    written out, ``relu6(x + 3) / 6``, completes at the division."""
     node = imp.node
-    src = node.args[0] if node.args else None
+    if fn == "relu6" and isinstance(x, Pending) and x.kind == "shift" and x.resolved is None:
+        return Pending("relu6shift", x.base, x.shape, node, x.data)
+    src = src if src is not None else (node.args[0] if node.args else None)
     users = list(node.users)
     if gate and hasattr(src, "op") and len(users) == 1 and _is_mul(users[0]) and src in users[0].args[:2] \
             and node in users[0].args[:2] and src is not node:

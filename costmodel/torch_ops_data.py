@@ -8,23 +8,28 @@ import torch
 from torch import nn
 
 from .ops import Activation, Add, ChannelShuffle, Concat, Dropout, Multiply, Split, Upsample
-from .torch_import import NotMapped, Pending, is_tensor
+from .torch_import import TV, NotMapped, Pending, is_tensor
 from .torch_ops import (MODULES, _bn_module, _conv_module, _dim, _hardtanh, _map, _pair, act, adaptive, linear, op,
                         pool)
 
 
 # ----------------------------------------------------------------------------- element-wise
 def _is_tensor_other(imp, a, what):
-    if not is_tensor(a.other):
-        raise NotMapped(f"{what} of a constant {type(a.other).__name__} (only tensor {what}s are modelled)")
-    if not is_tensor(a.input):
-        raise NotMapped(f"{what} of a constant {type(a.input).__name__} and a tensor")
+    """Both operands tensors (``what``: 'add of' / 'multiply by')."""
+    for v in (a.other, a.input):
+        if not is_tensor(v):
+            raise NotMapped(f"{what} a constant {type(v).__name__} (only operations on two tensors are modelled)")
 
 
 @op("add", "input, other, alpha=1", functions=("operator.add", "operator.iadd", "torch.add"),
     methods=("add", "add_", "__add__", "__iadd__"), aten=("add", "add_"))
 def _add(imp, a):
-    _is_tensor_other(imp, a, "add")
+    if is_tensor(a.input) != is_tensor(a.other) and a.alpha == 1:
+        t, c = (a.input, a.other) if is_tensor(a.input) else (a.other, a.input)
+        if isinstance(t, TV) and isinstance(c, (int, float)) and not isinstance(c, bool) and c == 3:
+            src = next((n for n in imp.node.args[:2] if hasattr(n, "op")), None)
+            return Pending("shift", t, t.shape, imp.node, src)  # x + 3 of a hard-sigmoid written out
+    _is_tensor_other(imp, a, "add of")
     if a.alpha != 1:
         raise NotMapped(f"alpha={a.alpha}")
     x, y = imp.ref(a.input), imp.ref(a.other)
@@ -44,7 +49,10 @@ def _operand(imp, v):
 @op("mul", "input, other", functions=("operator.mul", "operator.imul", "torch.mul"),
     methods=("mul", "mul_", "__mul__", "__imul__"), aten=("mul", "mul_"))
 def _mul(imp, a):
-    _is_tensor_other(imp, a, "multiply")
+    for p, other in ((a.input, a.other), (a.other, a.input)):
+        if isinstance(p, Pending) and p.kind == "relu6shift" and isinstance(other, TV) and other.ref == p.base.ref:
+            return Pending("hswish6", p.base, p.shape, imp.node, p.data)  # x * relu6(x + 3), "/ 6" to follow
+    _is_tensor_other(imp, a, "multiply by")
     for gate, other in ((a.input, a.other), (a.other, a.input)):
         if isinstance(gate, Pending) and gate.kind == "gate" and gate.resolved is None:
             if imp.ref(other) == gate.base.ref:  # x * sigmoid(x): one activation
@@ -57,6 +65,31 @@ def _mul(imp, a):
         raise NotMapped(f"multiply of {list(sx)} by {list(sy)} (only equal shapes or a (N, C, 1, 1) gate are "
                         f"modelled)")
     return imp.tv(imp.emit(Multiply(), [x, y]))
+
+
+@op("div", "input, other, rounding_mode=None", functions=("operator.truediv", "operator.itruediv", "torch.div",
+                                                           "torch.true_divide"),
+    methods=("div", "div_", "__truediv__", "true_divide"), aten=("div",))
+def _div(imp, a):
+    """Only hard-sigmoid and hard-swish written out: relu6(x + 3) / 6 and x * relu6(x + 3) / 6."""
+    x, c = a.input, a.other
+    if isinstance(x, Pending) and x.kind in ("relu6shift", "hswish6") and not is_tensor(c) and c == 6 \
+            and a.rounding_mode is None:
+        if x.kind == "relu6shift":
+            return act(imp, x.base, "hsigmoid", gate="hswish", src=x.data)
+        return act(imp, x.base, "hswish")
+    raise NotMapped("divide (only hard-sigmoid and hard-swish written out, relu6(x + 3) / 6 and "
+                    "x * relu6(x + 3) / 6, are modelled)")
+
+
+@op("clamp", "input, min=None, max=None", functions=("torch.clamp", "torch.clip"),
+    methods=("clamp", "clip", "clamp_", "clip_"), aten=("clamp", "clip"))
+def _clamp(imp, a):
+    if (a.min, a.max) == (0, 6):
+        return act(imp, a.input, "relu6")
+    if a.min == 0 and a.max is None:
+        return act(imp, a.input, "relu")
+    raise NotMapped(f"clamp({a.min}, {a.max}) is neither relu6 (0, 6) nor relu (0, None)")
 
 
 # ----------------------------------------------------------------------------- data movement

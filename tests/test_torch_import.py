@@ -147,6 +147,8 @@ class AllOps(nn.Module):
         x = self.silu(x)
         x = x.mul(F.hardsigmoid(x))                              # hswish (fused)
         x = self.ht(x)
+        x = x * (F.relu6(x + 3.0) / 6.0)                         # hard-swish written out (fused)
+        x = x.clamp(min=0)                                       # clamp(0, None) = relu
         x = F.conv2d(x, self.fw, None, 1, 1)                     # functional conv with a parameter
         x = F.relu_(self.bn_plain(x))                            # BN without affine; in-place relu
         x = self.maxpool(x)                                      # max pool, ceil_mode
@@ -235,7 +237,7 @@ def test_unsupported_ops_are_listed_in_one_error_with_name_type_and_call_site():
     assert f"gelu (GELU at {here}:{_line('self.gelu')})" in msg
     assert f"sin (torch.sin at {here}:{_line('torch.sin')})" in msg
     assert f"exp (Tensor.exp at {here}:{_line('x.exp()')})" in msg
-    assert f"mul (operator.mul at {here}:{_line('2.0')}: multiply of a constant float" in msg
+    assert f"mul (operator.mul at {here}:{_line('2.0')}: multiply by a constant float" in msg
     assert "--skip-unsupported (API: skip_unsupported=True)" in msg
 
 
