@@ -57,7 +57,7 @@ ZOO = {"mobilenet_v2": ("mobilenet_v2", {}), "mobilenet_v3_large": ("mobilenet_v
        "shufflenet_v2_x2_0": ("shufflenet_v2", {"alpha": 2.0, "impl": "torchvision"}),
        "squeezenet1_0": ("squeezenet1_0", {}), "squeezenet1_1": ("squeezenet1_1", {}),
        "resnet50": ("resnet50", {"variant": "v1.5"}), "vgg16": ("vgg16", {"classifier": "adaptive"}),
-       "alexnet": ("alexnet", {"variant": "torchvision"})}
+       "alexnet": ("alexnet", {"variant": "torchvision", "classifier": "adaptive"})}
 
 
 def factories(names, timm_names):

@@ -381,3 +381,49 @@ def test_view_algebra_recognizes_shuffles_exactly():
     assert shuffle_groups((1, 4, 3, 3), lay) is None and not same_order(lay)
     assert same_order(Layout.contiguous((1, 4, 3, 3)).reshape((1, 36)))
     assert Layout.contiguous((2, 3)).permute((1, 0)).reshape((2, 3)) is None  # not a strided view
+
+
+def test_unflatten_op_shapes_executor_and_torch_bridge():
+    from costmodel import GraphBuilder, GraphError
+    from costmodel.ops import Flatten, GlobalAvgPool, Linear, Multiply, Unflatten
+    from costmodel.torch_bridge import to_torch
+    b = GraphBuilder("se", (6, 5, 4))
+    s = b.add(GlobalAvgPool(), "input", "pool")
+    s = b.add(Flatten(), s, "flat")
+    s = b.add(Linear(6), s, "fc")
+    s = b.add(Unflatten((6, 1, 1)), s, "unflatten")
+    b.add(Multiply(), ["input", s], "mul")
+    g = b.build()
+    assert [n.out_shape for n in g] == [(6, 1, 1), (6,), (6,), (6, 1, 1), (6, 5, 4)]
+    rows = {r["name"]: r for r in analyze(g).rows}
+    assert rows["unflatten"]["flops"] == 0 and rows["unflatten"]["op"] == "unflatten 6x1x1"
+    x = np.random.default_rng(0).standard_normal((2, 6, 5, 4)).astype(np.float32)
+    w = costmodel.init_weights(g, 0)
+    with torch.no_grad():
+        ref = to_torch(g, w)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(costmodel.execute(g, x, weights=w), ref, rtol=1e-5, atol=1e-6)
+    with pytest.raises(GraphError, match=r"unflatten to \(6, 1, 1\) needs a vector of 6 features"):
+        GraphBuilder("bad", (5,)).add(Unflatten((6, 1, 1)), "input", "u")
+
+
+def test_several_outputs_and_torch_weights():
+    from costmodel.torch_import import torch_weights
+
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return {"map": y, "pooled": y.mean((2, 3))}
+
+    m = randomize(Two())
+    g = from_torch(m, (3, 6, 5))
+    assert [g.shape(r) for r in g.outputs] == [(4, 4, 3), (4,)]
+    w = torch_weights(m, g)
+    ya, yb = costmodel.execute(g, np.ones((1, 3, 6, 5), np.float32), weights=w)
+    with torch.no_grad():
+        ref = m(torch.ones(1, 3, 6, 5))
+    np.testing.assert_allclose(ya, ref["map"].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(yb, ref["pooled"].numpy(), rtol=1e-5, atol=1e-6)
