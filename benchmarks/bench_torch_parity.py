@@ -124,7 +124,7 @@ def main(argv=None):
     print(head)
     print("-" * len(head))
     bad, zoo_rows = [], []
-    for label, source, make in factories(tv, tm):
+    for label, _source, make in factories(tv, tm):
         torch.manual_seed(0)
         m = make().eval()
         randomize_bn(m, torch)

@@ -194,7 +194,7 @@ def call_module(imp, m, args, kwargs):
                             "never runs the model); use the module with explicit sizes")
         raise NotMapped("")
     if len(args) != 1 or kwargs or not is_tensor(args[0]):
-        raise NotMapped("called with more than one tensor argument")
+        raise NotMapped("called with arguments other than one tensor")
     out = handler(imp, m, args[0])
     node = imp.node
     if getattr(m, "inplace", False) is True and hasattr(node.args[0], "op"):
@@ -475,7 +475,8 @@ def adaptive(imp, x, size):
 
 
 @op("adaptive_avg_pool2d", "input, output_size",
-    functions=("F.adaptive_avg_pool2d", "torch._C._nn.adaptive_avg_pool2d"), aten=("adaptive_avg_pool2d", "_adaptive_avg_pool2d"))
+    functions=("F.adaptive_avg_pool2d", "torch._C._nn.adaptive_avg_pool2d"),
+    aten=("adaptive_avg_pool2d", "_adaptive_avg_pool2d"))
 def _adaptive(imp, a):
     return adaptive(imp, a.input, a.output_size)
 

@@ -54,11 +54,10 @@ def _mul(imp, a):
             return Pending("hswish6", p.base, p.shape, imp.node, p.data)  # x * relu6(x + 3), "/ 6" to follow
     _is_tensor_other(imp, a, "multiply by")
     for gate, other in ((a.input, a.other), (a.other, a.input)):
-        if isinstance(gate, Pending) and gate.kind == "gate" and gate.resolved is None:
-            if imp.ref(other) == gate.base.ref:  # x * sigmoid(x): one activation
-                fn = gate.data[0]
-                gate.resolved = ref = imp.emit(Activation(fn), [gate.base.ref], name=imp.base_name(gate.origin))
-                return imp.tv(ref)
+        if isinstance(gate, Pending) and gate.kind == "gate" and gate.resolved is None \
+                and imp.ref(other) == gate.base.ref:  # x * sigmoid(x): one activation
+            gate.resolved = ref = imp.emit(Activation(gate.data[0]), [gate.base.ref], name=imp.base_name(gate.origin))
+            return imp.tv(ref)
     x, y = _operand(imp, a.input), _operand(imp, a.other)
     sx, sy = imp.full(x), imp.full(y)
     if len(sx) != len(sy) or any(p != q and 1 not in (p, q) for p, q in zip(sx, sy)):

@@ -43,7 +43,7 @@ class Layout:
         self.dims = tuple(tuple(d) for d in dims)
 
     @classmethod
-    def contiguous(cls, shape: Sequence[int]) -> "Layout":
+    def contiguous(cls, shape: Sequence[int]) -> Layout:
         dims, stride = [], 1
         for s in reversed(tuple(shape)):
             dims.append(((s, stride),))
@@ -57,7 +57,7 @@ class Layout:
     def atoms(self) -> Tuple[Atom, ...]:
         return _merged(a for d in self.dims for a in d)
 
-    def reshape(self, shape: Sequence[int]) -> Optional["Layout"]:
+    def reshape(self, shape: Sequence[int]) -> Optional[Layout]:
         """The same elements in row-major order regrouped into ``shape`` (sizes already resolved),
         or None when an axis would not be a strided run of the base."""
         atoms = list(self.atoms())
@@ -83,7 +83,7 @@ class Layout:
             dims.append(tuple(run))
         return Layout(dims)
 
-    def permute(self, perm: Sequence[int]) -> "Layout":
+    def permute(self, perm: Sequence[int]) -> Layout:
         return Layout([self.dims[p] for p in perm])
 
 
