@@ -38,7 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .ops import Activation, AdaptiveAvgPool, AvgPool, BatchNorm, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool
-from .torch_import import NotMapped, Pending, TorchImportError, has_tensor, is_tensor
+from .torch_graph import NotMapped, Pending, has_tensor, is_tensor
+from .torch_import import TorchImportError
 
 FUNCTIONS: Dict[object, Tuple] = {}   # function object -> (signature, handler)
 BY_NAME: Dict[str, Tuple] = {}        # "module.qualname" -> (signature, handler), for optional packages

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .ops import Activation, Add, ChannelShuffle, Concat, Dropout, Multiply, Split, Upsample
-from .torch_import import TV, NotMapped, Pending, is_tensor
+from .torch_graph import TV, NotMapped, Pending, is_tensor
 from .torch_ops import (MODULES, _bn_module, _conv_module, _dim, _hardtanh, _map, _pair, act, adaptive, linear, op,
                         pool)
 
