@@ -298,16 +298,21 @@ class Importer:
             args = self.load(node.args)
             kwargs = self.load(node.kwargs)
             try:
-                value = self.visit(node, args, kwargs)
+                try:
+                    value = self.visit(node, args, kwargs)
+                except (TypeError, ValueError, IndexError, KeyError, AttributeError, ArithmeticError) as e:
+                    if isinstance(e, CostModelError):
+                        raise
+                    # arguments outside what a handler expects, typically shapes changed upstream by an
+                    # unsupported op kept as the identity: listed with the reason, never a traceback
+                    raise NotMapped(f"cannot map these arguments ({type(e).__name__}: "
+                                    f"{' '.join(str(e).split())[:100]})") from None
             except NotMapped as e:
                 self.record(node, e.reason)
                 value = self.passthrough(node, [args, kwargs])
-            except TorchImportError:
-                self.raise_unsupported_first()
-                raise
             except CostModelError as e:
-                self.raise_unsupported_first()
-                raise TorchImportError(f"{self.where(node)}: {e}") from None
+                msg = str(e) if isinstance(e, TorchImportError) else f"{self.where(node)}: {e}"
+                self.raise_after_unsupported(msg)
             self.values[node] = value
         if self.unsupported and not self.skip:
             self.raise_unsupported()
@@ -367,16 +372,23 @@ class Importer:
                                f"costmodel models one image input (N, C, H, W)")
 
     # ------------------------------------------------------------------ errors
-    def raise_unsupported_first(self):
+    def raise_after_unsupported(self, msg: str):
+        """A node that cannot be imported at all. After unsupported ops (kept as the identity, so
+        later shapes may differ from PyTorch's) the unsupported list comes first, saying where it
+        stopped; with skip_unsupported the error names the ops it comes after (as the ONNX importer)."""
         if self.unsupported and not self.skip:
-            self.raise_unsupported()
+            self.raise_unsupported(stopped=msg)
+        after = (f" (after unsupported op(s) treated as identity: "
+                 f"{', '.join(f'{a} ({b})' for a, b, _, _ in self.unsupported)})" if self.unsupported else "")
+        raise TorchImportError(f"{msg}{after}")
 
-    def raise_unsupported(self):
+    def raise_unsupported(self, stopped: str = ""):
         items = self.unsupported
         shown = [f"{a} ({b} at {c}{': ' + r if r else ''})" for a, b, c, r in items[:12]]
         more = f" and {len(items) - 12} more" if len(items) > 12 else ""
+        stop = f" The import stopped after them, at: {stopped}." if stopped else ""
         raise TorchImportError(
-            f"{self.name}: {len(items)} unsupported PyTorch op(s): {'; '.join(shown)}{more}. Supported: "
+            f"{self.name}: {len(items)} unsupported PyTorch op(s): {'; '.join(shown)}{more}.{stop} Supported: "
             f"{self.ops.supported_summary()} (docs/pytorch.md); --skip-unsupported (API: skip_unsupported=True) "
             f"counts them as zero, flagged 'unsupported:<type>'")
 

@@ -177,7 +177,7 @@ def call_method(imp, name, args, kwargs):
     if not is_tensor(self):
         if has_tensor(args[1:]) or has_tensor(kwargs):
             raise NotMapped("")
-        return _static(getattr(self, name), args[1:], kwargs, imp)
+        return _static(lambda *a, **k: getattr(self, name)(*a, **k), args[1:], kwargs, imp)
     if name in ("size", "dim", "numel", "type", "get_device"):
         return tensor_attr(self, name)(*args[1:], **kwargs)
     entry = METHODS.get(name)

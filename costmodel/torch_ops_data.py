@@ -96,7 +96,7 @@ def _clamp(imp, a):
 def _cat(imp, a):
     xs = list(a.tensors)
     if not xs or not all(is_tensor(x) for x in xs):
-        raise NotMapped("cat of constants")
+        raise NotMapped("cat with a constant tensor (e.g. a learned token)")
     refs = [imp.ref(x) for x in xs]
     rank = len(imp.full(refs[0]))
     if _dim(a.dim, rank) != 1:
@@ -250,7 +250,10 @@ def _transpose(imp, a):
 @op("permute", "input, *dims", methods=("permute",), aten=("permute",), aten_sig="input, dims")
 def _permute(imp, a):
     rank = len(a.input.shape)
-    return imp.view(a.input, perm=[_dim(d, rank) for d in a.dims])
+    perm = [_dim(d, rank) for d in a.dims]
+    if sorted(perm) != list(range(rank)):
+        raise NotMapped(f"permute {list(a.dims)} of a rank-{rank} tensor")
+    return imp.view(a.input, perm=perm)
 
 
 @op("permute", "input, dims", functions=("torch.permute",))

@@ -427,3 +427,22 @@ def test_several_outputs_and_torch_weights():
         ref = m(torch.ones(1, 3, 6, 5))
     np.testing.assert_allclose(ya, ref["map"].numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(yb, ref["pooled"].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_error_after_unsupported_ops_lists_them_and_where_it_stopped():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 4, 1)  # after pixel_shuffle(x, 2): 8 channels -> 2
+
+        def forward(self, x):
+            return self.conv(F.pixel_shuffle(x, 2))
+
+    with pytest.raises(TorchImportError, match=r"^M: 1 unsupported PyTorch op\(s\): pixel_shuffle \(torch.pixel_shuffle "
+                                               r"at .*\)\. The import stopped after them, at: M: conv \(Conv2d at .*\): "
+                                               r"weight \[4, 2, 1, 1\] with groups=1 expects 2 input channels, the "
+                                               r"input has 8\. Supported: "):
+        from_torch(M(), (8, 4, 4))
+    with pytest.raises(TorchImportError, match=r"the input has 8 \(after unsupported op\(s\) treated as identity: "
+                                               r"pixel_shuffle \(torch.pixel_shuffle\)\)$"):
+        from_torch(M(), (8, 4, 4), skip_unsupported=True)
