@@ -78,6 +78,11 @@ def has_tensor(v) -> bool:
     return False
 
 
+#: ops whose result is a view of their first argument (an in-place update of it changes the base)
+VIEW_OPS = {"getitem", "view", "reshape", "_unsafe_view", "transpose", "permute", "flatten", "unflatten", "squeeze",
+            "unsqueeze", "expand", "expand_as", "narrow", "chunk", "split", "split_with_sizes", "slice", "view_as",
+            "reshape_as", "t", "swapaxes", "swapdims", "alias", "detach", "contiguous"}
+
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
@@ -107,6 +112,8 @@ class Importer:
         self.values: Dict = {}
         self.used_names = {"input"}
         self.blocks: Dict[str, str] = {}
+        self.view_base: Dict = {}
+        self.order = {n: i for i, n in enumerate(graph.nodes)}
         self.weights: Dict[str, Dict] = {}
         self.params_seen = set()
         self.unsupported: List[Tuple[str, str, str, str]] = []
@@ -314,6 +321,8 @@ class Importer:
                 msg = str(e) if isinstance(e, TorchImportError) else f"{self.where(node)}: {e}"
                 self.raise_after_unsupported(msg)
             self.values[node] = value
+            if node.op in ("call_function", "call_method"):
+                self.note_view(node)
         if self.unsupported and not self.skip:
             self.raise_unsupported()
         refs = []
@@ -391,6 +400,29 @@ class Importer:
             f"{self.name}: {len(items)} unsupported PyTorch op(s): {'; '.join(shown)}{more}.{stop} Supported: "
             f"{self.ops.supported_summary()} (docs/pytorch.md); --skip-unsupported (API: skip_unsupported=True) "
             f"counts them as zero, flagged 'unsupported:<type>'")
+
+    # ------------------------------------------------------------------ in-place updates
+    def mutate(self, src, out) -> None:
+        """An in-place op on the tensor of fx node ``src``: later reads of ``src`` see ``out``. An
+        in-place update of a view (a slice, a reshape) whose base is read again later would change
+        the base in PyTorch and is not modelled: listed, never lost."""
+        base = self.view_base.get(src)
+        if base is not None:
+            here = self.order[self.node]
+            later = [u for u in base.users if self.order.get(u, -1) > here]
+            if later:
+                raise NotMapped(f"in-place update of a view of {base.name}, which is read again later "
+                                f"({later[0].name}); the IR has no in-place updates of views")
+        self.values[src] = out
+
+    def note_view(self, node) -> None:
+        """Record the base of a node that returns a view of its first argument."""
+        t = node.target
+        name = t if isinstance(t, str) else (t._schema.name.split("::")[-1] if hasattr(t, "_schema")
+                                             else getattr(t, "__name__", ""))
+        if name.rstrip("_") in VIEW_OPS and node.args and hasattr(node.args[0], "op"):
+            src = node.args[0]
+            self.view_base[node] = self.view_base.get(src, src)
 
     # ------------------------------------------------------------------ weights
     def set_weights(self, ref: str, **tensors) -> None:

@@ -134,7 +134,7 @@ def _run(imp, entry, args, kwargs, inplace=False):
     out = handler(imp, a)
     node = imp.node
     if (inplace or getattr(a, "inplace", False) is True) and node.args and hasattr(node.args[0], "op"):
-        imp.values[node.args[0]] = out  # in-place: later reads of the input see the result
+        imp.mutate(node.args[0], out)  # in-place: later reads of the input see the result
     return out
 
 
@@ -199,7 +199,7 @@ def call_module(imp, m, args, kwargs):
     out = handler(imp, m, args[0])
     node = imp.node
     if getattr(m, "inplace", False) is True and hasattr(node.args[0], "op"):
-        imp.values[node.args[0]] = out
+        imp.mutate(node.args[0], out)
     return out
 
 

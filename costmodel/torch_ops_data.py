@@ -26,6 +26,8 @@ def _is_tensor_other(imp, a, what):
 def _add(imp, a):
     if is_tensor(a.input) != is_tensor(a.other) and a.alpha == 1:
         t, c = (a.input, a.other) if is_tensor(a.input) else (a.other, a.input)
+        if isinstance(c, (int, float)) and not isinstance(c, bool) and c == 0:
+            return t  # 0 + x (an accumulator started at 0): the identity, no node
         if isinstance(t, TV) and isinstance(c, (int, float)) and not isinstance(c, bool) and c == 3:
             src = next((n for n in imp.node.args[:2] if hasattr(n, "op")), None)
             return Pending("shift", t, t.shape, imp.node, src)  # x + 3 of a hard-sigmoid written out

@@ -446,3 +446,33 @@ def test_an_error_after_unsupported_ops_lists_them_and_where_it_stopped():
     with pytest.raises(TorchImportError, match=r"the input has 8 \(after unsupported op\(s\) treated as identity: "
                                                r"pixel_shuffle \(torch.pixel_shuffle\)\)$"):
         from_torch(M(), (8, 4, 4), skip_unsupported=True)
+
+
+def test_inplace_update_of_a_view_is_listed_and_zero_accumulator_is_identity():
+    class Slice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c, self.d = nn.Conv2d(3, 8, 1), nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            y = self.c(x)
+            y[:, :4] += self.d(x)  # changes y through a view: not modelled, never lost
+            return y
+
+    with pytest.raises(TorchImportError, match=r"in-place update of a view of conv2d, which is read again later"):
+        from_torch(Slice(), (3, 4, 4))
+
+    class Acc(nn.Module):  # MobileOne-style: out = 0; out += branch(x) for each branch
+        def __init__(self):
+            super().__init__()
+            self.branches = nn.ModuleList([nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(3, 4, 1)])
+
+        def forward(self, x):
+            out = 0
+            for b in self.branches:
+                out = out + b(x)
+            return out
+
+    m = randomize(Acc())
+    g, _ = check_exact(m, (3, 6, 5))
+    assert [n.op.kind for n in g] == ["conv2d", "conv2d", "add"]
