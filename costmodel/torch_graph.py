@@ -22,13 +22,11 @@ from .torch_views import Layout, resolve_shape, same_order, shuffle_groups
 
 
 class NotMapped(Exception):  # noqa: N818 - internal signal, never escapes the importer
-    """A node outside the mapping; ``reason`` says which argument, ``origin`` the fx node to blame
-    when it is not the one being mapped (a view chain resolved by its consumer)."""
+    """A node outside the mapping; ``reason`` says why (which argument), "" for an unknown target."""
 
-    def __init__(self, reason: str = "", origin=None):
+    def __init__(self, reason: str = ""):
         super().__init__(reason)
-        self.reason, self.origin = reason, origin
-
+        self.reason = reason
 
 
 # ----------------------------------------------------------------------------- values

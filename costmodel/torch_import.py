@@ -56,7 +56,9 @@ def _trace_fx(module):
 
 def _trace_export(module, input_size):
     import torch
-    x = torch.empty((1,) + tuple(input_size))  # never filled nor read: export runs on fake tensors
+    p = next((t for t in module.parameters() if t.is_floating_point()), None)
+    kw = {"dtype": p.dtype, "device": p.device} if p is not None else {}
+    x = torch.empty((1,) + tuple(input_size), **kw)  # never filled nor read: export runs on fake tensors
     ep = torch.export.export(module, (x,), strict=False)
     state = dict(ep.state_dict)
     state.update(getattr(ep, "constants", {}) or {})
@@ -158,7 +160,7 @@ def _numpy_weights(weights) -> Dict[str, Dict]:
         for key, t in d.items():
             if key == "eps" or t is None:
                 continue
-            a = np.array(t.detach().cpu().numpy(), dtype=np.float32)  # a copy
+            a = np.array(t.detach().float().cpu().numpy(), dtype=np.float32)  # a copy (any float dtype)
             if key == "running_var" and eps is not None and eps != EXECUTOR_BN_EPS:
                 a = (a.astype(np.float64) + (eps - EXECUTOR_BN_EPS)).astype(np.float32)
             arrays[key] = a
