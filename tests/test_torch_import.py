@@ -438,10 +438,10 @@ def test_an_error_after_unsupported_ops_lists_them_and_where_it_stopped():
         def forward(self, x):
             return self.conv(F.pixel_shuffle(x, 2))
 
-    with pytest.raises(TorchImportError, match=r"^M: 1 unsupported PyTorch op\(s\): pixel_shuffle \(torch.pixel_shuffle "
-                                               r"at .*\)\. The import stopped after them, at: M: conv \(Conv2d at .*\): "
-                                               r"weight \[4, 2, 1, 1\] with groups=1 expects 2 input channels, the "
-                                               r"input has 8\. Supported: "):
+    stopped = (r"^M: 1 unsupported PyTorch op\(s\): pixel_shuffle \(torch.pixel_shuffle at .*\)\. The import stopped "
+               r"after them, at: M: conv \(Conv2d at .*\): weight \[4, 2, 1, 1\] with groups=1 expects 2 input "
+               r"channels, the input has 8\. Supported: ")
+    with pytest.raises(TorchImportError, match=stopped):
         from_torch(M(), (8, 4, 4))
     with pytest.raises(TorchImportError, match=r"the input has 8 \(after unsupported op\(s\) treated as identity: "
                                                r"pixel_shuffle \(torch.pixel_shuffle\)\)$"):
