@@ -450,6 +450,11 @@ def flatten(op, ins, ctx):
     return (x.reshape(x.shape[0], -1),)
 
 
+def unflatten(op, ins, ctx):
+    (x,) = ins
+    return (x.reshape((x.shape[0],) + tuple(op.shape)),)
+
+
 def dropout(op, ins, ctx):
     return (ins[0],)
 
@@ -498,6 +503,7 @@ KERNELS: Dict[str, Callable] = {
     "split": split,
     "channel_shuffle": channel_shuffle,
     "flatten": flatten,
+    "unflatten": unflatten,
     "dropout": dropout,
     "upsample": upsample,
 }

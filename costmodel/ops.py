@@ -691,6 +691,38 @@ class Flatten(Op):
 
 
 @dataclass(frozen=True)
+class Unflatten(Op):
+    """(F,) -> ``shape`` = (C, H, W) with C * H * W = F, in row-major order: PyTorch's
+    ``y.view(N, C, 1, 1)`` of a vector, as a squeeze-and-excitation gate built from linear layers
+    reshapes its (C,) output before the multiply. A view: no arithmetic."""
+
+    shape: Tuple[int, int, int] = (1, 1, 1)
+
+    kind: ClassVar[str] = "unflatten"
+    category: ClassVar[str] = "view"
+    flops_rule: ClassVar[str] = "0"
+
+    def __post_init__(self):
+        s = self.shape
+        if not isinstance(s, (tuple, list)) or len(s) != 3 or not all(_is_int(d) and d >= 1 for d in s):
+            raise GraphError(f"unflatten shape must be three positive integers (C, H, W), got {s!r}")
+        object.__setattr__(self, "shape", tuple(int(d) for d in s))
+
+    def infer(self, ins):
+        (x,) = ins
+        if len(x) != 1 or x[0] != numel(self.shape):
+            raise GraphError(f"unflatten to {self.shape} needs a vector of {numel(self.shape)} features, got {x}")
+        return (self.shape,)
+
+    def out_hw(self, hw):
+        h, _ = hw[0]
+        return h * 0 + self.shape[1], h * 0 + self.shape[2]
+
+    def label(self, ins):
+        return "unflatten {}x{}x{}".format(*self.shape)
+
+
+@dataclass(frozen=True)
 class Dropout(Op):
     """Identity at inference."""
 
@@ -762,7 +794,7 @@ OP_KINDS = {
     cls.kind: cls
     for cls in (Conv2d, Linear, BatchNorm, Activation, MaxPool, AvgPool, GlobalAvgPool, AdaptiveAvgPool, Add,
                 Multiply,
-                Concat, Split, ChannelShuffle, Flatten, Dropout, Upsample, Unsupported)
+                Concat, Split, ChannelShuffle, Flatten, Unflatten, Dropout, Upsample, Unsupported)
 }
 
 

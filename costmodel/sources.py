@@ -89,8 +89,8 @@ def load(source, alpha=None, res=None, classes=None, depth=None, *, skip_unsuppo
                 raise KnobError(f"{text}: an ONNX model takes no knobs ({', '.join(knobs)})")
             from .onnx_import import load_onnx
             return load_onnx(text, res=res, skip_unsupported=skip_unsupported)
-        from .torch_import import load_torch_ref
-        return load_torch_ref(text, res=res, args=knobs, skip_unsupported=skip_unsupported)
+        from .torch_refs import load_torch_ref
+        return load_torch_ref(text, input_size=res, args=knobs, skip_unsupported=skip_unsupported)
     from .registry import build, networks
     if text not in networks() and os.path.isfile(text):
         raise KnobError(f"{text!r:.80} is a file but not a spec file, ONNX model or Python file with a factory: "

@@ -100,6 +100,7 @@ TRANSLATORS = {
     "split": _split,
     "channel_shuffle": lambda n: nn.ChannelShuffle(n.op.groups),
     "flatten": lambda n: nn.Flatten(1),
+    "unflatten": lambda n: nn.Unflatten(1, n.op.shape),
     "dropout": lambda n: nn.Dropout(n.op.p),
     "upsample": _upsample,
 }

@@ -10,7 +10,7 @@ from costmodel import ops
 from costmodel.graph import GraphBuilder
 from costmodel.ops import (CATEGORIES, OP_KINDS, Activation, Add, AdaptiveAvgPool, AvgPool, BatchNorm, ChannelShuffle,
                            Concat, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool, Multiply, Split,
-                           Unsupported, Upsample, numel)
+                           Unflatten, Unsupported, Upsample, numel)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,6 +33,7 @@ EXAMPLES = {
     "dropout": (Dropout(0.2), [(3, 2, 2)]),
     "upsample": (Upsample((6, 4)), [(2, 3, 2)]),
     "unsupported": (Unsupported("Foo"), [(2, 3, 3)]),
+    "unflatten": (Unflatten((3, 2, 2)), [(12,)]),
 }
 
 
