@@ -19,7 +19,7 @@ and MAC reads the weights once per batch: N x (activations read + written) + wei
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from .graph import Graph
 
@@ -41,13 +41,26 @@ def convention(batch: int = 1) -> str:
     return CONVENTION + f"; batch {batch}: madds, flops, activation MAC and peak memory x {batch}, weights once"
 
 
+#: the keys ``node_counts`` gives: the counts that are plain sums over nodes
+SUM_KEYS = COUNT_KEYS + ("bn_channels",)
+
+
+def node_counts(node, batch: int = 1) -> Dict[str, int]:
+    """One node's counts (``SUM_KEYS``): the op's formulas on its shapes, Mult-Adds and FLOPs at
+    ``batch``. The one place they are evaluated: ``analyze``, the sweep (on symbolic shapes) and the
+    reproduction all sum this."""
+    op, ins, outs = node.op, node.in_shapes, node.out_shapes
+    p = op.params(ins)
+    return {"params": p, "params_with_bn": p + op.bn_params(ins), "madds": batch * op.madds(ins, outs),
+            "flops": batch * op.flops(ins, outs), "bn_channels": ins[0][0] if op.kind == "batchnorm" else 0}
+
+
 def layer_rows(graph: Graph, batch: int = 1) -> List[dict]:
     """One dict per node with its shapes and exact integer costs (Mult-Adds and FLOPs at ``batch``)."""
     rows = []
     for n in graph.nodes:
         ins, outs = n.in_shapes, n.out_shapes
-        p = n.op.params(ins)
-        bn = n.op.bn_params(ins)
+        c = node_counts(n, batch)
         rows.append({
             "name": n.name,
             "op": n.op.label(ins),
@@ -56,20 +69,17 @@ def layer_rows(graph: Graph, batch: int = 1) -> List[dict]:
             "input_shape": list(ins[0]) if ins else [],
             "input_shapes": [list(s) for s in ins],
             "output_shape": list(outs[0]),
-            "params": p,
-            "params_with_bn": p + bn,
-            "madds": batch * n.op.madds(ins, outs),
-            "flops": batch * n.op.flops(ins, outs),
+            **{k: c[k] for k in COUNT_KEYS},
         })
     return rows
 
 
-def count_totals(graph: Graph, rows: Optional[List[dict]] = None, batch: int = 1) -> Dict[str, int]:
-    """The count totals (``COUNT_KEYS`` and ``bn_channels``) of a graph: the one place they are
-    summed (``analyze``, the sweep's exact path and the reproduction use it)."""
-    rows = layer_rows(graph, batch) if rows is None else rows
-    t = {k: sum(r[k] for r in rows) for k in COUNT_KEYS}
-    t["bn_channels"] = sum(n.in_shapes[0][0] for n in graph.nodes if n.op.kind == "batchnorm")
+def count_totals(graph: Graph, batch: int = 1) -> Dict[str, int]:
+    """The count totals (``SUM_KEYS``) of a graph."""
+    t = dict.fromkeys(SUM_KEYS, 0)
+    for n in graph.nodes:
+        for k, v in node_counts(n, batch).items():
+            t[k] += v
     return t
 
 
@@ -132,7 +142,7 @@ def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool
     for r in rows:
         r["mac"] = macs[r["name"]]
         r["arithmetic_intensity"] = r["madds"] / r["mac"] if r["mac"] else 0.0
-    totals = count_totals(graph, rows)
+    totals = count_totals(graph, batch)
     totals["mac"] = sum(unit_mac(u, batch) for u in p.units)
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)
     totals["peak_activation_bytes"] = batch * to_bytes(schedule(p, "optimal").peak, bits)

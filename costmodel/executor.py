@@ -45,18 +45,9 @@ class VerificationError(CostModelError):
 
 # ----------------------------------------------------------------------------- weights
 def _layer_shapes(node) -> Dict[str, Tuple[int, ...]]:
-    """Array name -> shape of one node's weights (empty for ops without weights)."""
-    op, kind = node.op, node.op.kind
-    if kind == "conv2d":
-        d = {"weight": (op.out_channels, node.in_shapes[0][0] // op.groups) + tuple(op.kernel)}
-        return dict(d, bias=(op.out_channels,)) if op.bias else d
-    if kind == "linear":
-        d = {"weight": (op.out_features, node.in_shapes[0][0])}
-        return dict(d, bias=(op.out_features,)) if op.bias else d
-    if kind == "batchnorm":
-        c = (node.in_shapes[0][0],)
-        return dict({"weight": c, "bias": c} if op.affine else {}, running_mean=c, running_var=c)
-    return {}
+    """Array name -> shape of one node's weights and buffers (the op declares them, PyTorch's
+    layout; empty for ops without weights)."""
+    return {**node.op.weights(node.in_shapes), **node.op.buffers(node.in_shapes)}
 
 
 def weight_shapes(graph: Graph) -> Dict[str, Dict[str, Tuple[int, ...]]]:
@@ -75,9 +66,11 @@ def init_weights(graph: Graph, seed: int = 0) -> Dict[str, Dict[str, np.ndarray]
     """Deterministic float32 weights for every layer of ``graph``.
 
     Each layer draws from its own generator seeded by (seed, crc32(layer name)), so a layer's
-    weights do not depend on the rest of the graph. Conv/linear weights are He-uniform
-    U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)) (variance 2 / fan_in), biases U(-0.1, 0.1); BatchNorm
-    gamma and running variance U(0.5, 1.5), beta and running mean U(-0.2, 0.2). (Uniform draws
+    weights do not depend on the rest of the graph. The arrays are the ones each op declares
+    (``Op.weights`` and ``Op.buffers``): weight matrices and kernels He-uniform
+    U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)) (variance 2 / fan_in), biases U(-0.1, 0.1), other
+    per-channel scales U(0.5, 1.5); normalization (BatchNorm) gamma and running variance
+    U(0.5, 1.5), beta and running mean U(-0.2, 0.2). (Uniform draws
     are several times faster than normal ones: VGG-16's 138 M weights take a fraction of a second.)
     """
     require_graph(graph, "init_weights")
@@ -87,15 +80,17 @@ def init_weights(graph: Graph, seed: int = 0) -> Dict[str, Dict[str, np.ndarray]
         if not shapes:
             continue
         rng = np.random.default_rng([int(seed), zlib.crc32(n.name.encode())])
-        if n.op.kind == "batchnorm":
-            d = {k: _uniform(rng, s, 0.5, 1.5) if k in ("weight", "running_var") else _uniform(rng, s, -0.2, 0.2)
-                 for k, s in shapes.items()}
-        else:
-            w = shapes["weight"]
-            a = float(np.sqrt(6.0 / np.prod(w[1:])))
-            d = {"weight": _uniform(rng, w, -a, a)}
-            if "bias" in shapes:
-                d["bias"] = _uniform(rng, shapes["bias"], -0.1, 0.1)
+        d = {}
+        for k, s in shapes.items():  # in the op's declared order: one stream of draws per layer
+            if n.op.category == "norm":
+                d[k] = _uniform(rng, s, 0.5, 1.5) if k in ("weight", "running_var") else _uniform(rng, s, -0.2, 0.2)
+            elif len(s) >= 2:  # a weight matrix / kernel: He-uniform over its fan-in
+                a = float(np.sqrt(6.0 / np.prod(s[1:])))
+                d[k] = _uniform(rng, s, -a, a)
+            elif k == "bias":
+                d[k] = _uniform(rng, s, -0.1, 0.1)
+            else:  # a per-channel scale
+                d[k] = _uniform(rng, s, 0.5, 1.5)
         weights[n.name] = d
     return weights
 

@@ -1,25 +1,35 @@
 """Op kinds of the graph IR: shape inference and per-op cost formulas in one place.
 
 Tensors are feature maps of shape (C, H, W) or vectors of shape (F,), always at batch 1.
-Every op is a frozen dataclass: its attributes are data, and four pure integer functions
-give what the calculators sum over a graph:
+Every op is a frozen dataclass: its attributes are data, and pure integer functions give what
+the calculators sum over a graph:
 
 * ``infer(ins)``       -> tuple of output shapes (exact integer arithmetic, as the reference
                           implementations pad; an impossible shape raises ``GraphError``)
-* ``params(ins)``      -> weights and biases of conv and linear layers (the papers' count)
-* ``bn_params(ins)``   -> BatchNorm scale and shift (added in ``params_with_bn``)
+* ``weights(ins)``     -> {name: shape} of its learned parameters in PyTorch's layout (conv
+                          ``weight`` (out, in/groups, kh, kw) and ``bias``; BatchNorm ``weight``
+                          and ``bias``); ``buffers(ins)`` its other state (BatchNorm's running
+                          statistics). The executor, ``init_weights`` and the torch bridge read these.
+* ``params(ins)``      -> derived: the weights' elements for ops counted as parameters (conv,
+                          linear: the papers' count), ``bn_params(ins)`` for BatchNorm's scale and
+                          shift (added only in ``params_with_bn``); ``weight_count`` says which.
 * ``madds(ins, outs)`` -> multiply-accumulates of conv and linear layers (the papers' Mult-Adds)
 * ``flops(ins, outs)`` -> floating-point operations: 2 x madds plus every other arithmetic op,
-                          with the per-element counts documented on each class and in the README.
+                          with the per-element rule stated on each class (``flops_rule``) and in
+                          the README.
 
-``ins`` and ``outs`` are tuples of shapes. Adding an op kind means adding one class here and
-listing it in ``OP_KINDS``; calculators never special-case a network.
+Every op kind declares its ``category`` (conv, linear, norm, act, pool, eltwise, copy, view), which
+the memory model's rules are keyed by: a class without one is an error when it is defined, so a
+forgotten op can never count as a free view. ``ins`` and ``outs`` are tuples of shapes. Adding an
+op kind means adding one class here, listing it in ``OP_KINDS``, and giving it an executor kernel
+and a torch translation (a test checks all of it for every kind); calculators never special-case a
+network.
 """
 from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, fields
-from typing import ClassVar, Tuple, Union
+from typing import ClassVar, Dict, Tuple, Union
 
 from .errors import GraphError
 
@@ -154,15 +164,34 @@ def _require_map(op: "Op", ins) -> Shape:
     return x
 
 
+#: the op categories the memory model knows (docs/memory.md)
+CATEGORIES = ("conv", "linear", "norm", "act", "pool", "eltwise", "copy", "view")
+
+
 @dataclass(frozen=True)
 class Op:
-    """Base of all op kinds. Subclasses set ``kind`` and override what they cost."""
+    """Base of all op kinds. Subclasses set ``kind``, ``category`` and ``flops_rule`` and override
+    what they have (shape rule, weights, costs)."""
 
     kind: ClassVar[str] = "op"
     #: exact number of inputs, or None for "two or more" (add, concat)
     arity: ClassVar[Union[int, None]] = 1
-    #: coarse class used by the memory model: conv, linear, norm, act, pool, eltwise, copy, view
-    category: ClassVar[str] = "view"
+    #: coarse class used by the memory model (``CATEGORIES``); required of every op kind
+    category: ClassVar[str] = ""
+    #: how the weights count: "params" (the papers' count) or "bn" (only in params_with_bn)
+    weight_count: ClassVar[str] = "params"
+    #: the FLOPs rule in words, as the README's table states it
+    flops_rule: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if "kind" in cls.__dict__:  # a concrete op kind (abstract helpers such as _Pool set none)
+            if cls.category not in CATEGORIES:
+                raise TypeError(f"op kind {cls.kind!r} must declare its category, one of {', '.join(CATEGORIES)}")
+            if not cls.flops_rule:
+                raise TypeError(f"op kind {cls.kind!r} must state its FLOPs rule (flops_rule)")
+            if cls.weight_count not in ("params", "bn"):
+                raise TypeError(f"op kind {cls.kind!r}: weight_count must be 'params' or 'bn'")
 
     def infer(self, ins) -> Tuple[Shape, ...]:
         return (ins[0],)
@@ -174,11 +203,21 @@ class Op:
         maps) carry the H, W of the map they came from. Default: the first input's."""
         return hw[0]
 
+    def weights(self, ins) -> Dict[str, Shape]:
+        """Learned parameters, name -> shape in PyTorch's layout (none by default)."""
+        return {}
+
+    def buffers(self, ins) -> Dict[str, Shape]:
+        """Other state the op reads at inference, name -> shape (BatchNorm's running statistics)."""
+        return {}
+
     def params(self, ins) -> int:
-        return 0
+        """Elements of the weights, for ops counted as parameters (``weight_count == "params"``)."""
+        return 0 if self.weight_count != "params" else sum(numel(s) for s in self.weights(ins).values())
 
     def bn_params(self, ins) -> int:
-        return 0
+        """Elements of the weights, for ops counted only in params_with_bn (``weight_count == "bn"``)."""
+        return 0 if self.weight_count != "bn" else sum(numel(s) for s in self.weights(ins).values())
 
     def madds(self, ins, outs) -> int:
         return 0
@@ -191,6 +230,16 @@ class Op:
 
     def attrs(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def symbolic(cls, **attrs) -> "Op":
+        """An op of this kind whose attributes are symbolic values (the sweep's batched channel
+        counts): built without ``__post_init__``'s validation, which needs concrete integers. The
+        one place such ops are made; the validated concrete op they stand for was built first."""
+        op = cls.__new__(cls)
+        for k, v in attrs.items():
+            object.__setattr__(op, k, v)
+        return op
 
 
 # ----------------------------------------------------------------------------- conv / linear
@@ -213,6 +262,7 @@ class Conv2d(Op):
 
     kind: ClassVar[str] = "conv2d"
     category: ClassVar[str] = "conv"
+    flops_rule: ClassVar[str] = "2 x Mult-Adds, plus 1 per output element with a bias"
 
     def __post_init__(self):
         object.__setattr__(self, "kernel", _pair(self.kernel, "kernel"))
@@ -255,10 +305,9 @@ class Conv2d(Op):
     def out_hw(self, hw):
         return _window_hw(self, hw, self.dilation)
 
-    def params(self, ins):
-        c_in = ins[0][0]
-        k = self.kernel[0] * self.kernel[1]
-        return self.out_channels * (c_in // self.groups) * k + (self.out_channels if self.bias else 0)
+    def weights(self, ins):
+        w = {"weight": (self.out_channels, ins[0][0] // self.groups) + tuple(self.kernel)}
+        return dict(w, bias=(self.out_channels,)) if self.bias else w
 
     def madds(self, ins, outs):
         c_in = ins[0][0]
@@ -294,6 +343,7 @@ class Linear(Op):
 
     kind: ClassVar[str] = "linear"
     category: ClassVar[str] = "linear"
+    flops_rule: ClassVar[str] = "2 x Mult-Adds, plus 1 per output with a bias"
 
     def infer(self, ins):
         (x,) = ins
@@ -307,8 +357,9 @@ class Linear(Op):
         h, _ = hw[0]
         return h * 0 + 1, h * 0 + 1
 
-    def params(self, ins):
-        return ins[0][0] * self.out_features + (self.out_features if self.bias else 0)
+    def weights(self, ins):
+        w = {"weight": (self.out_features, ins[0][0])}
+        return dict(w, bias=(self.out_features,)) if self.bias else w
 
     def madds(self, ins, outs):
         return ins[0][0] * self.out_features
@@ -327,9 +378,16 @@ class BatchNorm(Op):
 
     kind: ClassVar[str] = "batchnorm"
     category: ClassVar[str] = "norm"
+    weight_count: ClassVar[str] = "bn"
+    flops_rule: ClassVar[str] = "2 per element (y = a x + b)"
 
-    def bn_params(self, ins):
-        return 2 * ins[0][0] if self.affine else 0
+    def weights(self, ins):
+        c = (ins[0][0],)
+        return {"weight": c, "bias": c} if self.affine else {}
+
+    def buffers(self, ins):
+        c = (ins[0][0],)
+        return {"running_mean": c, "running_var": c}
 
     def flops(self, ins, outs):
         return 2 * numel(outs[0])
@@ -354,6 +412,7 @@ class Activation(Op):
 
     kind: ClassVar[str] = "activation"
     category: ClassVar[str] = "act"
+    flops_rule: ClassVar[str] = "per element: " + ", ".join(f"{k} {v}" for k, v in ACTIVATION_FLOPS.items())
 
     def __post_init__(self):
         if self.fn not in ACTIVATION_FLOPS:
@@ -413,6 +472,7 @@ class MaxPool(_Pool):
     """Max pooling: flops = (k_h * k_w - 1) comparisons per output element."""
 
     kind: ClassVar[str] = "maxpool"
+    flops_rule: ClassVar[str] = "k_h x k_w - 1 comparisons per output element"
 
     def flops(self, ins, outs):
         return (self.kernel[0] * self.kernel[1] - 1) * numel(outs[0])
@@ -424,6 +484,7 @@ class AvgPool(_Pool):
 
     count_include_pad: bool = True
     kind: ClassVar[str] = "avgpool"
+    flops_rule: ClassVar[str] = "k_h x k_w per output element (k^2 - 1 adds and a divide)"
 
     def flops(self, ins, outs):
         return self.kernel[0] * self.kernel[1] * numel(outs[0])
@@ -435,6 +496,7 @@ class GlobalAvgPool(Op):
 
     kind: ClassVar[str] = "global_avgpool"
     category: ClassVar[str] = "pool"
+    flops_rule: ClassVar[str] = "H x W per channel (adds and a divide)"
 
     def infer(self, ins):
         c, h, w = _require_map(self, ins)
@@ -469,6 +531,7 @@ class AdaptiveAvgPool(Op):
 
     kind: ClassVar[str] = "adaptive_avgpool"
     category: ClassVar[str] = "pool"
+    flops_rule: ClassVar[str] = "the window's area per output element (PyTorch's windows)"
 
     def __post_init__(self):
         object.__setattr__(self, "size", _pair(self.size, "size"))
@@ -502,6 +565,7 @@ class Add(Op):
     kind: ClassVar[str] = "add"
     arity: ClassVar[Union[int, None]] = None
     category: ClassVar[str] = "eltwise"
+    flops_rule: ClassVar[str] = "n - 1 per output element for n inputs"
 
     def infer(self, ins):
         if len(ins) < 2:
@@ -525,6 +589,7 @@ class Multiply(Op):
     kind: ClassVar[str] = "multiply"
     arity: ClassVar[Union[int, None]] = 2
     category: ClassVar[str] = "eltwise"
+    flops_rule: ClassVar[str] = "1 per output element"
 
     def infer(self, ins):
         a, b = ins
@@ -555,6 +620,7 @@ class Concat(Op):
     kind: ClassVar[str] = "concat"
     arity: ClassVar[Union[int, None]] = None
     category: ClassVar[str] = "copy"
+    flops_rule: ClassVar[str] = "0"
 
     def infer(self, ins):
         if len(ins) < 2:
@@ -576,6 +642,7 @@ class Split(Op):
 
     kind: ClassVar[str] = "split"
     category: ClassVar[str] = "copy"
+    flops_rule: ClassVar[str] = "0"
 
     def __post_init__(self):
         if not isinstance(self.sizes, (tuple, list)) or not all(_is_int(s) for s in self.sizes):
@@ -599,6 +666,7 @@ class ChannelShuffle(Op):
 
     kind: ClassVar[str] = "channel_shuffle"
     category: ClassVar[str] = "copy"
+    flops_rule: ClassVar[str] = "0"
 
     def infer(self, ins):
         (x,) = ins
@@ -615,6 +683,8 @@ class Flatten(Op):
     """(C, H, W) -> (C * H * W,). A view: no arithmetic."""
 
     kind: ClassVar[str] = "flatten"
+    category: ClassVar[str] = "view"
+    flops_rule: ClassVar[str] = "0"
 
     def infer(self, ins):
         return ((numel(ins[0]),),)
@@ -626,6 +696,8 @@ class Dropout(Op):
 
     p: float = 0.0
     kind: ClassVar[str] = "dropout"
+    category: ClassVar[str] = "view"
+    flops_rule: ClassVar[str] = "0 (identity at inference)"
 
     def __post_init__(self):
         p = self.p
@@ -643,6 +715,7 @@ class Upsample(Op):
 
     kind: ClassVar[str] = "upsample"
     category: ClassVar[str] = "copy"
+    flops_rule: ClassVar[str] = "7 per output element (bilinear), 0 (nearest)"
 
     def __post_init__(self):
         object.__setattr__(self, "size", _pair(self.size, "size"))
@@ -672,6 +745,9 @@ class Unsupported(Op):
 
     kind: ClassVar[str] = "unsupported"
     arity: ClassVar[Union[int, None]] = None
+    #: an alias of its input, zero cost, flagged in every table (the user asked for it)
+    category: ClassVar[str] = "view"
+    flops_rule: ClassVar[str] = "0 (not modelled; flagged unsupported:<op>)"
 
     def infer(self, ins):
         if not ins:
@@ -690,6 +766,16 @@ OP_KINDS = {
 }
 
 
+def op_table() -> str:
+    """The README's table of op kinds: category (the memory model's rule), how weights count, FLOPs."""
+    rows = ["| op kind | category | weights count in | FLOPs |", "|---|---|---|---|"]
+    for kind, cls in OP_KINDS.items():
+        counted = ("none" if cls.weights is Op.weights else
+                   "params" if cls.weight_count == "params" else "params_with_bn only")
+        rows.append(f"| `{kind}` | {cls.category} | {counted} | {cls.flops_rule} |")
+    return "\n".join(rows) + "\n"
+
+
 def make_op(kind: str, **attrs) -> Op:
     """Construct an op by kind name (used by spec files and importers)."""
     try:
@@ -702,6 +788,6 @@ def make_op(kind: str, **attrs) -> Op:
         raise GraphError(f"bad attributes for {kind}: {e}") from None
 
 
-__all__ = ["Shape", "numel", "Op", "OP_KINDS", "make_op", "ACTIVATION_FLOPS", "window_output",
+__all__ = ["Shape", "numel", "Op", "OP_KINDS", "CATEGORIES", "make_op", "ACTIVATION_FLOPS", "window_output",
            "resolve_padding", "window_output_array", "resolve_padding_array"] + [c.__name__ for c in OP_KINDS.values()]
 

@@ -306,10 +306,11 @@ def _symbolic_graph(reps, var_of, hw0):
         ops = [g.nodes[i].op for g in reps]
         op = ops[0]
         if any(o != op for o in ops):
-            op = object.__new__(type(op))
+            attrs = {}
             for k, v in ops[0].__dict__.items():
                 b = _batch([o.__dict__[k] for o in ops])
-                object.__setattr__(op, k, Poly({None: b}) if not isinstance(b, type(v)) else b)
+                attrs[k] = Poly({None: b}) if not isinstance(b, type(v)) else b
+            op = type(op).symbolic(**attrs)
         ins = tuple(shape_of[r] for r in n.inputs)
         outs = []
         for j, r in enumerate(n.outputs):
@@ -330,16 +331,11 @@ def _symbolic_graph(reps, var_of, hw0):
 def _coefficients(reps, var_of, hw0, unfused, zero_copy) -> Dict[str, Poly]:
     from .memory import plan
     sg = _symbolic_graph(reps, var_of, hw0)
-    acc = {k: Poly({}) for k in ("params", "params_with_bn", "madds", "flops", "bn_channels", "mac")}
-    for n in sg.nodes:
-        ins, outs = n.in_shapes, n.out_shapes
-        p = n.op.params(ins)
-        acc["params"] += p
-        acc["params_with_bn"] += p + n.op.bn_params(ins)
-        acc["madds"] += n.op.madds(ins, outs)
-        acc["flops"] += n.op.flops(ins, outs)
-        if n.op.kind == "batchnorm":
-            acc["bn_channels"] += ins[0][0]
+    from .analysis import SUM_KEYS, node_counts
+    acc = {k: Poly({}) for k in SUM_KEYS + ("mac",)}
+    for n in sg.nodes:  # the same per-node formulas as analyze(), on symbolic shapes
+        for k, v in node_counts(n).items():
+            acc[k] += v
     for u in plan(sg, unfused=unfused, zero_copy=zero_copy).units:
         acc["mac"] += u.mac
     return acc
@@ -478,7 +474,7 @@ def _vectorized(net, ua, ur, r0, classes, full, user_knobs, unfused, zero_copy, 
             if _structure_key(g_lo) != _structure_key(reps[0]) or not _shapes_agree(g_lo, hw, 0):
                 return None
         hw0 = [int(v[k0]) for v in values]
-        fails = (_NotVectorizable, TypeError, ValueError, ZeroDivisionError, AttributeError, LookupError)
+        fails = _NotVectorizable  # the one reason to fall back; anything else is a bug and surfaces
         try:
             accs = _coefficients(reps, var_of, hw0, unfused, zero_copy)
             per_rep = None
@@ -510,16 +506,14 @@ def _raise_first_error(net, alphas, resolutions, classes, knobs):
 def _by_loop(net, ua, ur, classes, full, bits, unfused, zero_copy, progress):
     """Exact totals by one build per configuration (``analyze``'s sums without its peak search)."""
     import numpy as np
-    from .analysis import COUNT_KEYS, layer_rows
+    from .analysis import count_totals
     from .memory import plan
     out = {k: np.zeros((len(ua), len(ur)), dtype=object) for k in SWEEP_KEYS if k != "mac_bytes"}
     total = len(ua) * len(ur)
     for i, a in enumerate(ua):
         for j, r in enumerate(ur):
             g = _expand(net, a, int(r), classes, full)
-            rows = layer_rows(g)
-            t = {k: sum(x[k] for x in rows) for k in COUNT_KEYS}
-            t["bn_channels"] = sum(n.in_shapes[0][0] for n in g.nodes if n.op.kind == "batchnorm")
+            t = count_totals(g)
             t["mac"] = sum(u.mac for u in plan(g, unfused=unfused, zero_copy=zero_copy).units)
             for k in out:
                 out[k][i, j] = t[k]
