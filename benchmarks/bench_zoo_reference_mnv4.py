@@ -20,8 +20,8 @@ import sys
 os.environ.setdefault("TIMM_FUSED_ATTN", "0")
 
 try:
-    import torch
     import timm
+    import torch
     from torch.utils.flop_counter import FlopCounterMode
 except ImportError as e:  # pragma: no cover - the benchmark needs the reference libraries
     sys.exit(f"this benchmark needs torch and timm ({e}); run it with a Python that has both")

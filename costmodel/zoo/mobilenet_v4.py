@@ -86,6 +86,38 @@ CONV_L = (
 )
 
 
+def mqa(c, heads, dim, kv_stride):
+    return blk("mqa", c=c, heads=heads, key_dim=dim, value_dim=dim, kv_stride=kv_stride)
+
+
+# _mnv4_hybrid_medium_block_specs: mhsa_24px = mqa(160, 4 heads, 64, kv /2), mhsa_12px = mqa(256, 4, 64, kv /1)
+M24, M12 = mqa(160, 4, 64, 2), mqa(256, 4, 64, 1)
+HYBRID_M = (
+    conv(3, 2, 32),
+    fused_ib(3, 2, 48, 4.0),
+    ib(3, 5, 2, 80, 4.0), ib(3, 3, 1, 80, 2.0),
+    ib(3, 5, 2, 160, 6.0), ib(0, 0, 1, 160, 2.0), ib(3, 3, 1, 160, 4.0), ib(3, 5, 1, 160, 4.0),
+    M24, ib(3, 3, 1, 160, 4.0), M24, ib(3, 0, 1, 160, 4.0), M24, ib(3, 3, 1, 160, 4.0), M24, ib(3, 0, 1, 160, 4.0),
+    ib(5, 5, 2, 256, 6.0), ib(5, 5, 1, 256, 4.0), ib(3, 5, 1, 256, 4.0, n=2), ib(0, 0, 1, 256, 2.0),
+    ib(3, 5, 1, 256, 2.0), ib(0, 0, 1, 256, 2.0), ib(0, 0, 1, 256, 4.0),
+    M12, ib(3, 0, 1, 256, 4.0), M12, ib(5, 5, 1, 256, 4.0), M12, ib(5, 0, 1, 256, 4.0), M12, ib(5, 0, 1, 256, 4.0),
+)
+
+# _mnv4_hybrid_large_block_specs (GELU; every UIB expands 4x): mhsa_24px = mqa(192, 8, 48, kv /2),
+# mhsa_12px = mqa(512, 8, 64, kv /1)
+L24, L12 = mqa(192, 8, 48, 2), mqa(512, 8, 64, 1)
+HYBRID_L = (
+    conv(3, 2, 24),
+    fused_ib(3, 2, 48, 4.0),
+    ib(3, 5, 2, 96, 4.0), ib(3, 3, 1, 96, 4.0),
+    ib(3, 5, 2, 192, 4.0), ib(3, 3, 1, 192, 4.0, n=3), ib(3, 5, 1, 192, 4.0), ib(5, 3, 1, 192, 4.0, n=2),
+    L24, ib(5, 3, 1, 192, 4.0), L24, ib(5, 3, 1, 192, 4.0), L24, ib(5, 3, 1, 192, 4.0), L24, ib(3, 0, 1, 192, 4.0),
+    ib(5, 5, 2, 512, 4.0), ib(5, 5, 1, 512, 4.0, n=3), ib(5, 0, 1, 512, 4.0), ib(5, 3, 1, 512, 4.0),
+    ib(5, 0, 1, 512, 4.0, n=2), ib(5, 3, 1, 512, 4.0), ib(5, 5, 1, 512, 4.0),
+    L12, ib(5, 0, 1, 512, 4.0), L12, ib(5, 0, 1, 512, 4.0), L12, ib(5, 0, 1, 512, 4.0), L12, ib(5, 0, 1, 512, 4.0),
+)
+
+
 def head(rounding: str, act: str = "relu"):
     """conv 1x1 960 + BN + act, global pool, conv 1x1 1280 + BN + act (no bias), classifier."""
     return (blk("conv", c=960, k=1, act=act), blk("gap"),
@@ -103,7 +135,7 @@ def build_spec(name: str, rows, rounding: str = "timm", act: str = "relu", defau
         extra = {}
         if b.type in ("uib", "conv", "fused_ib"):
             extra["act"] = act
-        if layer_scale and b.type in ("uib",):
+        if layer_scale and b.type in ("uib", "mqa"):
             extra["layer_scale"] = True
         blocks.append(blk(b.type, n=b.repeat, **dict(b.args, **extra)))
     blocks += head(rounding, act)
@@ -127,3 +159,7 @@ def _register(name, rows, res, description, act="relu", layer_scale=False):
 _register("mobilenet_v4_conv_small", CONV_S, 224, "MobileNetV4-Conv-S: UIB blocks (ExtraDW, IB, ConvNext), 224")
 _register("mobilenet_v4_conv_medium", CONV_M, 256, "MobileNetV4-Conv-M: fused IB stem, UIB blocks (incl. FFN), 256")
 _register("mobilenet_v4_conv_large", CONV_L, 384, "MobileNetV4-Conv-L: fused IB stem, UIB blocks, 384")
+_register("mobilenet_v4_hybrid_medium", HYBRID_M, 256, "MobileNetV4-Hybrid-M: Conv-M-like with 8 Mobile MQA blocks, "
+          "layer scale, 256", layer_scale=True)
+_register("mobilenet_v4_hybrid_large", HYBRID_L, 384, "MobileNetV4-Hybrid-L: GELU, 8 Mobile MQA blocks, layer scale, "
+          "384", act="gelu", layer_scale=True)

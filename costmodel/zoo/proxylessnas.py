@@ -25,8 +25,9 @@ from ..spec import NetSpec, blk
 SOURCE = ("arXiv 1812.00332; mit-han-lab/proxylessnas model_zoo.py (net configs); "
           "osmr pytorchcv proxylessnas.py (the configs transcribed)")
 
-# (width, stride of the first unit, [(kernel, expansion) or None (zero op) per unit])
-MOBILE = dict(stem=32, last=1280, stages=(
+# (width, stride of the first unit, [(kernel, expansion) or None (zero op) per unit]); dropout: the
+# official training runs' classifier dropout (README: mobile 0.1, GPU 0.3, CPU 0.2; none at inference)
+MOBILE = {"stem": 32, "last": 1280, "dropout": 0.1, "stages": (
     (16, 1, [(3, 1)]),
     (32, 2, [(5, 3), (3, 3), None, None]),
     (40, 2, [(7, 3), (3, 3), (5, 3), (5, 3)]),
@@ -34,8 +35,8 @@ MOBILE = dict(stem=32, last=1280, stages=(
     (96, 1, [(5, 6), (5, 3), (5, 3), (5, 3)]),
     (192, 2, [(7, 6), (7, 6), (7, 3), (7, 3)]),
     (320, 1, [(7, 6)]),
-))
-GPU = dict(stem=40, last=1728, stages=(
+)}
+GPU = {"stem": 40, "last": 1728, "dropout": 0.3, "stages": (
     (24, 1, [(3, 1)]),
     (32, 2, [(5, 3), None, None, None]),
     (56, 2, [(7, 3), None, None, (3, 3)]),
@@ -43,8 +44,8 @@ GPU = dict(stem=40, last=1728, stages=(
     (128, 1, [(5, 6), None, (3, 3), (5, 3)]),
     (256, 2, [(7, 6), (7, 6), (7, 6), (5, 6)]),
     (432, 1, [(7, 6)]),
-))
-CPU = dict(stem=40, last=1432, stages=(
+)}
+CPU = {"stem": 40, "last": 1432, "dropout": 0.2, "stages": (
     (24, 1, [(3, 1)]),
     (32, 2, [(3, 6), (3, 3), (3, 3), (3, 3)]),
     (48, 2, [(3, 6), (3, 3), (3, 3), (5, 3)]),
@@ -52,7 +53,7 @@ CPU = dict(stem=40, last=1432, stages=(
     (104, 1, [(5, 6), (3, 3), (3, 3), (3, 3)]),
     (216, 2, [(5, 6), (5, 3), (5, 3), (3, 3)]),
     (360, 1, [(5, 6)]),
-))
+)}
 
 
 def blocks_of(cfg) -> tuple:
@@ -65,7 +66,7 @@ def blocks_of(cfg) -> tuple:
                 k, e = unit
                 rows.append(blk("ir", c=c, t=e, k=k, s=stride if first else 1, act="relu6"))
             first = False
-    return tuple(rows) + (blk("conv", c=cfg["last"], k=1, act="relu6"), blk("gap"), blk("dropout", p=0.1),
+    return tuple(rows) + (blk("conv", c=cfg["last"], k=1, act="relu6"), blk("gap"), blk("dropout", p=cfg["dropout"]),
                           blk("fc"))
 
 

@@ -1,5 +1,5 @@
 """MobileNetV4's blocks (Qin et al. 2024, arXiv 2404.10518, section 3): the Universal Inverted
-Bottleneck and the fused inverted bottleneck, as the official TensorFlow code
+Bottleneck, the fused inverted bottleneck and the Mobile MQA attention block, as the official TensorFlow code
 (tensorflow/models official/vision/modeling/layers/nn_blocks.py, ``UniversalInvertedBottleneckBlock``
 and ``InvertedBottleneckBlock(use_depthwise=False)``) and timm (``UniversalInvertedResidual``,
 ``EdgeResidual``) build them; the two agree layer for layer.
@@ -22,13 +22,28 @@ is 1 and C_in == C_out. Mult-Adds of a stride-1 UIB: H W [k1^2 C_in + C_in E + k
 
 **Fused IB** (the MNv4 stems' ``fused_ib``, timm's ``EdgeResidual``): k x k / s conv to
 make_divisible(C_in x e, 8) + BN + act, 1x1 project + BN, shortcut when s = 1 and C_in == C_out.
+
+**Mobile MQA** (section 3.2; TF ``MultiHeadSelfAttentionBlock(use_multi_query=True)`` with
+``OptimizedMultiQueryAttentionLayerWithDownSampling``, timm ``MobileAttention`` +
+``MultiQueryAttention2d``): BatchNorm of the input, then h query heads and ONE key and value head
+(multi-query attention):
+
+    q = 1x1 conv to h x d_k (no bias)                       -> h matrices d_k x N   (N = H W)
+    k = [dw 3x3 / s_kv + BN] -> 1x1 conv to d_k (no bias)    -> 1 matrix d_k x M     (M = N / s_kv^2)
+    v = [dw 3x3 / s_kv + BN] -> 1x1 conv to d_v (no bias)    -> 1 matrix d_v x M
+    A = softmax(q^T k / sqrt(d_k)) (h x N x M);  o = v A^T (h x d_v x N) -> map (h d_v, H, W)
+    out = 1x1 conv to C_out (no bias) -> [layer scale] -> (+ x)
+
+The regrouping into heads is a view (``Reshape``), the two products are ``MatMul`` ops (operands read
+transposed, the single key/value head broadcast over the h query heads) whose h N M (d_k + d_v)
+multiply-accumulates count in ``attn_madds``; the projections are 1x1 convs and count in ``madds``.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from ..errors import SpecError
 from ..graph import GraphBuilder
+from ..ops import BatchNorm
+from ..ops_attention import LayerScale, MatMul, Reshape, Softmax
 from ..rounding import make_divisible
 from ..spec import Context, block_type
 
@@ -68,7 +83,7 @@ def universal_inverted_bottleneck(g: GraphBuilder, x: str, ctx: Context, *, c: i
         y = g.dwconv(y, mid_k, s, act=act, name="dw_mid")
     y = g.conv(y, c_out, 1, act=None, name="project")
     if layer_scale:
-        y = _layer_scale(g, y)
+        y = g.add(LayerScale(), y, "layer_scale")
     if stride == (1, 1) and c_in == c_out:
         y = g.add_tensors([x, y], "add")
     return y
@@ -90,7 +105,43 @@ def fused_inverted_bottleneck(g: GraphBuilder, x: str, ctx: Context, *, c: int, 
     return y
 
 
-def _layer_scale(g: GraphBuilder, y: str, name: Optional[str] = "layer_scale") -> str:
-    """Layer scale: y * gamma, one learned gamma per channel (CaiT; MNv4's ``MNV4LayerScale``)."""
-    from ..ops import LayerScale  # the attention ops (issue 13); imported where used
-    return g.add(LayerScale(), y, name)
+def _positive(v, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise SpecError(f"mqa {what} must be a positive integer, got {v!r}")
+    return v
+
+
+@block_type("mqa")
+def mobile_mqa(g: GraphBuilder, x: str, ctx: Context, *, c: int, heads: int, key_dim: int, value_dim: int,
+               kv_stride: int = 1, dw_k: int = 3, layer_scale: bool = False, width: str = "scaled") -> str:
+    """MobileNetV4 Mobile MQA block: BatchNorm; queries 1x1 conv to heads x key_dim; one key and
+    one value head (1x1 convs to key_dim, value_dim), each after a depthwise dw_k x dw_k /
+    kv_stride conv + BN when kv_stride > 1; softmax(q^T k / sqrt(key_dim)) v per head; 1x1 output
+    conv to c (no conv has a bias); optional layer scale; identity shortcut when C_in == c. Heads
+    and key/value dims are not scaled by alpha."""
+    heads, key_dim, value_dim = (_positive(heads, "heads"), _positive(key_dim, "key_dim"),
+                                 _positive(value_dim, "value_dim"))
+    kv_stride, dw_k = _positive(kv_stride, "kv_stride"), _kernel(dw_k, "mqa dw_k")
+    c_in, h, w = g.shape(x)
+    c_out = ctx.ch(c, width)
+    n = g.add(BatchNorm(), x, "norm")
+    q = g.conv(n, heads * key_dim, 1, bn=False, bias=False, name="query")
+    q = g.add(Reshape((heads, key_dim, h * w)), q, "query.heads")
+
+    def head(name: str, dim: int) -> str:
+        y = g.dwconv(n, dw_k or 1, kv_stride, act=None, name=f"{name}.down") if kv_stride > 1 else n
+        y = g.conv(y, dim, 1, bn=False, bias=False, name=name)
+        _, hk, wk = g.shape(y)
+        return g.add(Reshape((1, dim, hk * wk)), y, f"{name}.rows")
+
+    k, v = head("key", key_dim), head("value", value_dim)
+    a = g.add(MatMul(transpose_a=True, scale=key_dim ** -0.5), [q, k], "logits")    # (heads, N, M)
+    a = g.add(Softmax(), a, "softmax")
+    o = g.add(MatMul(transpose_b=True), [v, a], "context")                            # (heads, d_v, N)
+    o = g.add(Reshape((heads * value_dim, h, w)), o, "context.map")
+    y = g.conv(o, c_out, 1, bn=False, bias=False, name="output")
+    if layer_scale:
+        y = g.add(LayerScale(), y, "layer_scale")
+    if c_in == c_out:
+        y = g.add_tensors([x, y], "add")
+    return y
