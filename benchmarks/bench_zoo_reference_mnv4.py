@@ -5,7 +5,10 @@ Builds each reference model with random weights (nothing is downloaded), counts
 conv/linear FLOPs (aten.convolution, addmm, mm outside attention) and the attention matmul FLOPs
 (bmm and the rest) of one forward pass at batch 1, halves the FLOPs into multiply-accumulates,
 and prints them beside costmodel's ``params_with_bn``, ``madds`` and ``attn_madds``, with the
-ratios. Prints, never asserts; the figures it confirms are recorded in data/mobilenet_v4.csv,
+ratios, and how far costmodel's torch translation of the graph, carrying the reference model's own
+weights (copied in declaration order), is from the reference model's output on one random input
+(the layer order, head channel order, transposes, scale and activations all have to agree for
+float32 agreement). Prints, never asserts; the figures it confirms are recorded in data/mobilenet_v4.csv,
 data/fbnet.csv and data/proxylessnas.csv and tested there.
 
 References: timm (MobileNetV4, ``fbnetc_100``), with fused attention off so that the attention
@@ -39,6 +42,8 @@ TIMM = [
     ("mobilenet_v4_hybrid_large", {}, "mobilenetv4_hybrid_large", (224, 384)),
     ("fbnet_c", {}, "fbnetc_100", (224,)),
 ]
+#: pytorchcv's port ends its first and last conv with ReLU where the official configs say ReLU6 (its
+#: counts are the official ones): outputs differ wherever those activations exceed 6
 PYTORCHCV = [(f"proxylessnas_{v}", {}, f"proxylessnas_{v}", (224,)) for v in ("mobile", "gpu", "cpu")]
 
 CONV_LINEAR_OPS = ("convolution", "addmm")
@@ -54,6 +59,36 @@ def reference_counts(model, res):
     conv_linear = sum(v for k, v in ops.items() if k in CONV_LINEAR_OPS)
     other = counter.get_total_flops() - conv_linear
     return sum(p.numel() for p in model.parameters()), conv_linear // 2, other // 2, ops
+
+
+def same_outputs(name, knobs, model, res):
+    """Copy the reference model's weights into costmodel's graph in order (the declaration order of
+    both), run both in eval mode on one random input and return max |ours - theirs| / max |theirs|."""
+    from costmodel.executor import weight_shapes
+    from costmodel.torch_bridge import to_torch
+    g = cm.build(name, res=res, **knobs)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # every weight random and of order one (timm starts layer scale at 1e-5, BN at 0/1)
+        for k, t in model.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            if t.dim() >= 2:
+                t.copy_(torch.randn(t.shape, generator=gen) / t[0].numel() ** 0.5)
+            elif k.endswith(("running_var", "gamma", "weight")):
+                t.copy_(0.5 + torch.rand(t.shape, generator=gen))
+            else:
+                t.copy_(0.4 * torch.rand(t.shape, generator=gen) - 0.2)
+    theirs = [t for k, t in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+    ours = [(layer, key, shape) for layer, d in weight_shapes(g).items() for key, shape in d.items()]
+    if len(ours) != len(theirs) or any(tuple(t.shape) != s for (_, _, s), t in zip(ours, theirs)):
+        return float("nan")
+    w = {}
+    for (layer, key, _), t in zip(ours, theirs):
+        w.setdefault(layer, {})[key] = t.detach().numpy()
+    x = torch.randn(2, 3, res, res)
+    with torch.no_grad():
+        a, b = to_torch(g, w)(x), model.eval()(x)
+    return float((a - b).abs().max() / b.abs().max())
 
 
 def compare(rows, factory, lib):
@@ -72,6 +107,8 @@ def compare(rows, factory, lib):
             ratios = "/".join(f"{x / y:.6f}" if y else "-" for x, y in
                               ((t["params_with_bn"], p), (t["madds"], m), (ours_a, a)))
             flag = "" if (t["params_with_bn"], t["madds"], ours_a) == (p, m, a) else "  <-- differs"
+            if res == resolutions[0]:
+                flag += f"  outputs rel. diff {same_outputs(name, knobs, model, res):.1e}"
             kn = ";".join(f"{k}={v}" for k, v in knobs.items())
             print(f"{name:28} {kn:12} {res:>4} {p:>11} {t['params_with_bn']:>11} {m:>12} {t['madds']:>12} "
                   f"{a:>10} {ours_a:>10}  {ratios}{flag}")

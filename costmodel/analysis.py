@@ -32,7 +32,8 @@ COUNT_KEYS = ("params", "params_with_bn", "madds", "flops", "attn_madds")
 META_KEYS = ("network", "alpha", "resolution", "height", "width", "classes", "family", "depth", "batch")
 
 CONVENTION = (
-    "params = conv/linear weights + biases (+ layer-scale gammas); params_with_bn = params + BatchNorm scale and shift; "
+    "params = conv/linear weights + biases (+ layer-scale gammas); "
+    "params_with_bn = params + BatchNorm scale and shift; "
     "madds = multiply-accumulates of conv/linear (the papers' Mult-Adds); "
     "flops = 2 x madds + all other arithmetic (bias, BN, activations, pooling, adds, gates); "
     "attn_madds = multiply-accumulates of attention's Q.K^T and A.V products (0 without attention, not in madds)"

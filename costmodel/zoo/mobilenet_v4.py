@@ -129,7 +129,7 @@ def build_spec(name: str, rows, rounding: str = "timm", act: str = "relu", defau
                layer_scale: bool = False) -> NetSpec:
     """The spec of one MobileNetV4: stem width rule and activation per ``rounding`` and ``act``."""
     stem, body = rows[0], rows[1:]
-    stem = blk("conv", **dict(stem.args, width="grow" if rounding == "timm" else "scaled"))
+    stem = blk("conv", **dict(stem.args, act=act, width="grow" if rounding == "timm" else "scaled"))
     blocks = [stem]
     for b in body:
         extra = {}
