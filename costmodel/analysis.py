@@ -13,9 +13,9 @@ Conventions (also in the README and printed under every table):
 - ``bn_channels``: channels under a BatchNorm, so that other conventions (TF-slim checkpoints
   also store moving mean and variance) are ``params + k * bn_channels``.
 - ``mac``: memory access cost in elements (ShuffleNet V2 section 2: feature maps read + written +
-  weights), deployment view unless ``unfused``; per layer with ``arithmetic_intensity`` = madds / mac;
-  ``peak_activation_bytes``: peak live activations of the optimal schedule at ``bits`` (see
-  ``costmodel.memory`` and docs/memory.md).
+  weights), deployment view unless ``unfused``; per layer with ``arithmetic_intensity`` =
+  (madds + attn_madds) / mac; ``peak_activation_bytes``: peak live activations of the optimal
+  schedule at ``bits`` (see ``costmodel.memory`` and docs/memory.md).
 All counts are exact Python integers, at batch 1 unless ``batch`` says otherwise: at batch N,
 Mult-Adds, FLOPs, activation traffic and peak memory are N times batch 1's, parameters are not,
 and MAC reads the weights once per batch: N x (activations read + written) + weights.
@@ -148,7 +148,7 @@ def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool
         macs[u.nodes[0]] = unit_mac(u, batch)
     for r in rows:
         r["mac"] = macs[r["name"]]
-        r["arithmetic_intensity"] = r["madds"] / r["mac"] if r["mac"] else 0.0
+        r["arithmetic_intensity"] = (r["madds"] + r["attn_madds"]) / r["mac"] if r["mac"] else 0.0
     totals = count_totals(graph, batch)
     totals["mac"] = sum(unit_mac(u, batch) for u in p.units)
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)

@@ -134,6 +134,6 @@ def _register(name, rows, description):
                      alpha_help="the released width only"))
 
 
-_register("fbnet_a", FBNET_A, "FBNet-A (Samsung S8 search, 249 M Mult-Adds): released block choices")
-_register("fbnet_b", FBNET_B, "FBNet-B (Samsung S8 search, 295 M Mult-Adds): released block choices")
-_register("fbnet_c", FBNET_C, "FBNet-C (Samsung S8 search, 375 M Mult-Adds): released block choices")
+_register("fbnet_a", FBNET_A, "FBNet-A: the released block choices (Samsung S8 latency search)")
+_register("fbnet_b", FBNET_B, "FBNet-B: the released block choices (Samsung S8 latency search)")
+_register("fbnet_c", FBNET_C, "FBNet-C: the released block choices (Samsung S8 latency search)")
