@@ -1,25 +1,30 @@
-"""Published ImageNet top-1 accuracy, looked up from the ``data/`` CSVs with its source.
+"""Published ImageNet top-1 accuracy, looked up from the figures rows of ``data/`` with its source.
 
-Two layouts exist in ``data/``: *wide* files with a ``top1`` column (MobileNet V1/V2/V3, MixNet)
-and *long* files with ``quantity = "top-1 err"`` and a ``published`` error in percent (ShuffleNet
-V1/V2 tables), read as top-1 = 100 - error (exact decimal). Every record keeps the network name,
-alpha, resolution, knobs (``k=v;k=v``), classes, the printed cost (``madds_M``, ``params_M`` when the
-source prints them) and its source. Rows without a registry network (NASNet-A, MnasNet-A1) are
-kept as *published-only* points: their cost is the published one, never computed.
+A published accuracy is a row of its own (``quantity`` top1, or top1_err read as top-1 = 100 -
+error, exact decimal), whose ``network`` and ``knobs`` say which graph was measured. Every record
+keeps the network, alpha, resolution, the other knobs, classes, the published cost of the same
+model in the same table (``madds_M``, ``params_M``, where printed) and its source. Rows without a
+registry network (NASNet-A, MnasNet-A1) are *published-only* points: their cost is the published
+one, never computed.
 
-``lookup`` prefers an official release's figure (the checkpoint one can download; TF-slim and
-megvii tables) over a paper table's, then the first paper table in file order.
+``lookup`` compares graphs, not knob strings: a figure belongs to the architecture that was
+measured, so it is shown wherever the built graph *is* that graph (same ops, shapes and wiring;
+layer names and the classifier's class count aside: TF-slim's 1001-class checkpoints measure the
+same architecture). Where the built graph is another *reading* of the published one - the same
+units, all but one with the same cost (the classifier aside), as torchvision's and the official
+ShuffleNet V2 unit - the figure is still shown, and its ``note`` says which reading it was
+published for. Exact matches come first, then an official release's figure (the checkpoint one can
+download: TF-slim, megvii) before a paper table's, then file order.
 
 ``interpolate`` estimates a configuration's top-1 from its family's published points: linear in
-log(madds) between the two neighbouring published points of the same network and knobs (computed
-madds); no extrapolation outside their range (returns None).
+log(madds) between the two neighbouring published points (computed madds); no extrapolation
+outside their range (returns None).
 """
 from __future__ import annotations
 
-import glob
+import itertools
 import math
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -33,7 +38,7 @@ class Published:
     network: str               #: registry name, '' for published-only models
     alpha: Optional[float]
     resolution: Optional[int]
-    knobs: Tuple[Tuple[str, str], ...]
+    knobs: Tuple[Tuple[str, str], ...]  #: the other knobs, as written
     classes: int
     top1: float
     top1_printed: str          #: as printed (accuracy, or '100 - error' for error tables)
@@ -42,10 +47,17 @@ class Published:
     madds_M: Optional[float] = None   #: published Mult-Adds in millions, where printed
     params_M: Optional[float] = None  #: published parameters in millions, where printed
     extra: Dict = field(default_factory=dict, compare=False, hash=False)
+    #: set by ``lookup`` when the figure was published for another reading of the graph asked for
+    note: str = ""
 
     @property
     def knob_dict(self) -> dict:
         return dict(self.knobs)
+
+    @property
+    def cited(self) -> str:
+        """The source, with the note when there is one (for a table cell)."""
+        return f"{self.source} ({self.note})" if self.note else self.source
 
 
 def _num(s) -> Optional[float]:
@@ -55,103 +67,139 @@ def _num(s) -> Optional[float]:
         return None
 
 
-def parse_knobs(text: str) -> Tuple[Tuple[str, str], ...]:
-    out = []
-    for part in (text or "").replace(",", ";").split(";"):
-        k, sep, v = part.strip().partition("=")
-        if sep and k:
-            out.append((k.strip(), v.strip()))
-    return tuple(sorted(out))
+def _top1(r: dict) -> Optional[Tuple[float, str]]:
+    try:
+        if r["quantity"] == "top1":
+            return float(Decimal(r["published"])), r["published"]
+        if r["quantity"] == "top1_err":
+            return float(Decimal(100) - Decimal(r["published"])), f"100 - {r['published']}"
+    except InvalidOperation:
+        return None
+    return None
 
 
 @lru_cache(maxsize=None)
 def records() -> Tuple[Published, ...]:
     """Every published top-1 figure in ``data/``."""
-    import csv
-    from .datafiles import data_dir
+    from .datafiles import all_figures, parse_knobs
+    rows = all_figures()
+    cost: Dict[tuple, Dict[str, float]] = {}
+    for r in rows:  # the published cost of the same model in the same table, in millions
+        if r["quantity"] in ("madds", "params") and r["unit"] == "M" and _num(r["published"]) is not None:
+            cost.setdefault((r["source"], r["table"], r["model"]), {}).setdefault(r["quantity"], _num(r["published"]))
     out = []
-    for path in sorted(glob.glob(os.path.join(data_dir(), "*.csv"))):
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        for r in rows:
-            if r.get("top1"):
-                top1, printed = _num(r["top1"]), r["top1"]
-            elif r.get("quantity") == "top-1 err" and r.get("published"):
-                try:
-                    top1 = float(Decimal(100) - Decimal(r["published"]))
-                except InvalidOperation:
-                    continue
-                printed = f"100 - {r['published']}"
-            else:
-                continue
-            if top1 is None:
-                continue
-            table = r.get("table", "")
-            out.append(Published(
-                model=r.get("model", ""), network=r.get("network", "") or "",
-                alpha=_num(r.get("alpha")), resolution=int(_num(r.get("resolution"))) if _num(r.get("resolution"))
-                else None,
-                knobs=parse_knobs(r.get("knobs", "")), classes=int(_num(r.get("classes")) or 1000), top1=top1,
-                top1_printed=printed, source=f"{r.get('source', '')}, table {table}".strip(", "),
-                release="release" in table.lower() or "release" in r.get("source", "").lower(),
-                madds_M=_num(r.get("madds_M")), params_M=_num(r.get("params_M")),
-                extra={"file": os.path.basename(path)}))
+    for r in rows:
+        got = _top1(r)
+        if got is None:
+            continue
+        knobs = parse_knobs(r["knobs"], r["_where"])
+        alpha, res, classes = knobs.pop("alpha", None), knobs.pop("res", None), knobs.pop("classes", 1000)
+        c = cost.get((r["source"], r["table"], r["model"]), {})
+        out.append(Published(
+            model=r["model"], network=r["network"], alpha=alpha, resolution=res,
+            knobs=tuple(sorted((k, str(v)) for k, v in knobs.items())), classes=classes, top1=got[0],
+            top1_printed=got[1], source=f"{r['source']}, table {r['table']}",
+            release="release" in r["table"].lower() or "release" in r["source"].lower(),
+            madds_M=c.get("madds"), params_M=c.get("params"), extra={"file": f"{r['_paper']}.csv"}))
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
-def _effective(network: str, knobs: tuple) -> Tuple[Tuple[str, str], ...]:
-    """All of the network's knobs (defaults filled in and derived, as ``build`` does), as strings;
-    ``knobs`` are (name, value) pairs, values as the CSV prints them or already typed."""
-    from .registry import get, resolve
-    names = {k.name for k in get(network).knobs}
-    _, _, _, _, full = resolve(network, None, None, 1000,
-                               **{k: v for k, v in knobs if k in names and v is not None})
-    return tuple(sorted((k, str(v)) for k, v in full.items()))
+# ----------------------------------------------------------------------------- graph comparison
+@lru_cache(maxsize=512)
+def _shape(network: str, alpha: Optional[float], res: Optional[int], knobs: Tuple[Tuple[str, object], ...]):
+    """(structure, units) of a registry network's graph at 1000 classes. structure: every node's op,
+    shapes and inputs (by position, names ignored); units: (block, params_with_bn, madds) per block
+    in order."""
+    from .analysis import layer_rows
+    from .registry import build
+    g = build(network, alpha=alpha, res=res, **dict(knobs))
+    pos = {"input": -1}
+    structure = []
+    for i, n in enumerate(g.nodes):
+        pos[n.name] = i
+        ins = tuple((pos[r.partition(":")[0]], r.partition(":")[2]) for r in n.inputs)
+        structure.append((repr(n.op), n.in_shapes, n.out_shapes, ins))
+    units: List[list] = []
+    for r in layer_rows(g):
+        if not units or units[-1][0] != r["block"]:
+            units.append([r["block"], 0, 0])
+        units[-1][1] += r["params_with_bn"]
+        units[-1][2] += r["madds"]
+    return tuple(structure), tuple((b, p, m) for b, p, m in units)
 
 
-def _matches(p: Published, network: str, alpha: Optional[float], res: Optional[int], knobs: dict) -> bool:
+def _effective(network: str, knobs: dict) -> Dict[str, str]:
+    from .registry import resolve
+    return {k: str(v) for k, v in resolve(network, None, None, 1000, **knobs)[4].items()}
+
+
+def reading(p: Published, network: str, alpha: Optional[float], res: Optional[int],
+            knobs: Optional[dict] = None) -> Optional[str]:
+    """How the graph of (network, alpha, res, knobs) relates to the one ``p`` was published for:
+    '' the same graph, a note naming the published reading where it differs in one unit at most
+    (the classifier aside), None otherwise."""
+    from .errors import KnobError
     from .registry import get
     if p.network != network:
-        return False
+        return None
     net = get(network)
-    pa = net.default_alpha if p.alpha is None else p.alpha
-    qa = net.default_alpha if alpha is None else alpha
-    if not math.isclose(pa, qa, rel_tol=1e-9):
-        return False
     if (res or net.default_res) != (p.resolution or net.default_res):
-        return False
-    query = tuple(sorted((knobs or {}).items()))
-    return _effective(network, p.knobs) == _effective(network, query)
+        return None
+    knobs = {k: v for k, v in (knobs or {}).items() if v is not None}  # as resolve() fills them in
+    try:
+        mine = _shape(network, alpha, res, tuple(sorted(knobs.items())))
+        theirs = _shape(network, p.alpha, p.resolution, p.knobs)
+    except KnobError:  # a configuration the registry does not build has no published graph to match
+        return None
+    if mine[0] == theirs[0]:
+        return ""
+    if len(mine[1]) != len(theirs[1]):
+        return None
+    differ = [t[0] for m, t in zip(mine[1][:-1], theirs[1][:-1], strict=True) if m[1:] != t[1:]]
+    if len(differ) > 1:
+        return None
+    q, pk = _effective(network, knobs), _effective(network, p.knob_dict)
+    which = ", ".join(f"{k}={v}" for k, v in pk.items() if q.get(k) != v) or "another configuration"
+    where = differ + (["the classifier"] if mine[1][-1][1:] != theirs[1][-1][1:] else [])
+    return f"published for {which}; this graph differs from it in {' and '.join(where) or 'the order of its ops'}"
 
 
 def lookup_all(network: str, alpha: Optional[float] = None, res: Optional[int] = None,
                knobs: Optional[dict] = None) -> List[Published]:
-    """All published top-1 figures for this configuration (release tables first)."""
-    found = [p for p in records() if p.network and _matches(p, network, alpha, res, knobs or {})]
-    return sorted(found, key=lambda p: not p.release)
+    """All published top-1 figures for this graph: exact matches first, then other readings (with
+    their ``note``); release tables before paper tables."""
+    found = []
+    for p in records():
+        if not p.network:
+            continue
+        note = reading(p, network, alpha, res, knobs)
+        if note is not None:
+            found.append(replace(p, note=note) if note else p)
+    return sorted(found, key=lambda p: (bool(p.note), not p.release))
 
 
 def lookup(network: str, alpha: Optional[float] = None, res: Optional[int] = None,
            knobs: Optional[dict] = None) -> Optional[Published]:
-    """The published top-1 of (network, alpha, resolution, knobs), or None."""
+    """The published top-1 of the graph (network, alpha, resolution, knobs), or None."""
     found = lookup_all(network, alpha, res, knobs)
     return found[0] if found else None
 
 
 def family_points(network: str, knobs: Optional[dict] = None) -> List[Published]:
-    """One record per published configuration of ``network`` with these knobs (preferred source)."""
+    """One record per published (alpha, resolution) of ``network`` whose graph is the one these
+    knobs build there (or another reading of it), preferred source first."""
     from .registry import get
     net = get(network)
-    seen = {}
-    for p in sorted(records(), key=lambda p: not p.release):
+    best: Dict[tuple, Published] = {}
+    for p in records():
         if p.network != network:
             continue
         key = (p.alpha if p.alpha is not None else net.default_alpha, p.resolution or net.default_res)
-        if key in seen or not _matches(p, network, key[0], key[1], knobs or {}):
-            continue
-        seen[key] = p
-    return list(seen.values())
+        if key not in best:
+            found = lookup_all(network, key[0], key[1], knobs)
+            if found:
+                best[key] = found[0]
+    return list(best.values())
 
 
 def interpolate(madds: int, points: Sequence[Tuple[int, float]]) -> Optional[float]:
@@ -163,11 +211,11 @@ def interpolate(madds: int, points: Sequence[Tuple[int, float]]) -> Optional[flo
     for m, t in pts:
         if m == madds:
             return t
-    for (m0, t0), (m1, t1) in zip(pts, pts[1:]):
+    for (m0, t0), (m1, t1) in itertools.pairwise(pts):
         if m0 < madds < m1:
             f = (math.log(madds) - math.log(m0)) / (math.log(m1) - math.log(m0))
             return t0 + f * (t1 - t0)
     return None
 
 
-__all__ = ["Published", "records", "lookup", "lookup_all", "family_points", "interpolate", "parse_knobs"]
+__all__ = ["Published", "records", "lookup", "lookup_all", "family_points", "interpolate", "reading"]

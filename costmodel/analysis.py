@@ -76,7 +76,7 @@ def layer_rows(graph: Graph, batch: int = 1) -> List[dict]:
             "input_shape": list(ins[0]) if ins else [],
             "input_shapes": [list(s) for s in ins],
             "output_shape": list(outs[0]),
-            **{k: c[k] for k in COUNT_KEYS},
+            **c,
         })
     return rows
 

@@ -77,7 +77,7 @@ def candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
                 p = lookup(net.name, alpha, res, full)
                 shown = {k: full.get(k, v) for k, v in knobs.items()}  # the knobs the user chose
                 out.append(Candidate(net.name, net.family, alpha, res, cls, shown, rep,
-                                     p.top1 if p else None, p.source if p else ""))
+                                     p.top1 if p else None, p.cited if p else ""))
     return out
 
 
@@ -189,31 +189,3 @@ def write(path: str, cands: Sequence[Candidate]) -> None:
 
 
 __all__ = ["Candidate", "candidates", "write", "write_xlsx", "write_csv", "sheet_names", "summary_rows"]
-
-
-def write_table_xlsx(path: str, sheet: str, df) -> None:
-    """One DataFrame (a sweep) as a single formatted sheet, written atomically."""
-    import xlsxwriter
-    from .fileio import atomic_path
-    if len(df) >= 1_048_576:
-        raise CostModelError(f"{len(df):,} rows do not fit in one Excel sheet (at most 1,048,575); use --format csv")
-    bits = df.attrs.get("bits", 32)
-    units = {"alpha": "alpha", "resolution": "resolution (px)", "classes": "classes",
-             "params": "params (count)", "params_with_bn": "params with BN (count)", "madds": "Mult-Adds (count)",
-             "flops": "FLOPs (count)", "bn_channels": "BN channels (count)", "mac": "MAC (elements)",
-             "mac_bytes": f"MAC (bytes, {bits}-bit)",
-             "peak_activation_bytes": f"peak activations (bytes, {bits}-bit, optimal schedule)"}
-    headers = [units.get(str(c), str(c)) for c in df.columns]
-    kinds = ["int" if df[c].dtype.kind in "iu" or df[c].dtype == object and c in SWEEP_INT_COLUMNS else
-             "float" if df[c].dtype.kind == "f" else "text" for c in df.columns]
-    rows = [[(v.item() if hasattr(v, "item") else v) for v in r] for r in df.itertuples(index=False, name=None)]
-    with atomic_path(path, ".xlsx") as tmp:
-        wb = xlsxwriter.Workbook(tmp, {"constant_memory": True})
-        fmt = {"head": wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1}),
-               "int": wb.add_format({"num_format": "#,##0"}), "float": wb.add_format({"num_format": "0.00##"})}
-        _sheet(wb, sheet, headers, rows, kinds, fmt)
-        wb.close()
-
-
-SWEEP_INT_COLUMNS = ("params", "params_with_bn", "madds", "flops", "bn_channels", "mac", "mac_bytes",
-                     "peak_activation_bytes")

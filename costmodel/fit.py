@@ -63,7 +63,7 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
         df = sweep(name, alphas, resolutions, classes, peak="peak_activation_bytes" in limits, **knobs)
         for k, v in limits.items():
             df = df[df[k] <= v]
-        df = df.assign(top1=float("nan"), top1_basis="", top1_source="")
+        df = df.assign(top1=float("nan"), top1_basis="", top1_source="", top1_note="")
         return df.sort_values("madds", ascending=False, kind="stable").reset_index(drop=True)
     net, _, _, classes, full = resolve(name, None, None, classes, **knobs)
     da, dr = default_grid(name, **knobs)
@@ -76,46 +76,45 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
     for p in family_points(net.name, full):
         t = analyze(build(net.name, alpha=p.alpha, res=p.resolution, classes=p.classes, **p.knob_dict)).totals
         pts.append((t["madds"], p.top1))
-    top1, basis, source = [], [], []
+    top1, basis, source, note = [], [], [], []
     for a, r, m in zip(df["alpha"], df["resolution"], df["madds"]):
         p = lookup(net.name, a, int(r), full)
-        if p is not None:
-            top1.append(p.top1), basis.append("published"), source.append(p.source)
+        if p is not None:  # note: the reading the figure was published for, where not this graph
+            top1.append(p.top1), basis.append("published"), source.append(p.source), note.append(p.note)
             continue
         est = interpolate(int(m), pts)
-        top1.append(est), basis.append("interpolated" if est is not None else ""), source.append("")
-    df = df.assign(top1=top1, top1_basis=basis, top1_source=source)
+        top1.append(est), basis.append("interpolated" if est is not None else ""), source.append(""), note.append("")
+    df = df.assign(top1=top1, top1_basis=basis, top1_source=source, top1_note=note)
     df = df.assign(_known=df["top1"].notna(), _acc=df["top1"].fillna(-1.0))
     df = df.sort_values(["_known", "_acc", "madds"], ascending=[False, False, False], kind="stable")
     return df.drop(columns=["_known", "_acc"]).reset_index(drop=True)
 
 
 def render(df, fmt: str, limits: Dict[str, int]) -> str:
-    from .formatting import json_text, text_table
-    cols = [("alpha", "alpha"), ("res", "resolution"), ("params", "params"), ("Mult-Adds", "madds"),
-            ("FLOPs", "flops")]
-    if "peak_activation_bytes" in df.columns:
-        cols.append(("peak (bytes)", "peak_activation_bytes"))
-    cols += [("top-1 %", "top1"), ("basis", "top1_basis")]
-    keys = [k for _, k in cols]
-    if fmt == "json":
-        return json_text([{k: (None if v != v else v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                          for r in df.to_dict("records")])
+    """The fitting configurations, best first, through the renderer (CSV keeps every column)."""
+    from .render import Column, Table, frame_rows, json_text, render as render_table
     if fmt == "csv":
         return df.to_csv(index=False)
-    rows = []
-    for r in df[keys].itertuples(index=False, name=None):
-        a, res, *counts, t1, b = r
-        rows.append([f"{a:g}", str(int(res))] + [f"{int(c):,}" for c in counts]
-                    + [f"{t1:.1f}" if t1 == t1 and t1 is not None else "-", b or "by compute"])
+    if fmt == "json":
+        return json_text(frame_rows(df))
+    cols = [Column("alpha", "alpha", "g"), Column("resolution", "res (px)"), Column("params", "params"),
+            Column("madds", "Mult-Adds"), Column("flops", "FLOPs")]
+    if "peak_activation_bytes" in df.columns:
+        cols.append(Column("peak_activation_bytes", "peak (bytes)"))
+    cols += [Column("top1", "top-1 (%)", "pct"), Column("basis", "basis", "text")]
+    rows = frame_rows(df)
+    notes = list(dict.fromkeys(r.get("top1_note") for r in rows if r.get("top1_note")))
+    for r in rows:
+        n = r.get("top1_note")
+        r["basis"] = (r.get("top1_basis") or "by compute") + (f" [{notes.index(n) + 1}]" if n else "")
     name = df.attrs.get("network", "")
     lim = ", ".join(f"{k} <= {v:,}" for k, v in limits.items()) or "no budget"
-    if not rows:
-        return f"{name}: no configuration of the grid fits ({lim})\n"
-    return (f"{name}: {len(rows)} configuration(s) fit ({lim}), best first\n\n"
-            + text_table([h for h, _ in cols], rows, "rr" + "r" * (len(cols) - 3) + "l")
-            + "\n\ntop-1: published (data/), else interpolated linearly in log(Mult-Adds) between the family's "
-              "neighbouring published points, else ranked by Mult-Adds\n")
+    title = (f"{name}: {len(rows)} configuration(s) fit ({lim}), best first" if rows
+             else f"{name}: no configuration of the grid fits ({lim})")
+    note = ("top-1: published (data/), else interpolated linearly in log(Mult-Adds) between the family's "
+            "neighbouring published points, else ranked by Mult-Adds")
+    return render_table(Table(title, cols, rows, notes=[note] + [f"[{i}] {n}" for i, n in enumerate(notes, 1)],
+                              sheet="fit"), fmt)
 
 
 __all__ = ["fit", "parse_count", "parse_bytes", "default_grid", "render"]

@@ -1,12 +1,10 @@
-"""Formatting at the edge: exact integers in, text / CSV / Markdown / JSON out."""
+"""Formatting at the edge: human-readable numbers, and the per-layer cost table of ``analyze``'s
+report as a ``render.Table`` (the renderer, ``costmodel.render``, writes every format)."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import List, Sequence
 
-FORMATS = ("text", "csv", "markdown", "json")
+from .render import Column, Table, csv_text, hwc, json_text, markdown_table, text_table  # noqa: F401  (re-exported)
 
 
 def thousands(n) -> str:
@@ -24,97 +22,45 @@ def scaled(n: float, unit: str = "") -> str:
     return f"{n} {unit}".rstrip()
 
 
-def hwc(shape: Sequence[int]) -> str:
-    """Shape as the papers print it: H x W x C (vectors as their length)."""
-    if len(shape) == 3:
-        c, h, w = shape
-        return f"{h}x{w}x{c}"
-    return "x".join(map(str, shape))
+#: the per-layer table's columns: (key, header with unit, kind)
+LAYER_COLUMNS = [
+    Column("name", "layer", "text"), Column("op", "op", "text"),
+    Column("input_shape", "input (HxWxC)", "shape"), Column("output_shape", "output (HxWxC)", "shape"),
+    Column("params", "params"), Column("madds", "Mult-Adds"), Column("flops", "FLOPs"),
+]
+#: optional columns (memory model and roofline)
+EXTRA_COLUMNS = {
+    "mac": Column("mac", "MAC (elements)"),
+    "arithmetic_intensity": Column("arithmetic_intensity", "Mult-Adds/MAC", "float"),
+    "time_us": Column("time_us", "time (us)", "float"),
+    "bound": Column("bound", "bound", "text"),
+}
 
 
-def text_table(headers: List[str], rows: List[list], align: str = None) -> str:
-    """Aligned plain-text table; ``align`` is one char per column, 'l' or 'r'."""
-    cells = [[str(c) for c in r] for r in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells if r]) for i, h in enumerate(headers)]
-    align = align or "l" * len(headers)
-
-    def line(r):
-        return "  ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(r, widths, align)).rstrip()
-
-    out = [line(headers), "  ".join("-" * w for w in widths)]
-    out += [line(r) if r else "" for r in cells]
-    return "\n".join(out)
-
-
-def markdown_table(headers: List[str], rows: List[list], align: str = None) -> str:
-    align = align or "l" * len(headers)
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
+def report_title(report) -> str:
+    """'mobilenet_v2  alpha=0.75  resolution=160  classes=1000  batch=1  knob=value ...'."""
+    from . import validate
+    d = report.to_dict()
+    res = report.resolution
+    res = validate.format_res((res[0], res[1])) if isinstance(res, (list, tuple)) else res
+    parts = [report.network, f"alpha={report.alpha:g}", f"resolution={res}"]
+    if "depth" in d:
+        parts.append(f"depth={d['depth']:g}")
+    parts += [f"classes={report.classes}", f"batch={report.batch}"]
+    knobs = ", ".join(f"{k}={v}" for k, v in d["knobs"].items() if v is not None)
+    return "  ".join(parts) + (f"  {knobs}" if knobs else "")
 
 
-def csv_text(headers: List[str], rows: List[list]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(headers)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
-def json_text(obj) -> str:
-    return json.dumps(obj, indent=2) + "\n"
-
-
-#: header names of optional columns (memory model and roofline)
-EXTRA_HEADERS = {"mac": "MAC", "arithmetic_intensity": "Mult-Adds/MAC", "time_us": "time (us)", "bound": "bound"}
-
-
-def table_columns(rows: List[dict], extra: Sequence[str] = ()):
-    """Header names (with units) and the keys they come from for a per-layer cost table."""
-    cols = [("layer", "name"), ("op", "op"), ("input (HxWxC)", "input_shape"), ("output (HxWxC)", "output_shape"),
-            ("params", "params"), ("Mult-Adds", "madds"), ("FLOPs", "flops")]
-    cols += [(EXTRA_HEADERS.get(k, k), k) for k in extra]
-    return cols
-
-
-def render_report(report, fmt: str, extra_columns: Sequence[str] = (), footer: Sequence[str] = ()) -> str:
-    """Render ``analyze``'s report in one of ``FORMATS``."""
-    from .analysis import CONVENTION
-    if fmt == "json":
-        return json_text(report.to_dict())
-    cols = table_columns(report.rows, extra_columns)
-    headers = [h for h, _ in cols]
+def report_table(report, extra_columns: Sequence[str] = (), footer: Sequence[str] = (), data=None) -> Table:
+    """``analyze``'s report as the per-layer table with a total row, the summary and conventions
+    as notes; ``data`` the JSON object (default: the report's own contract)."""
+    from .analysis import convention
     t = report.totals
-    total_row = {"name": "total", "op": "", "input_shape": "", "output_shape": "", **t}
-    text_like = fmt in ("text", "markdown")
-
-    def cell(r, k):
-        v = r.get(k, "")
-        if k in ("input_shape", "output_shape"):
-            return hwc(v) if v != "" else ""
-        if text_like and isinstance(v, int):
-            return thousands(v)
-        if isinstance(v, float):
-            if k == "time_us":  # microseconds: fixed point, never scientific notation
-                return f"{v:,.2f}" if text_like else f"{v:.3f}"
-            return f"{v:.3g}"
-        return v
-
-    rows = [[cell(r, k) for _, k in cols] for r in report.rows]
-    trow = [cell(total_row, k) for _, k in cols]
-    align = "llll" + "".join("l" if k == "bound" else "r" for _, k in cols[4:])
-    if fmt == "csv":
-        return csv_text(headers, rows + [trow])
-    knobs = ", ".join(f"{k}={v}" for k, v in report.to_dict()["knobs"].items())
-    title = (f"{report.network}  alpha={report.alpha:g}  resolution={report.resolution}  classes={report.classes}"
-             + (f"  {knobs}" if knobs else ""))
+    cols = LAYER_COLUMNS + [EXTRA_COLUMNS[k] for k in extra_columns]
     summary = (f"totals: params {scaled(t['params'])} ({thousands(t['params'])}), "
                f"params_with_bn {scaled(t['params_with_bn'])}, Mult-Adds {scaled(t['madds'])} "
                f"({thousands(t['madds'])}), FLOPs {scaled(t['flops'])}")
-    notes = [summary, *footer, "convention: " + CONVENTION]
-    if fmt == "markdown":
-        trow = [f"**{c}**" if c != "" else "" for c in trow]
-        return (f"**{title}**\n\n" + markdown_table(headers, rows + [trow], align) + "\n\n"
-                + "\n".join(f"- {n}" for n in notes) + "\n")
-    body = text_table(headers, rows + [[], trow], align)
-    return f"{title}\n\n{body}\n\n" + "\n".join(notes) + "\n"
+    notes: List[str] = [summary, *footer, "convention: " + convention(report.batch)]
+    total = {"name": "total", **t}
+    return Table(report_title(report), cols, report.rows, total, notes,
+                 report.to_dict() if data is None else data, sheet="layers")

@@ -90,12 +90,7 @@ def test_cycle_finder_finds_a_planted_cycle():
 
 
 def test_no_import_cycles():
-    edges = import_graph()
-    # TODO(reproduction format, issue 14.2, being rewritten on its own branch): the paper modules import
-    # their framework from the package that imports them; remove this exclusion when it lands
-    edges = {m: {t for t in ts if not t.startswith("costmodel.reproduce")} for m, ts in edges.items()
-             if not m.startswith("costmodel.reproduce")}
-    found = cycles(edges)
+    found = cycles(import_graph())
     assert not found, f"import cycles: {found}"
 
 

@@ -3,12 +3,13 @@ import json
 
 import pytest
 
-from costmodel.datafiles import read_csv
+from costmodel.datafiles import figures
 from costmodel.errors import SpecError
 from costmodel.graph import GraphBuilder
 from costmodel.ops import Conv2d
 from costmodel.registry import build
-from costmodel.reproduce.mobilenet_v2_heads import tables, totals
+from costmodel.reproduce import run
+from costmodel.reproduce.rules import counts as totals
 from costmodel.spec import NetSpec, blk, expand
 from costmodel.zoo import heads, mobilenet_v1, mobilenet_v2
 
@@ -139,14 +140,22 @@ def test_space_to_batch_grid_exact():
 
 
 # ----------------------------------------------------------------------------- reproduction
+def tables():
+    return [c for c in run("mobilenet_v2") if c.title.split(":")[0] in HEAD_TABLES]
+
+
+HEAD_TABLES = {"MobileNetV2 Table 5", "MobileNetV2 Table 6", "MobileNetV2 Table 7"}
+
+
 def test_reproduced_figures_match_or_explained():
     comps = {c.title.split(":")[0]: c for c in tables()}
-    assert set(comps) == {"MobileNetV2 Table 5", "MobileNetV2 Table 6", "MobileNetV2 Table 7"}
-    published = {(r["model"], q): r[col] for r in read_csv("mobilenet_v2_heads.csv")
-                 for q, col in (("params", "params_M"), ("madds", "madds_B"))}
+    assert set(comps) == HEAD_TABLES
+    published = {(r["model"], r["quantity"]): r["published"] for r in figures("mobilenet_v2")
+                 if r["table"] in ("5", "6", "7") and r["counted_as"]}
+    assert len(published) == sum(len(c.figures) for c in comps.values()) == 36
     for c in comps.values():
         for f in c.figures:
-            assert f.published == published[(f.label, f.quantity.split(" ")[0])]
+            assert f.published == published[(f.label, f.quantity)]
             assert f.status in ("ok", "differs (explained)", "n/a"), (c.title, f.label, f.quantity)
     status = {(f.label, f.quantity): f.status for c in comps.values() for f in c.figures}
     # what must match: every parameter count, the whole detectors, the V2* ASPP rows on TF's grid

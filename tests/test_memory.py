@@ -361,8 +361,9 @@ def test_table_default_csv_unchanged(cli):
 
 # ----------------------------------------------------------------------------- MobileNetV2 Table 3
 def test_table3_reproduction():
-    from costmodel.reproduce.mobilenet_v2_memory import materialized, tables
-    (c,) = tables()
+    from costmodel.reproduce import run
+    from costmodel.reproduce.mobilenet_v2_memory import materialized
+    (c,) = [c for c in run("mobilenet_v2") if c.title.startswith("MobileNetV2 Table 3")]
     assert c.figures and all(f.status in ("ok", "differs (explained)") for f in c.figures)
     status = {(f.label, f.quantity): f.status for f in c.figures}
     # kB printed to two significant digits: 1,605,632 B is "1600"; V1's 7x7 "199" breaks the formula

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from costmodel import GraphBuilder, analyze, build
-from costmodel.datafiles import read_csv
-from costmodel.reproduce import parse_knobs, run
+from costmodel.datafiles import figures, parse_knobs
+from costmodel.reproduce import run
 from costmodel.spec import Context
 from costmodel.zoo.shufflenet_v1 import shufflenet_v1_unit, widths
 
@@ -24,8 +24,8 @@ def stage_outputs(graph):
     return out
 
 
-def rows_of(name, count):
-    return [r for r in read_csv(name) if r["count"] == count]
+def rows_of(paper, counted_as):
+    return [r for r in figures(paper) if r["counted_as"] == counted_as]
 
 
 # ----------------------------------------------------------------------------- ShuffleNet V2
@@ -48,12 +48,12 @@ def test_v2_megvii_unit_differs_only_in_stage2_first_unit(alpha, c):
 
 
 def test_v2_table5_widths_and_shapes():
-    for r in rows_of("shufflenet_v2.csv", "channels_stage2"):
-        outs = stage_outputs(build("shufflenet_v2", alpha=float(r["alpha"])))
+    for r in rows_of("shufflenet_v2", "channels@stage2"):
+        outs = stage_outputs(build("shufflenet_v2", **parse_knobs(r["knobs"])))
         assert outs["stage2"][0] == int(r["published"])
         assert outs["stage2"][1:] == (28, 28) and outs["stage3"][1:] == (14, 14) and outs["stage4"][1:] == (7, 7)
-    for r in rows_of("shufflenet_v2.csv", "channels_conv5"):
-        outs = stage_outputs(build("shufflenet_v2", alpha=float(r["alpha"])))
+    for r in rows_of("shufflenet_v2", "channels@conv5"):
+        outs = stage_outputs(build("shufflenet_v2", **parse_knobs(r["knobs"])))
         assert outs["conv5"] == (int(r["published"]), 7, 7)
 
 
@@ -78,12 +78,12 @@ def test_v2_basic_unit_is_split_branch_concat_shuffle():
 
 # ----------------------------------------------------------------------------- ShuffleNet V1
 def test_v1_table1_channels_per_group():
-    rows = [r for r in read_csv("shufflenet_v1.csv") if r["count"].startswith("channels_")]
+    rows = [r for r in figures("shufflenet_v1") if r["counted_as"].startswith("channels@")]
     assert len(rows) == 15
     for r in rows:
         groups = int(parse_knobs(r["knobs"])["groups"])
         outs = stage_outputs(build("shufflenet_v1", alpha=1.0, groups=groups))
-        assert outs[r["count"][len("channels_"):]][0] == int(r["published"]), r
+        assert outs[r["counted_as"].partition("@")[2]][0] == int(r["published"]), r
 
 
 # official megvii ShuffleNetV1 network.py stage_out_channels ([-1, stem, stage2, stage3, stage4])
@@ -204,11 +204,11 @@ def test_key_reproduced_figures():
 
 
 def test_data_rows_are_complete():
-    for name in ("shufflenet_v1.csv", "shufflenet_v2.csv"):
-        for r in read_csv(name):
+    for name in ("shufflenet_v1", "shufflenet_v2"):
+        for r in figures(name):
             assert r["source"] and r["published"], r
             float(r["published"])  # as printed, a number
-            assert not r["explanation"] or r["count"], r  # explanations only on reproduced figures
+            assert not r["explanation"] or r["counted_as"], r  # explanations only on reproduced figures
 
 
 # ----------------------------------------------------------------------------- CLI

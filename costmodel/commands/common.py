@@ -142,18 +142,30 @@ SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown"
                   ".xlsx": "xlsx", ".yaml": "yaml", ".yml": "yaml"}
 
 
-def infer_format(output: Optional[str], formats, default: str) -> str:
-    """The format implied by ``output``'s suffix when it is one of ``formats``, else ``default``."""
-    if output:
-        fmt = SUFFIX_FORMATS.get(os.path.splitext(str(output))[1].lower())
+def infer_format(output: Optional[str], formats, default: str, suffixes: Optional[dict] = None) -> str:
+    """The format implied by ``output``'s suffix: one of ``formats``, or ``default`` for a file
+    without a suffix (and for standard output). A suffix that names another format, or none, is
+    refused: a file named .xlsx never receives text."""
+    if output and str(output) != "-":
+        suffix = os.path.splitext(str(output))[1].lower()
+        if not suffix:
+            return default
+        table = {**SUFFIX_FORMATS, **(suffixes or {})}
+        fmt = table.get(suffix)
         if fmt in formats:
             return fmt
+        accepted = ", ".join(k for k, v in table.items() if v in formats)
+        raise click.UsageError(f"cannot tell the output format of {str(output)!r:.80} from its suffix "
+                               f"{suffix!r:.20}; use one of {accepted}, or give --format")
     return default
 
 
-def format_option(formats=("text", "csv", "markdown", "json"), default: str = "text"):
-    """--format/-f; when it is not given, the suffix of -o FILE chooses (v2.json -> json)."""
-    suffixes = ", ".join(f"{k} -> {v}" for k, v in SUFFIX_FORMATS.items() if v in formats and v != default)
+def format_option(formats=("text", "csv", "markdown", "json"), default: str = "text", suffixes: Optional[dict] = None):
+    """--format/-f; when it is not given, the suffix of -o FILE chooses (v2.json -> json; ``suffixes``
+    adds a command's own, e.g. .txt -> blocks). Binary formats (xlsx) need -o FILE."""
+    own = suffixes
+    suffixes = ", ".join(f"{k} -> {v}" for k, v in {**SUFFIX_FORMATS, **(own or {})}.items()
+                         if v in formats and v != default)
     opt = click.option("--format", "-f", "fmt", type=click.Choice(formats), default=None,
                        help=f"Output format [default: {default}, or from the suffix of -o FILE: {suffixes}].")
 
@@ -161,7 +173,9 @@ def format_option(formats=("text", "csv", "markdown", "json"), default: str = "t
         @functools.wraps(f)
         def wrapper(*args, **kwargs):
             if kwargs.get("fmt") is None:
-                kwargs["fmt"] = infer_format(kwargs.get("output"), formats, default)
+                kwargs["fmt"] = infer_format(kwargs.get("output"), formats, default, own)
+            if kwargs["fmt"] == "xlsx" and not kwargs.get("output"):
+                raise click.UsageError("--format xlsx writes a workbook: give -o FILE.xlsx")
             return f(*args, **kwargs)
         return opt(wrapper)
     return deco
@@ -171,7 +185,8 @@ output_option = click.option("-o", "--output", "output", default=None, metavar="
                              help="Write to FILE (atomically) instead of standard output.")
 
 
-def emit(text: str, output: Optional[str]) -> None:
+def emit(text, output: Optional[str]) -> None:
+    """Write ``text`` (str, or bytes for a binary format) to ``output`` atomically, or to stdout."""
     if output:
         from ..fileio import write_atomic
         write_atomic(output, text)

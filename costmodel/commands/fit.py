@@ -15,7 +15,7 @@ from .sweep import grid_options, parse_grid
 @click.option("--max-flops", "max_flops", default=None, metavar="N", help="FLOPs budget, e.g. 300M.")
 @click.option("--max-peak-memory", "max_peak", default=None, metavar="BYTES",
               help="Peak activation memory budget (32-bit, optimal schedule), e.g. 512KB (KB = 1000 bytes, KiB = 1024).")
-@format_option(("text", "csv", "json"))
+@format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fmt, output, **kwargs):
     """List the configurations of NET that fit every budget given, best first: by published top-1

@@ -12,6 +12,12 @@ def _flag(name: str) -> str:
     return f"--set {name}="
 
 
+def _depth_text(net):
+    if net.depth_rule is None:
+        return "-"
+    return f"{net.depth_rule}(d x n) (default {net.default_depth:g})"
+
+
 def _alpha_text(net):
     if net.alphas is None:
         return f"any > 0 (default {net.default_alpha:g})"
@@ -19,26 +25,26 @@ def _alpha_text(net):
 
 
 @click.command("list")
-@format_option(("text", "csv", "markdown", "json"))
+@format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 def cmd(fmt, output):
-    """List the networks, their default resolution, accepted alpha and knobs."""
-    from ..formatting import csv_text, json_text, markdown_table, text_table
+    """List the networks, their default resolution, accepted alpha, depth and knobs."""
     from ..registry import networks
+    from ..render import Column, Table, render
     rows = []
     for n in networks().values():
         knobs = "; ".join(
             _flag(k.name) + ("|".join(map(str, k.choices)) if k.choices else str(k.default))
             + f" (default {k.default})" for k in n.knobs)
         rows.append({"name": n.name, "family": n.family, "resolution": n.default_res, "min_resolution": n.min_res,
-                     "alpha": _alpha_text(n), "knobs": knobs, "description": n.description, "paper": n.paper})
-    if fmt == "json":
-        return emit(json_text(rows), output)
-    headers = ["network", "family", "res", "alpha", "knobs", "description"]
-    table = [[r["name"], r["family"], r["resolution"], r["alpha"], r["knobs"] or "-", r["description"]] for r in rows]
-    if fmt == "csv":
-        return emit(csv_text(list(rows[0]), [list(r.values()) for r in rows]), output)
-    if fmt == "markdown":
-        return emit(markdown_table(headers, table) + "\n", output)
-    emit(text_table(headers, table) + "\n\nEvery network also takes --alpha, --res and --classes (default 1000).\n",
-         output)
+                     "alpha": _alpha_text(n), "depth": _depth_text(n), "knobs": knobs,
+                     "description": n.description, "paper": n.paper})
+    cols = [Column("name", "network", "text"), Column("family", "family", "text"),
+            Column("resolution", "res (px)"), Column("alpha", "alpha", "text"), Column("depth", "depth", "text"),
+            Column("knobs", "knobs", "text"), Column("description", "description", "text")]
+    if fmt == "csv":  # every field, as before
+        cols = [Column(k, k, "text" if not isinstance(v, int) else "int") for k, v in rows[0].items()]
+    table = Table(f"{len(rows)} networks", cols, rows,
+                  notes=["Every network also takes --alpha, --res (N or HxW), --classes (default 1000) and --batch; "
+                         "--depth where the depth column gives a rule."], data=rows, sheet="networks")
+    emit(render(table, fmt), output)

@@ -1,4 +1,6 @@
 """``costmodel reproduce PAPER``: published figures beside computed ones, table by table."""
+import inspect
+
 import click
 
 from .common import emit, format_option, output_option
@@ -24,9 +26,10 @@ def cmd(paper, fmt, output, strict):
         raise SystemExit(1)
 
 
-def _papers_help():
+def papers_help() -> str:
+    """The list --help promises, from the registry of papers (one per figures file in data/)."""
     from ..reproduce import PAPERS
-    return "Papers: all, " + ", ".join(PAPERS) + "."
+    return "PAPER is one of: all, " + ", ".join(PAPERS) + ". Run 'costmodel reproduce all' for every paper."
 
 
-cmd.help += "\n\n" + "Run 'costmodel reproduce all' for every paper."
+cmd.help = inspect.cleandoc(cmd.help) + "\n\n" + papers_help()

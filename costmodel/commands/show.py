@@ -22,7 +22,7 @@ def generated_by(net, cfg, given_res: bool) -> str:
 
 @click.command("show")
 @network_options(batch=False, skip_unsupported=False)
-@format_option(("yaml", "json", "blocks"), default="yaml")
+@format_option(("yaml", "json", "blocks"), default="yaml", suffixes={".txt": "yaml"})
 @output_option
 def cmd(fmt, output, **kwargs):
     """Print NET (a registry network, a spec file or a block string) as a spec file.

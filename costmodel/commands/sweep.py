@@ -51,51 +51,53 @@ class Progress:
             self.bar = None
 
 
-COLUMNS = [("alpha", "alpha"), ("res", "resolution"), ("params", "params"), ("params+BN", "params_with_bn"),
-           ("Mult-Adds", "madds"), ("FLOPs", "flops"), ("MAC (elements)", "mac"),
-           ("peak (bytes)", "peak_activation_bytes")]
+def table(df, knob_names=()):
+    """The sweep's frame as a ``render.Table``: alpha, resolution, the counts (units in headers)."""
+    from ..render import Column, Table, frame_rows
+    bits = df.attrs.get("bits", 32)
+    cols = [Column("alpha", "alpha", "g"), Column("resolution", "resolution (px)"), Column("params", "params (count)"),
+            Column("params_with_bn", "params with BN (count)"), Column("madds", "Mult-Adds (count)"),
+            Column("flops", "FLOPs (count)"), Column("mac", "MAC (elements)"),
+            Column("mac_bytes", f"MAC (bytes, {bits}-bit)"),
+            Column("peak_activation_bytes", f"peak activations (bytes, {bits}-bit)")]
+    cols = [c for c in cols if c.key in df.columns]
+    if "depth" in df.columns:
+        cols.insert(1, Column("depth", "depth", "g"))
+    title = f"{df.attrs.get('network', '')}: {len(df):,} configuration{'' if len(df) == 1 else 's'}"
+    knobs = ", ".join(f"{k}={df[k].iloc[0]}" for k in knob_names if k in df.columns)
+    view = "unfused view" if df.attrs.get("unfused") else "deployment view"
+    note = ("convention: params = conv/linear weights + biases; Mult-Adds = multiply-accumulates; MAC = "
+            "elements read + written + weights (" + view + ")"
+            + (f"; peak = optimal schedule, {bits}-bit" if "peak_activation_bytes" in df.columns else ""))
+    return Table(title + (f" ({knobs})" if knobs else ""), cols, frame_rows(df), notes=[note], sheet="sweep")
 
 
 def render(df, fmt: str, knob_names=()) -> str:
-    from ..formatting import json_text, text_table
-    cols = [c for c in COLUMNS if c[1] in df.columns]
+    """CSV and JSON keep every column (pandas writes the large grids fast); text, Markdown and xlsx
+    go through the renderer."""
+    from ..render import json_text, render as render_table
     if fmt == "csv":
         return df.to_csv(index=False)
     if fmt == "json":
-        keys = list(df.columns)
-        recs = [{k: (v.item() if hasattr(v, "item") else v) for k, v in zip(keys, row)}
-                for row in df.itertuples(index=False, name=None)]
-        return json_text(recs)
-    rows = []
-    for r in df[[k for _, k in cols]].itertuples(index=False, name=None):
-        rows.append([f"{r[0]:g}"] + [f"{int(v):,}" for v in r[1:]])
-    title = f"{df.attrs.get('network', '')}: {len(df):,} configuration{'' if len(df) == 1 else 's'}"
-    knobs = ", ".join(f"{k}={df[k].iloc[0]}" for k in knob_names if k in df.columns)
-    bits = df.attrs.get("bits", 32)
-    view = "unfused view" if df.attrs.get("unfused") else "deployment view"
-    return (title + (f" ({knobs})" if knobs else "") + "\n\n" + text_table([h for h, _ in cols], rows, "r" * len(cols))
-            + "\n\nconvention: params = conv/linear weights + biases; Mult-Adds = multiply-accumulates; MAC = "
-              "elements read + written + weights (" + view + ")"
-            + (f"; peak = optimal schedule, {bits}-bit" if "peak_activation_bytes" in df.columns else "") + "\n")
+        from ..render import frame_rows
+        return json_text(frame_rows(df))
+    return render_table(table(df, knob_names), fmt)
 
 
 @click.command("sweep")
 @click.argument("net")
 @grid_options
-@format_option(("text", "csv", "json", "xlsx"))
+@format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 @click.option("--peak", is_flag=True, help="Add peak activation memory (one exact plan per configuration: slower).")
 def cmd(net, alpha, res, classes, fmt, output, peak, **kwargs):
     """Totals of NET for every (alpha, resolution) of a grid: params, params with BN, Mult-Adds,
     FLOPs, BN channels, MAC (and peak memory with --peak), one row per configuration. Vectorized:
     a million configurations take about a second."""
-    from ..errors import CostModelError
     from ..fileio import check_writable
     from ..sweeps import sweep
     if output:
         check_writable(output)
-    if fmt == "xlsx" and not output:
-        raise CostModelError("--format xlsx writes a file: give -o FILE.xlsx")
     alphas, resolutions = parse_grid(alpha, res)
     knobs = collect_knobs(kwargs)
     n = (len(alphas) if alphas else 1) * (len(resolutions) if resolutions else 1)
@@ -104,8 +106,4 @@ def cmd(net, alpha, res, classes, fmt, output, peak, **kwargs):
         df = sweep(net, alphas, resolutions, classes, peak=peak, progress=bar, **knobs)  # any NET source
     finally:
         bar.close()
-    if fmt == "xlsx":
-        from ..export import write_table_xlsx
-        write_table_xlsx(output, "sweep", df)
-        return
     emit(render(df, fmt, list(knobs)), output)

@@ -15,7 +15,7 @@ zero_copy_option = click.option("--zero-copy", "zero_copy", is_flag=True,
 
 @click.command("table")
 @network_options
-@format_option()
+@format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 @bits_option
 @unfused_option
@@ -28,11 +28,10 @@ def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gb
     """Per-layer params, Mult-Adds and FLOPs of NET, with totals; MAC columns with --bits,
     --unfused or --zero-copy; estimated time per layer with --device (or --peak-gflops and
     --bandwidth-gbs)."""
-    from dataclasses import replace
-
     from ..analysis import analyze
     from ..fileio import check_writable
-    from ..formatting import json_text, render_report, scaled
+    from ..formatting import report_table, scaled
+    from ..render import render
     if output:
         check_writable(output)
     dev = None
@@ -50,24 +49,19 @@ def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gb
               f"peak activations {scaled(t['peak_activation_bytes'], 'B')} (optimal schedule; see "
               f"'costmodel memory')"]
     extra = ["mac", "arithmetic_intensity"] if (bits or unfused or zero_copy or dev) else []
-    roof = None
+    data = report.to_dict()
+    rows, totals = report.rows, dict(t)
     if dev:
         from ..roofline import annotate
         roof = annotate(report, graph, dev)
-        if fmt != "json":
-            for r in roof["layers"]:
-                r["time_us"] = r.pop("time_s") * 1e6
+        data["layers"] = roof.pop("layers")
+        data["roofline"] = roof
+        rows = [dict(r, time_us=r["time_s"] * 1e6) for r in data["layers"]]
+        totals["time_us"] = roof["time_s"] * 1e6
         extra += ["time_us", "bound"]
         footer.append(f"roofline on {dev.name}: {dev.peak_gflops:g} GFLOP/s, {dev.bandwidth_gbs:g} GB/s (ridge "
                       f"{dev.ridge:.1f} FLOPs/byte); estimated time {roof['time_s'] * 1e3:.3f} ms = sum over layers "
                       f"of max(flops / peak, MAC bytes / bandwidth)")
-    if fmt == "json":
-        d = report.to_dict()
-        if roof:
-            d["layers"] = roof.pop("layers")
-            d["roofline"] = roof
-        emit(json_text(d), output)
-        return
-    if roof:
-        report = replace(report, rows=roof["layers"], totals={**t, "time_us": roof["time_s"] * 1e6})
-    emit(render_report(report, fmt, extra, footer), output)
+    from dataclasses import replace
+    table = report_table(replace(report, rows=rows, totals=totals), extra, footer, data)
+    emit(render(table, fmt), output)

@@ -1,6 +1,6 @@
 """MobileNetV2 (arXiv 1801.04381v4) Table 3: the largest number of channels and memory (kB,
 16-bit floats) materialized at each spatial resolution, for MobileNetV1, MobileNetV2 and
-ShuffleNet 2x (g = 3).
+ShuffleNet 2x (g = 3); rows in data/mobilenet_v2.csv (table 3).
 
 Computed with ``costmodel.memory``: MobileNetV1 with every tensor materialized (the deployment
 view, BN folded and activations fused); MobileNetV2 and ShuffleNet with the streamed schedule of
@@ -8,34 +8,32 @@ section 5.1 (an expansion conv's output and the per-channel ops after it are com
 slices and never materialized whole; the first layer's trick is the same rule applied to the stem).
 Per resolution: the largest materialized tensor (a slice counts with its ceil(C / t) channels);
 ``max``: the largest over resolutions. kB = 1000 bytes; the table prints kB to two significant
-digits (rounding habit ``sig2``: 1,605,632 B is printed 1600). Printed cells, the published
-precision, the rounding habit and an explanation for every cell that cannot be reproduced are in
-data/mobilenet_v2_table3.csv.
+digits (rounding habit ``sig2``: 1,605,632 B is printed 1600).
+
+Rules: ``largest_channels_SCHEDULE@SIZE`` and ``largest_bytes16_SCHEDULE@SIZE`` (SCHEDULE
+materialized or streamed, SIZE as ``112x112`` or ``max``).
 """
 from __future__ import annotations
 
-from typing import List
+from functools import lru_cache
 
-from ..datafiles import read_csv
-from ..memory import plan, resolutions, stream
-from ..registry import build
-from . import Comparison
+from .rules import Target, register_rule
 
-PAPER = "mobilenet_v2"
 BITS = 16
-
-
-def _knobs(text: str) -> dict:
-    out = {}
-    for item in text.split():
-        k, _, v = item.partition("=")
-        out[k] = float(v) if k == "alpha" else int(v) if v.isdigit() else v
-    return out
+VIEWS = {"materialized": "every tensor materialized (BN folded, activations fused)",
+         "streamed": "streamed schedule (section 5.1 slices; first-layer trick)"}
 
 
 def materialized(network: str, schedule: str, **knobs) -> dict:
     """size -> (channels, bytes at 16 bits) of the largest materialized tensor, plus 'max'."""
-    p = plan(build(network, **knobs))
+    from .rules import freeze
+    return _largest(Target(network, freeze(knobs)), schedule)
+
+
+@lru_cache(maxsize=16)
+def _largest(target: Target, schedule: str) -> dict:
+    from ..memory import plan, resolutions, stream
+    p = plan(target.graph())
     if schedule == "streamed":
         p = stream(p)
     rows = {r["size"]: (r["max_channels"], r["max_bytes"]) for r in resolutions(p, BITS)}
@@ -43,32 +41,24 @@ def materialized(network: str, schedule: str, **knobs) -> dict:
     return rows
 
 
-def tables() -> List[Comparison]:
-    c = Comparison(PAPER, "MobileNetV2 Table 3: largest materialized tensor per resolution (16-bit, kB)",
-                   "arXiv 1801.04381v4 Table 3, section 5.1")
-    data = read_csv("mobilenet_v2_table3.csv")
-    cache = {}
-    for d in data:
-        key = (d["network"], d["knobs"], d["schedule"])
-        if key not in cache:
-            cache[key] = materialized(d["network"], d["schedule"], **_knobs(d["knobs"]))
-        got = cache[key].get(d["size"])
-        if got is None:
-            computed = None
-        elif d["quantity"] == "channels":
-            computed = got[0]
-        else:
-            computed = got[1]
-        view = ("every tensor materialized (BN folded, activations fused)" if d["schedule"] == "materialized"
-                else "streamed schedule (section 5.1 slices; first-layer trick)")
-        c.add(f"{d['model']} {d['size']}", d["quantity"], d["published"], d["unit"], computed,
-              f"{view}; 16-bit; kB = 1000 B" + ("; printed to 2 significant digits" if d["rounding"] == "sig2"
-                                                else ""), d["explanation"], d["rounding"] or "nearest")
-    try:
-        g2 = materialized("shufflenet_v1", "streamed", alpha=2.0, groups=2)
-        c.notes.append("ShuffleNet 2x with g = 2 (not the printed g = 3): channels "
-                       + ", ".join(f"{s} {g2[s][0]}" for s in ("28x28", "14x14", "7x7", "1x1") if s in g2)
-                       + " - the printed column's widths.")
-    except Exception as e:  # pragma: no cover - the note is informative only
-        c.notes.append(f"(g = 2 comparison unavailable: {e})")
-    return [c]
+def _rule(schedule: str, i: int):
+    def fn(t: Target):
+        got = _largest(Target(t.network, t.knobs), schedule).get(t.arg)
+        return None if got is None else got[i]
+    return fn
+
+
+for _s, _view in VIEWS.items():
+    register_rule(f"largest_channels_{_s}", f"{_view}; 16-bit; kB = 1000 B", _rule(_s, 0))
+    register_rule(f"largest_bytes16_{_s}", f"{_view}; 16-bit; kB = 1000 B", _rule(_s, 1))
+
+
+def notes(tables: dict) -> None:
+    """The printed ShuffleNet column's widths are those of g = 2 (a note beside Table 3)."""
+    if "3" not in tables:
+        return
+    g2 = materialized("shufflenet_v1", "streamed", alpha=2.0, groups=2)
+    tables["3"].source = "arXiv 1801.04381v4 Table 3, section 5.1"  # the cells, and the schedule they assume
+    tables["3"].notes.append("ShuffleNet 2x with g = 2 (not the printed g = 3): channels "
+                             + ", ".join(f"{s} {g2[s][0]}" for s in ("28x28", "14x14", "7x7", "1x1") if s in g2)
+                             + " - the printed column's widths.")
