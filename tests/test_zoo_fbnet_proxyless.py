@@ -2,6 +2,7 @@
 released checkpoints' figures, the two FBNet builders, and data/fbnet.csv, data/proxylessnas.csv
 pinned."""
 import pytest
+from test_zoo_mobilenet_v4 import check_figures
 
 from costmodel.analysis import analyze
 from costmodel.errors import KnobError
@@ -9,8 +10,6 @@ from costmodel.graph import GraphBuilder
 from costmodel.registry import build
 from costmodel.spec import Context
 from costmodel.zoo.fbnet import fbnet_inverted_residual
-
-from test_zoo_mobilenet_v4 import check_figures
 
 
 def totals(name, **kw):
