@@ -13,7 +13,8 @@ data/fbnet.csv and data/proxylessnas.csv and tested there.
 
 References: timm (MobileNetV4, ``fbnetc_100``), with fused attention off so that the attention
 products run as plain matmuls; pytorchcv's ProxylessNAS port when it is importable (optional).
-Needs torch and timm, e.g. ``PYTHONPATH=. /work/venv-tv/bin/python benchmarks/bench_zoo_reference_mnv4.py``.
+Needs torch and timm (pytorchcv optional): ``PYTHONPATH=. python benchmarks/bench_zoo_reference_mnv4.py``
+with a Python that has them (CI's torch-only environment does not).
 """
 from __future__ import annotations
 
