@@ -2,8 +2,8 @@
 
 Builds each reference model with random weights (nothing is downloaded), counts
 ``sum(p.numel() for p in model.parameters())`` and, with PyTorch's ``FlopCounterMode``, the
-conv/linear FLOPs (aten.convolution, addmm, mm outside attention) and the attention matmul FLOPs
-(bmm and the rest) of one forward pass at batch 1, halves the FLOPs into multiply-accumulates,
+conv/linear FLOPs (aten.convolution, and addmm: the biased classifier) and the other FLOPs (the
+attention's matmuls) of one forward pass at batch 1, halves the FLOPs into multiply-accumulates,
 and prints them beside costmodel's ``params_with_bn``, ``madds`` and ``attn_madds``, with the
 ratios, and how far costmodel's torch translation of the graph, carrying the reference model's own
 weights (copied in declaration order), is from the reference model's output on one random input
