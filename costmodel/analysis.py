@@ -1,17 +1,21 @@
 """Calculators: sum each op's cost formulas over a graph, per layer and in total.
 
 Conventions (also in the README and printed under every table):
-- ``params``: weights and biases of conv and linear layers (what the papers count);
+- ``params``: weights and biases of conv and linear layers (what the papers count), and the
+  per-channel gammas of layer scale (MobileNetV4's hybrids);
 - ``params_with_bn``: plus BatchNorm scale and shift (what PyTorch's ``parameters()`` counts);
 - ``madds``: multiply-accumulates of conv and linear layers (the papers' Mult-Adds, TF-slim's
   MACs, ShuffleNet's "FLOPs");
-- ``flops``: 2 x madds plus every other op's arithmetic (see ``costmodel.ops``).
+- ``flops``: 2 x madds plus every other op's arithmetic (see ``costmodel.ops``), attention's
+  products included;
+- ``attn_madds``: multiply-accumulates of products of activations (attention's Q K^T and A V,
+  ``costmodel.ops_attention``), 0 without attention and never part of ``madds``.
 - ``bn_channels``: channels under a BatchNorm, so that other conventions (TF-slim checkpoints
   also store moving mean and variance) are ``params + k * bn_channels``.
 - ``mac``: memory access cost in elements (ShuffleNet V2 section 2: feature maps read + written +
-  weights), deployment view unless ``unfused``; per layer with ``arithmetic_intensity`` = madds / mac;
-  ``peak_activation_bytes``: peak live activations of the optimal schedule at ``bits`` (see
-  ``costmodel.memory`` and docs/memory.md).
+  weights), deployment view unless ``unfused``; per layer with ``arithmetic_intensity`` =
+  (madds + attn_madds) / mac; ``peak_activation_bytes``: peak live activations of the optimal
+  schedule at ``bits`` (see ``costmodel.memory`` and docs/memory.md).
 All counts are exact Python integers, at batch 1 unless ``batch`` says otherwise: at batch N,
 Mult-Adds, FLOPs, activation traffic and peak memory are N times batch 1's, parameters are not,
 and MAC reads the weights once per batch: N x (activations read + written) + weights.
@@ -23,14 +27,16 @@ from typing import Dict, List
 
 from .graph import Graph
 
-COUNT_KEYS = ("params", "params_with_bn", "madds", "flops")
+COUNT_KEYS = ("params", "params_with_bn", "madds", "flops", "attn_madds")
 #: graph meta keys that are not knobs (the JSON's top level says them)
 META_KEYS = ("network", "alpha", "resolution", "height", "width", "classes", "family", "depth", "batch")
 
 CONVENTION = (
-    "params = conv/linear weights + biases; params_with_bn = params + BatchNorm scale and shift; "
+    "params = conv/linear weights + biases (+ layer-scale gammas); "
+    "params_with_bn = params + BatchNorm scale and shift; "
     "madds = multiply-accumulates of conv/linear (the papers' Mult-Adds); "
-    "flops = 2 x madds + all other arithmetic (bias, BN, activations, pooling, adds, gates)"
+    "flops = 2 x madds + all other arithmetic (bias, BN, activations, pooling, adds, gates); "
+    "attn_madds = multiply-accumulates of attention's Q.K^T and A.V products (0 without attention, not in madds)"
 )
 
 
@@ -52,7 +58,8 @@ def node_counts(node, batch: int = 1) -> Dict[str, int]:
     op, ins, outs = node.op, node.in_shapes, node.out_shapes
     p = op.params(ins)
     return {"params": p, "params_with_bn": p + op.bn_params(ins), "madds": batch * op.madds(ins, outs),
-            "flops": batch * op.flops(ins, outs), "bn_channels": ins[0][0] if op.kind == "batchnorm" else 0}
+            "flops": batch * op.flops(ins, outs), "attn_madds": batch * op.attn_madds(ins, outs),
+            "bn_channels": ins[0][0] if op.kind == "batchnorm" else 0}
 
 
 def layer_rows(graph: Graph, batch: int = 1) -> List[dict]:
@@ -135,7 +142,7 @@ def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool
     macs = node_mac(p)
     for r in rows:
         r["mac"] = macs[r["name"]]
-        r["arithmetic_intensity"] = r["madds"] / r["mac"] if r["mac"] else 0.0
+        r["arithmetic_intensity"] = (r["madds"] + r["attn_madds"]) / r["mac"] if r["mac"] else 0.0
     totals = count_totals(graph, batch)
     totals["mac"] = sum(u.mac for u in p.units)
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)

@@ -1,6 +1,6 @@
 """NumPy reference executor: run a graph on real float32 arrays (NCHW, batch N) and check, node
 by node, that the executed shapes equal the analytical ones and that the multiply-accumulates
-actually performed equal ``op.madds``.
+actually performed equal ``op.madds`` (+ ``op.attn_madds``, attention's matrix products).
 
 * ``execute(graph, x, weights=..., seed=...)``   -> the output (a tuple if the graph has several)
 * ``run(graph, ...)``                            -> ``Execution``: outputs, tensors, per-node checks
@@ -32,6 +32,7 @@ import numpy as np
 
 from .errors import CostModelError, GraphError
 from .graph import INPUT, Graph, require_graph
+from .kernels_attention import ATTENTION_KERNELS, gelu
 
 #: largest im2col buffer a k x k convolution materializes at once (bytes); larger ones are tiled
 IM2COL_BYTES = 64 * 2 ** 20
@@ -339,6 +340,7 @@ ACTIVATIONS: Dict[str, Callable] = {
     "swish": lambda x, out: np.multiply(x, _sigmoid(x, np.empty_like(x)), out=out),
     "hsigmoid": _hsigmoid,
     "hswish": lambda x, out: np.multiply(x, _hsigmoid(x, np.empty_like(x)), out=out),
+    "gelu": gelu,
 }
 
 
@@ -506,9 +508,10 @@ KERNELS: Dict[str, Callable] = {
     "unflatten": unflatten,
     "dropout": dropout,
     "upsample": upsample,
+    **ATTENTION_KERNELS,
 }
 #: kernels that may write their result into their (dead, unshared) first input
-INPLACE = {"batchnorm", "activation", "add", "multiply"}
+INPLACE = {"batchnorm", "activation", "add", "multiply", "softmax", "layer_scale"}
 
 
 # ----------------------------------------------------------------------------- running
@@ -644,7 +647,7 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
                 ex.tensors[r] = a
         if verify:
             chk = NodeCheck(node.name, node.op.kind, node.op.label(node.in_shapes), tuple(node.out_shapes),
-                            tuple(a.shape[1:] for a in outs), node.op.madds(node.in_shapes, node.out_shapes),
+                            tuple(a.shape[1:] for a in outs), _all_madds(node),
                             ctx.macs, batch)
             ex.checks.append(chk)
             if not (chk.shapes_equal and chk.macs_equal):
@@ -657,6 +660,11 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
             progress(i + 1)
     ex.outputs = tuple(live[r] for r in graph.outputs)
     return ex
+
+
+def _all_madds(node) -> int:
+    """The multiply-accumulates a kernel performs: conv/linear ``madds`` + attention's ``attn_madds``."""
+    return node.op.madds(node.in_shapes, node.out_shapes) + node.op.attn_madds(node.in_shapes, node.out_shapes)
 
 
 def calibrate_batchnorm(graph: Graph, weights: Mapping, x: Optional[np.ndarray] = None, seed: int = 0

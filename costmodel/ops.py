@@ -222,6 +222,11 @@ class Op:
     def madds(self, ins, outs) -> int:
         return 0
 
+    def attn_madds(self, ins, outs) -> int:
+        """Multiply-accumulates of products of activations with activations (attention's Q K^T and
+        A V, ``ops_attention.MatMul``): a total of their own, never in ``madds``."""
+        return 0
+
     def flops(self, ins, outs) -> int:
         return 0
 
@@ -401,6 +406,7 @@ ACTIVATION_FLOPS = {
     "swish": 5,     # x * sigmoid(x)
     "hsigmoid": 4,  # relu6(x + 3) / 6: add, max, min, multiply
     "hswish": 5,    # x * hsigmoid(x)
+    "gelu": 5,      # 0.5 x (1 + erf(x / sqrt 2)): scale, erf, add, multiply, halve
 }
 
 

@@ -18,7 +18,7 @@ from .errors import GraphError
 from .graph import INPUT, Graph
 
 _ACT = {"relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "swish": nn.SiLU,
-        "hsigmoid": nn.Hardsigmoid, "hswish": nn.Hardswish}
+        "hsigmoid": nn.Hardsigmoid, "hswish": nn.Hardswish, "gelu": nn.GELU}
 
 
 class _Fn(nn.Module):
@@ -85,6 +85,26 @@ def _upsample(node):
     return _Fn(lambda x: F.interpolate(x, size=op.size, mode=op.mode, **kw))
 
 
+def _matmul(node):
+    op = node.op
+
+    def f(a, b):
+        y = torch.matmul(a.transpose(-1, -2) if op.transpose_a else a, b.transpose(-1, -2) if op.transpose_b else b)
+        return y * op.scale if op.scale != 1.0 else y
+    return _Fn(f)
+
+
+class _LayerScale(nn.Module):
+    """timm's LayerScale2d: x * gamma per channel."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(c))
+
+    def forward(self, x):
+        return x * self.gamma.view(1, -1, 1, 1)
+
+
 TRANSLATORS = {
     "conv2d": _conv,
     "linear": lambda n: nn.Linear(n.in_shapes[0][0], n.op.out_features, n.op.bias),
@@ -103,6 +123,10 @@ TRANSLATORS = {
     "unflatten": lambda n: nn.Unflatten(1, n.op.shape),
     "dropout": lambda n: nn.Dropout(n.op.p),
     "upsample": _upsample,
+    "reshape": lambda n: _Fn(lambda x: x.reshape((x.shape[0],) + n.op.shape)),
+    "matmul": _matmul,
+    "softmax": lambda n: _Fn(lambda x: torch.softmax(x, dim=-1)),
+    "layer_scale": lambda n: _LayerScale(n.in_shapes[0][0]),
 }
 
 

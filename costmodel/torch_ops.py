@@ -420,6 +420,13 @@ def _silu(imp, a):
     return act(imp, a.input, "swish")
 
 
+@op("gelu", "input, approximate='none'", functions=("F.gelu",), aten=("gelu",))
+def _gelu(imp, a):
+    if a.approximate not in ("none", "tanh"):
+        raise NotMapped(f"approximate={a.approximate!r}")
+    return act(imp, a.input, "gelu")
+
+
 @op("hardswish", "input, inplace=False", functions=("F.hardswish",), aten=("hardswish", "hardswish_"))
 def _hardswish(imp, a):
     return act(imp, a.input, "hswish")

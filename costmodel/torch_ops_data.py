@@ -399,6 +399,7 @@ MODULES.update({
     nn.Hardtanh: lambda imp, m, x: _hardtanh(imp, x, m.min_val, m.max_val),
     nn.Sigmoid: lambda imp, m, x: act(imp, x, "sigmoid", gate="swish"),
     nn.SiLU: lambda imp, m, x: act(imp, x, "swish"),
+    nn.GELU: lambda imp, m, x: act(imp, x, "gelu"),
     nn.Hardswish: lambda imp, m, x: act(imp, x, "hswish"),
     nn.Hardsigmoid: lambda imp, m, x: act(imp, x, "hsigmoid", gate="hswish"),
     nn.MaxPool2d: lambda imp, m, x: (_no_indices(m) or pool(imp, x, "max", m.kernel_size, m.stride, m.padding,

@@ -11,6 +11,7 @@ from costmodel.graph import GraphBuilder
 from costmodel.ops import (CATEGORIES, OP_KINDS, Activation, Add, AdaptiveAvgPool, AvgPool, BatchNorm, ChannelShuffle,
                            Concat, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool, Multiply, Split,
                            Unflatten, Unsupported, Upsample, numel)
+from costmodel.ops_attention import LayerScale, MatMul, Reshape, Softmax
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +35,10 @@ EXAMPLES = {
     "upsample": (Upsample((6, 4)), [(2, 3, 2)]),
     "unsupported": (Unsupported("Foo"), [(2, 3, 3)]),
     "unflatten": (Unflatten((3, 2, 2)), [(12,)]),
+    "reshape": (Reshape((2, 6, 5)), [(4, 3, 5)]),
+    "matmul": (MatMul(transpose_a=True, scale=0.5), [(2, 3, 5), (1, 3, 4)]),
+    "softmax": (Softmax(), [(2, 3, 5)]),
+    "layer_scale": (LayerScale(), [(4, 3, 3)]),
 }
 
 

@@ -311,7 +311,7 @@ def test_block_string_network_on_the_command_line():
      r"net\.yaml:3: block 1 \(conv\): .*channel count must be a positive number, got -8"),
     ("blocks:\n  - {type: conv, c: eight}\n", r"net\.yaml:2: block 0 \(conv\): c must be an integer, got 'eight'"),
     ("blocks:\n  - {type: ir, c: 8, t: .nan}\n", r"net\.yaml:2: block 0 \(ir\): t must be a finite number"),
-    ("blocks:\n  - {type: conv, c: 8, act: gelu}\n", r"net\.yaml:2: block 0 \(conv\): .*unknown activation 'gelu'"),
+    ("blocks:\n  - {type: conv, c: 8, act: mish}\n", r"net\.yaml:2: block 0 \(conv\): .*unknown activation 'mish'"),
     ("blocks:\n  - {type: conv}\n", r"net\.yaml:2: block 0 \(conv\): missing argument\(s\) c for conv"),
     ("blocks:\n  - {type: conv, c: 8, repeat: 0}\n", r"net\.yaml:2: block 0 \(conv\): repeat must be an integer from 1 to 10000, got 0"),
     ("blocks:\n  - {type: conv, c: 8, name: a}\n  - {type: conv, c: 8, name: b, inputs: [c]}\n"

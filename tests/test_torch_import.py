@@ -148,6 +148,7 @@ class AllOps(nn.Module):
         x = x.mul(F.hardsigmoid(x))                              # hswish (fused)
         x = self.ht(x)
         x = x * (F.relu6(x + 3.0) / 6.0)                         # hard-swish written out (fused)
+        x = F.gelu(x)                                            # gelu
         x = x.clamp(min=0)                                       # clamp(0, None) = relu
         x = F.conv2d(x, self.fw, None, 1, 1)                     # functional conv with a parameter
         x = F.relu_(self.bn_plain(x))                            # BN without affine; in-place relu
@@ -174,7 +175,10 @@ def test_every_mapped_op_exact_and_executes_to_the_module_output(size):
     m = randomize(AllOps())
     graph, _ = check_exact(m, size)
     kinds = {n.op.kind for n in graph.nodes}
-    assert kinds == set(OP_KINDS) - {"unsupported"}, set(OP_KINDS) - kinds
+    # the attention ops (costmodel.ops_attention: MobileNetV4's Mobile MQA) are not mapped from PyTorch yet:
+    # an attention block imports as unsupported ops, listed (docs/pytorch.md)
+    attention = {"matmul", "softmax", "reshape", "layer_scale"}
+    assert kinds == set(OP_KINDS) - {"unsupported"} - attention, set(OP_KINDS) - kinds
     assert {n.op.fn for n in graph.nodes if n.op.kind == "activation"} == set(ACTIVATION_FLOPS)
     assert "unused_parameters" not in graph.meta
     # both traces give the same graph
@@ -212,7 +216,7 @@ class Odd(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 3, padding=1)
-        self.gelu = nn.GELU()
+        self.gelu = nn.Mish()
         self.fc = nn.Linear(8, 4)
 
     def forward(self, x):
@@ -234,7 +238,7 @@ def test_unsupported_ops_are_listed_in_one_error_with_name_type_and_call_site():
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith("Odd: 4 unsupported PyTorch op(s): ")
     here = __file__
-    assert f"gelu (GELU at {here}:{_line('self.gelu')})" in msg
+    assert f"gelu (Mish at {here}:{_line('self.gelu')})" in msg
     assert f"sin (torch.sin at {here}:{_line('torch.sin')})" in msg
     assert f"exp (Tensor.exp at {here}:{_line('x.exp()')})" in msg
     assert f"mul (operator.mul at {here}:{_line('2.0')}: multiply by a constant float" in msg
@@ -245,11 +249,11 @@ def test_skip_unsupported_counts_them_as_zero_and_flags_them():
     m = Odd()
     g = from_torch(m, (3, 8, 8), skip_unsupported=True)
     flagged = [(n.name, n.op.label(n.in_shapes)) for n in g if n.op.kind == "unsupported"]
-    assert flagged == [("gelu", "unsupported:GELU"), ("sin", "unsupported:torch.sin"),
+    assert flagged == [("gelu", "unsupported:Mish"), ("sin", "unsupported:torch.sin"),
                        ("exp", "unsupported:Tensor.exp"), ("mul", "unsupported:operator.mul")]
     rows = {r["name"]: r for r in analyze(g).rows}
     assert all(rows[name]["flops"] == 0 and rows[name]["params"] == 0 for name, _ in flagged)
-    assert g.meta["unsupported"] == "gelu (GELU), sin (torch.sin), exp (Tensor.exp), mul (operator.mul)"
+    assert g.meta["unsupported"] == "gelu (Mish), sin (torch.sin), exp (Tensor.exp), mul (operator.mul)"
     t = analyze(g).totals
     assert t["params_with_bn"] == sum(p.numel() for p in m.parameters())
     assert t["madds"] == 8 * 8 * 8 * 27 + 8 * 4

@@ -135,6 +135,7 @@ _counted("params_with_bn", "weights + biases + BN scale and shift (PyTorch's par
 _counted("madds", "Mult-Adds, FC included", lambda c: c["madds"])
 _counted("madds_without_fc", "Mult-Adds of the conv layers, FC excluded", lambda c: c["madds"] - c["fc_madds"])
 _counted("flops", "FLOPs: 2 x Mult-Adds + bias, BN, activation, pooling and add arithmetic", lambda c: c["flops"])
+_counted("attn_madds", "Mult-Adds of attention's Q.K^T and A.V products (not in Mult-Adds)", lambda c: c["attn_madds"])
 _counted("checkpoint_no_gamma", "TF-slim checkpoint variables: weights + biases + BN beta, moving mean and "
          "variance (batch_norm scale=False) = params + 3 x bn_channels", lambda c: c["params"] + 3 * c["bn_channels"])
 _counted("checkpoint", "checkpoint variables: weights + biases + BN gamma, beta, moving mean and variance "

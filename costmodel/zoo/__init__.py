@@ -16,4 +16,7 @@ from . import (  # noqa: F401  (registration order = `costmodel list` order)
     reference,
     shufflenet_v1,
     shufflenet_v2,
+    mobilenet_v4,
+    fbnet,
+    proxylessnas,
 )
