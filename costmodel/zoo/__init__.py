@@ -16,4 +16,8 @@ from . import (  # noqa: F401  (registration order = `costmodel list` order)
     reference,
     shufflenet_v1,
     shufflenet_v2,
+    # issue 13 (zoo-effnet)
+    mnasnet,
+    efficientnet,
+    ghostnet,
 )
