@@ -6,9 +6,11 @@ implementations themselves (torchvision, timm), exactly.
 Needs torchvision and timm (a separate environment: they do not install beside the CI's torch).
 Each reference model is built with random weights (no download) on PyTorch's meta device (shapes
 only), and counted independently of costmodel: ``sum(p.numel() for p in model.parameters())`` and
-PyTorch's FlopCounterMode conv/linear FLOPs / 2 (= Mult-Adds) on a 1 x 3 x H x W input. Those are
-compared with costmodel's ``params_with_bn`` and ``madds`` for the same configuration; the table
-prints both, their ratio and whether they are equal. Nothing is asserted (benchmarks print): the
+PyTorch's FlopCounterMode conv/linear FLOPs / 2 (= Mult-Adds) on a 1 x 3 x H x W input, and the
+residual connections (tensor + tensor adds on feature maps, counted by a dispatch mode). Those are
+compared with costmodel's ``params_with_bn``, ``madds`` and ``add`` nodes for the same
+configuration; the table prints both, their ratio and whether they are equal. Nothing is asserted
+(benchmarks print): the
 confirmed figures are recorded in data/efficientnet.csv, data/mnasnet.csv and data/ghostnet.csv
 (``--csv FILE`` writes them in that figures format) and the tests check against those integers.
 
@@ -116,20 +118,40 @@ def configs():
     return out
 
 
+def _add_counter():
+    """A dispatch mode counting tensor + tensor adds on feature maps (N, C, H, W with H W > 1): the
+    residual connections (an SE gate's 1 x 1 hard-sigmoid arithmetic is not counted)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class AddCounter(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if (func.overloadpacket in (torch.ops.aten.add, torch.ops.aten.add_) and len(args) >= 2
+                    and all(isinstance(a, torch.Tensor) for a in args[:2]) and out.dim() == 4
+                    and out.shape[2] * out.shape[3] > 1):
+                self.n += 1
+            return out
+
+    return AddCounter()
+
+
 def reference_counts(make, res):
-    """(parameters, conv/linear Mult-Adds) of a reference model, on the meta device."""
+    """(parameters, conv/linear Mult-Adds, residual adds) of a reference model, on the meta device."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     with torch.device("meta"):
         model = make().eval()
         params = sum(p.numel() for p in model.parameters())
         x = torch.empty(1, 3, res, res)
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
+    counter, adds = FlopCounterMode(display=False), _add_counter()
+    with counter, adds, torch.no_grad():
         model(x)
     flops = counter.get_total_flops()
     assert flops % 2 == 0
-    return params, flops // 2
+    return params, flops // 2, adds.n
 
 
 def main(argv=None):
@@ -141,11 +163,12 @@ def main(argv=None):
     import torch
 
     import costmodel
+    from costmodel.analysis import count_totals
     torchvision, _, _ = _tv()
     versions = f"torch {torch.__version__}, torchvision {torchvision.__version__}, timm {timm.__version__}"
     print(f"# {versions}; reference counted on the meta device (random weights, no download)")
     header = ("network", "knobs", "res", "reference", "params ours", "params ref", "madds ours", "madds ref",
-              "ratio", "equal")
+              "ratio", "adds ours", "adds ref", "equal")
     print(" | ".join(header))
     rows, n_equal, n = [], 0, 0
     for net, knobs, label, make, resolutions in configs():
@@ -153,14 +176,16 @@ def main(argv=None):
             continue
         for res in resolutions:
             start = time.perf_counter()
-            p_ref, m_ref = reference_counts(make, res)
-            t = costmodel.analyze(costmodel.build(net, res=res, **knobs)).totals
-            equal = (t["params_with_bn"], t["madds"]) == (p_ref, m_ref)
+            p_ref, m_ref, a_ref = reference_counts(make, res)
+            g = costmodel.build(net, res=res, **knobs)
+            t = count_totals(g)
+            adds = sum(1 for n in g.nodes if n.op.kind == "add")
+            equal = (t["params_with_bn"], t["madds"], adds) == (p_ref, m_ref, a_ref)
             n_equal += equal
             n += 1
             ktext = ";".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in knobs.items())
             print(" | ".join(map(str, (net, ktext or "-", res, label, t["params_with_bn"], p_ref, t["madds"], m_ref,
-                                       f"{t['madds'] / m_ref:.6f}", "yes" if equal else "NO")))
+                                       f"{t['madds'] / m_ref:.6f}", adds, a_ref, "yes" if equal else "NO")))
                   + f"   ({time.perf_counter() - start:.1f} s)", flush=True)
             if equal:
                 lib = label.split()[0]
@@ -170,7 +195,8 @@ def main(argv=None):
                 rows.append([src, "reference", label, net, full, "params", "params_with_bn", str(p_ref), "", "",
                              str(p_ref), ""])
                 rows.append([src, "reference", label, net, full, "madds", "madds", str(m_ref), "", "", str(m_ref), ""])
-    print(f"# {n_equal} of {n} configurations equal in both parameters and Mult-Adds (ratio {n_equal / max(n, 1):.3f})")
+    print(f"# {n_equal} of {n} configurations equal in parameters, Mult-Adds and residual adds "
+          f"(ratio {n_equal / max(n, 1):.3f})")
     if args.csv:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(rows)

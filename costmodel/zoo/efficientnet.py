@@ -23,10 +23,11 @@ EfficientNet-Lite (efficientnet_lite_builder.py, lite/README.md): the same strin
 of swish, no SE, and ``fix_head_stem``: the stem (32) and head (1280) are not multiplied, and the
 first and last stages keep their repeats (``fixed_depth`` rows).
 
-Two readings of the head width (knob ``impl``, B0..B7): ``tpu`` (official, default)
-round_filters(1280); ``torchvision``: 4 x the last block's width, 4 x round_filters(320). They
-agree for every published coefficient (B0..B7), and differ for some other alphas (1.03: 1320
-versus 1312).
+Two readings of the head width (knob ``impl`` of efficientnet_b0, the base of compound scaling):
+``tpu`` (official, default) round_filters(1280); ``torchvision``: 4 x the last block's width,
+4 x round_filters(320). They agree for every published coefficient (B0..B7: the B1..B7 entries
+have no knob, their two readings are the same network), and differ for some other alphas (1.03:
+1320 versus 1312).
 """
 from __future__ import annotations
 
@@ -73,13 +74,12 @@ def build_spec(name: str, width: float, depth: float, res: int, dropout: float, 
     """The EfficientNet(-Lite) spec with the entry's coefficients as its defaults."""
     act = "relu6" if lite else "swish"
     scale = "fixed" if lite else "scaled"
-    blocks = [blk("conv", c=STEM, k=3, s=2, act=act, width=scale)]
-    blocks += mbconv_stages(name, BLOCKS_ARGS, STEM, act=act, use_se=not lite, skip_by_string=False,
-                            fixed_ends=lite)
+    blocks = [blk("conv", c=STEM, k=3, s=2, act=act, width=scale, name="stem")]
+    blocks += mbconv_stages(name, BLOCKS_ARGS, STEM, act=act, use_se=not lite, fixed_ends=lite)
     if impl == "torchvision":  # lastconv_output_channels = 4 * lastconv_input_channels
-        blocks.append(blk("pwexpand", t=4, act=act))
+        blocks.append(blk("pwexpand", t=4, act=act, name="head"))
     else:
-        blocks.append(blk("conv", c=HEAD, k=1, act=act, width=scale))
+        blocks.append(blk("conv", c=HEAD, k=1, act=act, width=scale, name="head"))
     blocks += [blk("gap"), blk("dropout", p=dropout), blk("fc")]
     return NetSpec(name, tuple(blocks), width="divisible8", default_res=res, source=SOURCE, depth_rule="ceil",
                    default_alpha=width, default_depth=depth)
@@ -87,9 +87,9 @@ def build_spec(name: str, width: float, depth: float, res: int, dropout: float, 
 
 def _register(name: str, coefficients, lite: bool):
     width, depth, res, dropout = coefficients
-    knobs = () if lite else (Knob("impl", "tpu", IMPLS,
-                                  "head width: tpu = round_filters(1280) (official); torchvision = 4 x the last "
-                                  "block's width; equal for B0..B7's coefficients"),)
+    knobs = () if name != "efficientnet_b0" else (
+        Knob("impl", "tpu", IMPLS, "head width: tpu = round_filters(1280) (official); torchvision = 4 x the last "
+                                   "block's width; equal at B0..B7's coefficients, differ at some other alphas"),)
 
     def spec(alpha: float = width, impl: str = "tpu") -> NetSpec:
         return build_spec(name, width, depth, res, dropout, lite, impl)

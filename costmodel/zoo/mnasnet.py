@@ -9,7 +9,8 @@ kernel, ``s`` strides, ``e`` expansion ratio, ``i`` / ``o`` input / output filte
 MBConv (``MnasBlock``, mnasnet_model.py): 1x1 expansion to round_filters(i) x e (omitted for
 e = 1) + BN + ReLU, depthwise k x k / s + BN + ReLU, SE with squeeze max(1, int(round_filters(i)
 x se)) (the block's *input* width; ReLU inside, sigmoid gate, biased 1x1 convs), 1x1 projection
-+ BN, identity skip when the strides are 1 and the string's i equals its o (and no ``noskip``).
++ BN, identity skip when the strides are 1, round_filters(i) equals round_filters(o) and there
+is no ``noskip``.
 Stem conv 3x3/2 round_filters(stem) + BN + ReLU; head conv 1x1 to 1280 + BN + ReLU (never
 multiplied), global pool, dropout, biased FC.
 
@@ -17,8 +18,9 @@ Width multiplier alpha (TF's ``depth_multiplier``): ``round_filters`` = make_div
 8) with the 10% guard, applied to the stem and to every string's i and o.
 
 MnasNet-small's first string reads i16 while the stem has 8 channels: the official model builds
-the depthwise conv on the 8 stem channels and, since i != o, no skip (timm's port adds the skip
-because its 8 == 8; an add, no parameters or Mult-Adds).
+the depthwise conv on the 8 stem channels and, since round_filters(16) != round_filters(8), no
+skip for alpha > 0.555 (below, both round to 8 and it adds one; timm's port compares the real 8
+and 8 and always adds it: an add, no parameters or Mult-Adds).
 
 Two readings of MnasNet-B1 (knob ``impl``): ``tpu`` (the official code; torchvision's MNASNet,
 version 2, is exactly this network, B1 having no SE) and ``torchvision_v1``: the checkpoints saved
@@ -33,6 +35,7 @@ from typing import List, Sequence
 
 from ..errors import SpecError
 from ..network import Knob, Network, register
+from ..rounding import divisible8
 from ..spec import Block, NetSpec, blk
 
 SOURCE = "arXiv 1807.11626 Figure 7; tensorflow/tpu models/official/mnasnet (mnasnet_models.py, mnasnet_model.py)"
@@ -107,31 +110,39 @@ def parse_block_string(text: str) -> dict:
 
 
 def mbconv_stages(name: str, strings: Sequence[str], stem: int, *, act: str, use_se: bool = True,
-                  skip_by_string: bool = True, fixed_ends: bool = False, check_stem: bool = True,
+                  fixed_ends: bool = False, check_stem: bool = True, alpha: float = 1.0,
                   fixed_widths: Sequence[int] = ()) -> List[Block]:
-    """One ``ir`` stage row per block string (repeat n = r, so the depth multiplier scales it).
+    """One ``ir`` stage row per block string (repeat n = r, so the depth multiplier scales it),
+    named ``stage1``, ``stage2``, ... (its blocks: ``stage2.0``, ``stage2.1``, ...).
 
-    ``skip_by_string``: the identity skip needs the string's i == o (MnasNet's rule; EfficientNet
-    compares the real channels, which ``ir`` always does). ``fixed_ends``: the first and last
-    stages keep their repeats (EfficientNet-Lite's fix_head_stem). Each string's i must be the
-    previous o, and the first one's the stem (unless not ``check_stem``: MnasNet-small's i16 after
-    its 8-wide stem). ``fixed_widths``: string positions whose o is not
-    multiplied (torchvision's version 1 MNASNet stem)."""
+    Skips: the official code adds the identity when the strides are 1, there is no ``noskip`` and
+    round_filters(i) == round_filters(o) (MnasNet) or the real channels are equal (EfficientNet);
+    while each string's i is the previous o both rules are ``ir``'s own (C_in == C_out). Each
+    string's i must be the previous o, and the first one's the stem, unless not ``check_stem``:
+    MnasNet-small's i16 after its 8-wide stem, where the rule is evaluated on the strings at
+    ``alpha``. ``fixed_ends``: the first and last stages keep their repeats (EfficientNet-Lite's
+    fix_head_stem). ``fixed_widths``: string positions whose o is not multiplied (torchvision's
+    version 1 MNASNet)."""
     rows, prev = [], stem
     for pos, text in enumerate(strings):
         b = parse_block_string(text)
-        if (pos or check_stem) and b["i"] != prev:
-            raise SpecError(f"{name}: block string {text!r} reads i{b['i']} but the previous output is {prev}")
-        s = b["s"][0] if b["s"][0] == b["s"][1] else b["s"]
-        args = {"t": b["e"], "c": b["o"], "k": b["k"], "s": s, "act": act}
+        args = {"t": b["e"], "c": b["o"], "k": b["k"], "s": b["s"][0] if b["s"][0] == b["s"][1] else b["s"],
+                "act": act}
+        if b["i"] != prev:
+            if pos or check_stem:
+                raise SpecError(f"{name}: block string {text!r} reads i{b['i']} but the previous output is {prev}")
+            if b["repeat"] != 1:
+                raise SpecError(f"{name}: block string {text!r} after a stem of {prev} must have r1")
+            if divisible8(b["i"], alpha) != divisible8(b["o"], alpha):
+                b["skip"] = False
         if b["se"] and use_se:
             args.update(se=b["se"], se_base="input", se_round=0, se_act=act)
-        if not b["skip"] or (skip_by_string and b["i"] != b["o"]):
+        if not b["skip"]:
             args["residual"] = False
         if pos in fixed_widths:
             args["width"] = "fixed"
         ends = fixed_ends and pos in (0, len(strings) - 1)
-        rows.append(blk("ir", n=b["repeat"], fixed_depth=ends, **args))
+        rows.append(blk("ir", n=b["repeat"], name=f"stage{pos + 1}", fixed_depth=ends, **args))
         prev = b["o"]
     return rows
 
@@ -139,13 +150,14 @@ def mbconv_stages(name: str, strings: Sequence[str], stem: int, *, act: str, use
 IMPLS = ("tpu", "torchvision_v1")
 
 
-def build_spec(name: str, strings: Sequence[str], stem: int, dropout: float, impl: str = "tpu") -> NetSpec:
+def build_spec(name: str, strings: Sequence[str], stem: int, dropout: float, impl: str = "tpu",
+               alpha: float = 1.0) -> NetSpec:
     """The MnasNet spec: stem, the parsed stages, the 1280 head (not multiplied), pool, dropout, FC."""
     v1 = impl == "torchvision_v1"
-    blocks = [blk("conv", c=stem, k=3, s=2, act="relu", width="fixed" if v1 else "scaled")]
-    blocks += mbconv_stages(name, strings, stem, act="relu", check_stem=name != "mnasnet_small",
+    blocks = [blk("conv", c=stem, k=3, s=2, act="relu", width="fixed" if v1 else "scaled", name="stem")]
+    blocks += mbconv_stages(name, strings, stem, act="relu", check_stem=name != "mnasnet_small", alpha=alpha,
                             fixed_widths=(0,) if v1 else ())
-    blocks += [blk("conv", c=HEAD, k=1, act="relu", width="fixed"), blk("gap")]
+    blocks += [blk("conv", c=HEAD, k=1, act="relu", width="fixed", name="head"), blk("gap")]
     if dropout:
         blocks.append(blk("dropout", p=dropout))
     blocks.append(blk("fc"))
@@ -160,7 +172,7 @@ def _register(name: str, strings, stem: int, dropout: float, description: str, i
                       "of torchvision's first version: stem 32 and first block 16 for every alpha"),)
 
     def spec(alpha: float = 1.0, impl: str = "tpu") -> NetSpec:
-        return build_spec(name, strings, stem, dropout, impl)
+        return build_spec(name, strings, stem, dropout, impl, alpha)
 
     register(Network(name, "MnasNet", spec, description, "arXiv 1807.11626", knobs=knobs,
                      alpha_help="width multiplier (TF's depth_multiplier; make_divisible(c * alpha, 8))"))
