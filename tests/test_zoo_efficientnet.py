@@ -65,7 +65,8 @@ def test_b0_with_b2_coefficients_is_b2():
         [(n.name, n.op.kind, n.in_shapes, n.out_shapes) for n in b.nodes]
     assert count_totals(a) == count_totals(b)
     # and compound scaling reaches any point from any entry: B3 at B0's coefficients is B0
-    assert count_totals(build("efficientnet_b3", alpha=1.0, depth=1.0, res=224)) == count_totals(build("efficientnet_b0"))
+    b3_at_b0 = build("efficientnet_b3", alpha=1.0, depth=1.0, res=224)
+    assert count_totals(b3_at_b0) == count_totals(build("efficientnet_b0"))
 
 
 def test_cli_compound_scaling(cli):
@@ -81,7 +82,8 @@ def test_se_squeeze_from_the_block_input():
     g = build("efficientnet_b0")
     assert (g.node("stage4.0.se.reduce").out_shape[0], g.node("stage4.0.se.expand").out_shape[0]) == (10, 240)
     assert (g.node("stage4.1.se.reduce").out_shape[0], g.node("stage4.1.se.expand").out_shape[0]) == (20, 480)
-    assert g.node("stage4.0.se.reduce.swish").op.fn == "swish" and g.node("stage4.0.se.expand.sigmoid").op.fn == "sigmoid"
+    assert g.node("stage4.0.se.reduce.swish").op.fn == "swish"
+    assert g.node("stage4.0.se.expand.sigmoid").op.fn == "sigmoid"
     # the first block (e1): no expansion conv, squeeze int(32 x 0.25) = 8 on the 32 stem channels
     assert "stage1.expand" not in {n.name for n in g.nodes}
     assert g.node("stage1.se.reduce").out_shape[0] == 8
@@ -129,9 +131,9 @@ def test_head_readings_knob():
         build("efficientnet_b3", impl="torchvision")
 
 
-@pytest.mark.parametrize("name,knobs", [("efficientnet_b3", dict(alpha=0.9, depth=1.7, res=200)),
-                                        ("efficientnet_lite2", dict(alpha=1.25, depth=2.5, res=192)),
-                                        ("efficientnet_b0", dict(alpha=1.03, depth=1.3, impl="torchvision"))])
+@pytest.mark.parametrize("name,knobs", [("efficientnet_b3", {"alpha": 0.9, "depth": 1.7, "res": 200}),
+                                        ("efficientnet_lite2", {"alpha": 1.25, "depth": 2.5, "res": 192}),
+                                        ("efficientnet_b0", {"alpha": 1.03, "depth": 1.3, "impl": "torchvision"})])
 def test_show_yaml_round_trip(cli, tmp_path, name, knobs):
     args = ["show", name, "--format", "yaml", "--alpha", str(knobs["alpha"]), "--depth", str(knobs["depth"])]
     if "impl" in knobs:

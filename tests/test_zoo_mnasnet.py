@@ -100,10 +100,11 @@ def test_no_depth_multiplier():
         build("mnasnet_a1", depth=1.2)
 
 
-@pytest.mark.parametrize("name,args,kw", [("mnasnet_a1", ["--alpha", "0.75", "--res", "192"], dict(alpha=0.75, res=192)),
+@pytest.mark.parametrize("name,args,kw", [("mnasnet_a1", ["--alpha", "0.75", "--res", "192"],
+                                           {"alpha": 0.75, "res": 192}),
                                           ("mnasnet_b1", ["--alpha", "0.5", "--set", "impl=torchvision_v1"],
-                                           dict(alpha=0.5, impl="torchvision_v1")),
-                                          ("mnasnet_small", ["--alpha", "1.4"], dict(alpha=1.4))])
+                                           {"alpha": 0.5, "impl": "torchvision_v1"}),
+                                          ("mnasnet_small", ["--alpha", "1.4"], {"alpha": 1.4})])
 def test_show_yaml_round_trip(cli, tmp_path, name, args, kw):
     r = cli("show", name, "--format", "yaml", *args)
     assert r.code == 0, r.err
