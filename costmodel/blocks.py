@@ -46,23 +46,51 @@ def squeeze_excite(g: GraphBuilder, x: str, squeeze: int, *, act: str = "relu", 
         return g.add(Multiply(), [x, h], "scale")
 
 
+#: what an ``ir`` block's SE ratio multiplies
+SE_BASES = ("expansion", "input")
+
+
+def se_squeeze(ratio: float, base: int, divisor: int) -> int:
+    """SE squeeze width from a ratio: ``make_divisible(ratio x base, divisor)`` (nearest multiple,
+    at least ``divisor``, +divisor if that lost more than 10%: MobileNetV3 with 8, GhostNet with
+    4), or with ``divisor`` 0 ``max(1, int(ratio x base))`` (truncation: the official
+    MnasNet/EfficientNet/MixNet code, ``num_reduced_filters = max(1, int(input_filters * se_ratio))``)."""
+    if divisor:
+        return make_divisible(base * ratio, divisor)
+    return max(1, int(base * ratio))
+
+
 @block_type("ir")
 def inverted_residual(g: GraphBuilder, x: str, ctx: Context, *, c: int, t: Optional[float] = None,
                       exp: Optional[int] = None, s=1, k=3, dilation=1, act: str = "relu6", se: float = 0.0,
                       se_act: str = "relu", se_gate: str = "sigmoid", residual: bool = True,
-                      width: str = "scaled", t_round: int = 0) -> str:
-    """Inverted residual bottleneck (MobileNetV2 Table 1; MobileNetV3 ``bneck``).
+                      width: str = "scaled", t_round: int = 0, se_c: Optional[int] = None,
+                      se_base: str = "expansion", se_round: int = 8) -> str:
+    """Inverted residual bottleneck (MobileNetV2 Table 1; MobileNetV3 ``bneck``; MnasNet and
+    EfficientNet MBConv).
 
     Expansion width: ``t`` x input channels (V2; with ``t_round`` = d > 0 rounded as
     make_divisible(t x C_in, d), TF-slim's expand_input_by_factor) or ``exp`` scaled by alpha
     (V3 prints absolute widths); the 1x1 expansion conv is omitted when it equals the input width
     (V2's t = 1 block).
-    Then depthwise k x k / s + BN + act, optional SE with squeeze make_divisible(se x expansion, 8)
-    (V3), 1x1 linear projection + BN (no activation), identity shortcut when s == 1 and
-    C_in == C_out. Mult-Adds h w d' t (d' + k^2 + d'') (V2 section 3.3) for a stride-1 block."""
+    Then depthwise k x k / s + BN + act, optional SE on the expanded tensor (global pool, biased
+    1x1 conv to the squeeze width + ``se_act``, biased 1x1 conv back + ``se_gate``, multiply), 1x1
+    linear projection + BN (no activation), identity shortcut when s == 1 and C_in == C_out.
+    Mult-Adds h w d' t (d' + k^2 + d'') (V2 section 3.3) for a stride-1 block.
+
+    SE squeeze width: ``se_c`` (an absolute width, scaled by alpha like ``c``) or the ratio ``se``
+    of ``se_base`` channels (``expansion``, default, or the block's ``input``) rounded with
+    ``se_round``: d > 0 make_divisible(se x base, d) (default 8: MobileNetV3, whose se 0.25 of 72
+    channels is 24), 0 max(1, int(se x base)) (MnasNet/EfficientNet: se 0.25 of the input)."""
     c_in = g.shape(x)[0]
     if isinstance(se, bool) or not isinstance(se, (int, float)) or not 0 <= se <= 1:
-        raise SpecError(f"ir se must be a ratio between 0 and 1 of the expansion channels, got {se!r}")
+        raise SpecError(f"ir se must be a ratio between 0 and 1 of the {se_base} channels, got {se!r}")
+    if se and se_c is not None:
+        raise SpecError(f"ir takes the SE squeeze as a ratio (se {se!r}) or a width (se_c {se_c!r}), not both")
+    if se_base not in SE_BASES:
+        raise SpecError(f"ir se_base must be one of {', '.join(SE_BASES)}, got {se_base!r}")
+    if isinstance(se_round, bool) or not isinstance(se_round, int) or se_round < 0:
+        raise SpecError(f"ir se_round must be a divisor >= 1, or 0 for max(1, int(se x channels)), got {se_round!r}")
     if (t is None) == (exp is None):
         raise SpecError("ir needs exactly one of t (expansion ratio) or exp (expansion channels)")
     if t is None:
@@ -74,8 +102,11 @@ def inverted_residual(g: GraphBuilder, x: str, ctx: Context, *, c: int, t: Optio
     if hidden != c_in:
         y = g.conv(y, hidden, 1, act=act, name="expand")
     y = g.dwconv(y, k, s, dilation=dilation, act=act, name="dw")
-    if se:
-        y = squeeze_excite(g, y, make_divisible(hidden * se, 8), act=se_act, gate=se_gate)
+    if se_c is not None:
+        y = squeeze_excite(g, y, ctx.ch(se_c, width), act=se_act, gate=se_gate)
+    elif se:
+        y = squeeze_excite(g, y, se_squeeze(se, hidden if se_base == "expansion" else c_in, se_round),
+                           act=se_act, gate=se_gate)
     y = g.conv(y, c_out, 1, act=None, name="project")
     stride = (s, s) if isinstance(s, int) else tuple(s)
     if residual and stride == (1, 1) and c_in == c_out:

@@ -44,6 +44,12 @@ def divisible8(c: int, alpha: float) -> int:
     return make_divisible(c * alpha, 8)
 
 
+def divisible4(c: int, alpha: float) -> int:
+    """GhostNet (huawei-noah ghostnet.py, timm ghostnet.py): ``make_divisible(c * width, 4)``, the
+    nearest multiple of 4, at least 4, plus 4 if that lost more than 10%."""
+    return make_divisible(c * alpha, 4)
+
+
 def unscaled(c: int, alpha: float) -> int:
     """Channels fixed by the architecture; alpha is not applied."""
     return int(c)
@@ -72,7 +78,7 @@ def floor_min(minimum: int):
 USER_DEFAULT_WIDTH = "round_min1"
 
 POLICIES = {"floor_min8": floor_min8, "divisible8": divisible8, "unscaled": unscaled, "round_min1": round_min1,
-            "floor_min16": floor_min(16)}
+            "floor_min16": floor_min(16), "divisible4": divisible4}
 
 
 def policy(name: str):
