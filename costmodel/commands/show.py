@@ -11,8 +11,12 @@ def _options(f):
         click.option("--res", "-r", type=int, default=None, help="Input resolution (default: the network's)."),
         click.option("--classes", "-k", type=int, default=None, help="Number of classes (default 1000)."),
     ] + KNOB_OPTIONS + [
-        format_option(("yaml", "json", "blocks"), default="yaml"),
+        format_option(("yaml", "json", "blocks", "onnx"), default="yaml"),
         output_option,
+        click.option("--weights", "weights", default=None, metavar="FILE.npz",
+                     help="--format onnx: weights to write (costmodel.save_weights layout) [default: random]."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="--format onnx: seed of the random weights (costmodel.init_weights)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -21,13 +25,16 @@ def _options(f):
 
 @click.command("show")
 @_options
-def cmd(net, alpha, res, classes, fmt, output, **kwargs):
+def cmd(net, alpha, res, classes, fmt, output, weights=None, seed=0, **kwargs):
     """Print NET (a registry network, a spec file or a block string) as a spec file.
 
     \b
     costmodel show mobilenet_v2 --alpha 0.5 > my_net.yaml   # edit, then:
     costmodel table my_net.yaml --res 160
     costmodel table "$(costmodel show mobilenet_v1 --alpha 0.5 --format blocks)"
+
+    --format onnx -o net.onnx writes any NET (registry, spec file, block string or ONNX model) as
+    an ONNX model (opset 17) with random weights (--seed) or --weights FILE.npz.
 
     --format blocks starts with the network settings (@res224 @classes1000 @alpha0.5
     @width=floor_min8 ...), so the block string builds the same network.
@@ -41,6 +48,10 @@ def cmd(net, alpha, res, classes, fmt, output, **kwargs):
         check_writable(output)
     knobs = collect_knobs(kwargs)
     kind = source_kind(net)
+    if fmt == "onnx":
+        return _write_onnx(net, alpha, res, classes, knobs, output, weights, seed)
+    if weights:
+        raise click.UsageError("--weights applies to --format onnx only")
     if kind == "onnx":
         raise click.UsageError("show prints block specs; an ONNX model has no block table "
                                "(use 'costmodel table model.onnx')")
@@ -75,3 +86,17 @@ def cmd(net, alpha, res, classes, fmt, output, **kwargs):
         head = format_settings(spec.width, spec.in_channels, res, classes, alpha)
         return emit(" ".join(head + parts) + "\n", output)
     emit(dump_spec(spec_to_data(spec, alpha, res, classes), fmt, header if fmt == "yaml" else ""), output)
+
+
+def _write_onnx(net, alpha, res, classes, knobs, output, weights, seed):
+    """``show --format onnx``: the graph of NET written by ``costmodel.onnx_export``."""
+    from ..onnx_export import save_onnx
+    from ..specfile import load
+    if not output:
+        raise click.UsageError("--format onnx writes a binary file: give -o FILE.onnx")
+    graph = load(net, alpha, res, classes, **knobs)
+    w = None
+    if weights:
+        from ..executor import load_weights
+        w = load_weights(weights)
+    save_onnx(graph, output, weights=w, seed=seed)
