@@ -104,7 +104,7 @@ def test_model_header_and_weights():
 
 def test_bad_weights_and_batch_are_one_line_errors():
     g = costmodel.build("mobilenet_v1", alpha=0.25, res=96)
-    with pytest.raises(CostModelError, match="layer 'conv1' is missing"):
+    with pytest.raises(CostModelError, match="layer 'conv0' is missing"):
         onnx_bytes(g, weights={})
     with pytest.raises(CostModelError, match="batch must be a positive integer"):
         onnx_bytes(g, batch=0)
