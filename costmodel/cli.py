@@ -27,6 +27,8 @@ COMMANDS = {
     "fit": "fit",
     "plot": "plot",
     "export": "export",
+    "measure": "measure",
+    "calibrate": "calibrate",
 }
 
 
