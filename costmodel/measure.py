@@ -139,6 +139,7 @@ class Measurement:
     median_s: float
     p10_s: float
     p90_s: float
+    min_s: float = 0.0             #: fastest run: the least disturbed by other processes
     warmup: int = 0
     ci_rel: float = 0.0            #: 95% CI half-width of the median / median
     spread_rel: float = 0.0        #: (p90 - p10) / median
@@ -271,7 +272,7 @@ def _input(graph: Graph, batch: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- per-layer attribution
-_SUFFIX = re.compile(r"(_nchwc|_token_\d+|_fused\w*|/\w+)+$")
+_SUFFIX = re.compile(r"(_nchwc|_token_\d+|_fused\w*|/.*)+$")
 
 
 def attribute(graph: Graph, runs: List[Dict[str, float]], bits: int = 32) -> (List[dict], float):
@@ -340,7 +341,7 @@ def _check_int(v, what, lo=1):
 def measure(graph: Graph, backend: str = "onnxruntime", threads: int = 1, runs: Optional[int] = None,
             warmup: int = WARMUP, batch: int = 1, profile: bool = True, max_time: float = MAX_TIME,
             rel_ci: float = REL_CI, weights=None, progress: Optional[Callable[[int, int], None]] = None,
-            model_bytes: Optional[bytes] = None) -> Measurement:
+            model_bytes: Optional[bytes] = None, min_runs: int = 3) -> Measurement:
     """Latency of one forward pass of ``graph`` on this machine (see the module doc for the
     protocol and the stop rule). ``model_bytes``: run this ONNX file instead of writing one."""
     require_graph(graph, "measure")
@@ -374,10 +375,10 @@ def measure(graph: Graph, backend: str = "onnxruntime", threads: int = 1, runs: 
             if runs:
                 continue
             n = len(times)
-            if n >= MIN_RUNS and (n % 5 == 0) and ci_rel(times) <= rel_ci:
+            if n >= MIN_RUNS and (n % 5 == 0) and rel_ci > 0 and ci_rel(times) <= rel_ci:
                 stop = f"converged: 95% CI of the median within +-{rel_ci:.0%} after {n} runs"
                 break
-            if clock() - start > max_time and n >= 3:
+            if clock() - start > max_time and n >= min_runs:
                 stop = f"time limit {max_time:g} s reached after {n} runs (CI +-{ci_rel(times):.1%})"
                 break
         else:
@@ -396,7 +397,7 @@ def measure(graph: Graph, backend: str = "onnxruntime", threads: int = 1, runs: 
         network=str(meta.get("network", graph.name)), alpha=meta.get("alpha"),
         resolution=int(meta.get("resolution", graph.input_shape[1] if len(graph.input_shape) == 3 else 0)),
         batch=batch, backend=be.name, backend_version=be.version, threads=threads, cpu=cpu_model(), runs=len(times),
-        median_s=med, p10_s=quantile(s, 0.1), p90_s=quantile(s, 0.9), warmup=warmup, ci_rel=ci_rel(times),
+        median_s=med, p10_s=quantile(s, 0.1), p90_s=quantile(s, 0.9), min_s=s[0], warmup=warmup, ci_rel=ci_rel(times),
         spread_rel=(quantile(s, 0.9) - quantile(s, 0.1)) / med if med else 0.0, stop=stop,
         load_before=load_before, load_after=load_average(), times_s=times, layers=layers,
         layers_total_s=layers_total,
