@@ -123,6 +123,8 @@ def load_device_file(path: str) -> Device:
         coefs = {k: {key: _number(_field(c, k, path, "coefficients."), key, path, f"coefficients.{k}.")
                      for key in COEF_KEYS} for k in CLASSES}
         t0 = _number(d, "per_inference_s", path)
+        if "channel_block" in d:
+            _number(d, "channel_block", path)
     return Device(name, str(d.get("kind", "measured")), peak, bw, str(d.get("source", "")),
                   str(d.get("assumptions", "")), model, coefs, t0, path, d)
 
@@ -199,7 +201,8 @@ def unit_times(graph, dev: Device, bits: int = 32) -> Dict[str, float]:
         from .memory import plan
         return {u.nodes[0]: dev.time(u.flops, u.mac * bits / 8) for u in plan(graph).units}
     from .predictor import unit_features, unit_time
-    return {name: unit_time(dev.coefficients, k, f, m) for k, f, m, name in unit_features(graph)}
+    block = int(dev.info.get("channel_block", 1) or 1)
+    return {name: unit_time(dev.coefficients, k, f, m) for k, f, m, name in unit_features(graph, block=block)}
 
 
 def predict(graph, dev, bits: int = 32) -> float:
