@@ -96,6 +96,8 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
             ("FLOPs", "flops")]
     if "peak_activation_bytes" in df.columns:
         cols.append(("peak (bytes)", "peak_activation_bytes"))
+    if "latency_s" in df.columns:  # fit --device
+        cols.append(("latency (ms)", "latency_s"))
     cols += [("top-1 %", "top1"), ("basis", "top1_basis")]
     keys = [k for _, k in cols]
     if fmt == "json":
@@ -106,10 +108,13 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
     rows = []
     for r in df[keys].itertuples(index=False, name=None):
         a, res, *counts, t1, b = r
-        rows.append([f"{a:g}", str(int(res))] + [f"{int(c):,}" for c in counts]
+        rows.append([f"{a:g}", str(int(res))] + [f"{c * 1e3:.3f}" if isinstance(c, float) else f"{int(c):,}"
+                                                 for c in counts]
                     + [f"{t1:.1f}" if t1 == t1 and t1 is not None else "-", b or "by compute"])
     name = df.attrs.get("network", "")
     lim = ", ".join(f"{k} <= {v:,}" for k, v in limits.items()) or "no budget"
+    if "latency_s" in df.columns:
+        lim += f"; latency on {df.attrs.get('device', '')}"
     if not rows:
         return f"{name}: no configuration of the grid fits ({lim})\n"
     return (f"{name}: {len(rows)} configuration(s) fit ({lim}), best first\n\n"

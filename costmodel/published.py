@@ -154,8 +154,8 @@ def out_of_table(device_name: str) -> List[dict]:
         if r["knob_dict"].get("device") != device_name or r["table"] == fit_table or not buildable(r):
             continue
         t = predict(graph_of(r), dev)
-        out.append({"source": r["source"], "table": r["table"], "model": r["model"], "published_ms": float(r["published"]),
-                    "predicted_ms": t * 1e3, "error": t * 1e3 / float(r["published"]) - 1})
+        out.append({"source": r["source"], "table": r["table"], "model": r["model"],
+                    "published_ms": float(r["published"]), "predicted_ms": t * 1e3, "error": t * 1e3 / float(r["published"]) - 1})
     return out
 
 

@@ -235,3 +235,37 @@ def predict_latency(net: str, knobs: Optional[dict] = None, dev="pixel1-kryo-1t"
     g = build(net, alpha=None if alpha is None else float(alpha), res=None if res is None else int(res),
               classes=int(classes), **knobs)
     return predict(g, dev)
+
+
+#: configurations above which --device on a sweep is refused (each is built and summed, ~5 ms)
+LATENCY_GRID_LIMIT = 20_000
+
+
+def latency_for(net: str, configs, dev, classes=1000, **knobs) -> List[float]:
+    """Predicted seconds on ``dev`` for each (alpha, resolution) of ``configs`` of NET (a registry
+    name, spec file, block string or ONNX model): one build per configuration (the sweep's
+    vectorized totals do not carry per-unit times). For ``sweep``, ``fit``, ``export``."""
+    from .specfile import load, source_kind
+    dev = device(dev) if not isinstance(dev, Device) else dev
+    configs = list(configs)
+    if len(configs) > LATENCY_GRID_LIMIT:
+        raise CostModelError(f"--device predicts each configuration separately; {len(configs):,} is more than "
+                             f"{LATENCY_GRID_LIMIT:,}: narrow the grid")
+    out, cache = [], {}
+    onnx = source_kind(net) == "onnx"
+    for a, r in configs:
+        key = (float(a), int(r))
+        if key not in cache:
+            g = load(net, None if onnx else float(a), int(r), None if onnx else classes, **knobs)
+            cache[key] = predict(g, dev)
+        out.append(cache[key])
+    return out
+
+
+def parse_seconds(text: str, option: str = "time") -> float:
+    """'20ms' -> 0.02; '150us', '0.5s', '2' (seconds)."""
+    import re
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(s|ms|us)?\s*", str(text))
+    if not m:
+        raise CostModelError(f"bad value {text!r} for {option}: expected a time such as 20ms, 150us or 0.5s")
+    return float(m.group(1)) * {None: 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}[m.group(2)]

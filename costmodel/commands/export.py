@@ -12,7 +12,9 @@ from .sweep import grid_options, parse_grid
 @click.option("-o", "--output", "output", required=True, metavar="FILE.xlsx|FILE.csv",
               help="Write the workbook (.xlsx: summary + one per-layer sheet per candidate) or the summary "
                    "table (.csv), atomically.")
-def cmd(nets, alpha, res, classes, output, **kwargs):
+@click.option("--device", default=None, metavar="NAME|FILE.json",
+              help="Add the latency predicted on this device to the summary.")
+def cmd(nets, alpha, res, classes, output, device=None, **kwargs):
     """Export every candidate NET x alpha x resolution: a summary sheet (one row per candidate, all
     totals, published top-1 where known, units in the headers) and a per-layer sheet per candidate,
     with frozen headers, filters and thousands separators."""
@@ -29,4 +31,4 @@ def cmd(nets, alpha, res, classes, output, **kwargs):
     if n > 500:
         raise CostModelError(f"{n} candidates is too many for a review workbook (at most 500); use "
                              f"'costmodel sweep --format xlsx' for large grids")
-    write(output, candidates(list(nets), alphas, resolutions, classes, **collect_knobs(kwargs)))
+    write(output, candidates(list(nets), alphas, resolutions, classes, device=device, **collect_knobs(kwargs)))

@@ -9,7 +9,8 @@ from .common import collect_knobs, emit, format_option, load_graph, network_opti
 
 @click.command("measure")
 @network_options
-@click.option("--batch", type=int, default=1, show_default=True, help="Batch size N of the measured input N x C x H x W.")
+@click.option("--batch", type=int, default=1, show_default=True,
+              help="Batch size N of the measured input N x C x H x W.")
 @click.option("--backend", type=click.Choice(["onnxruntime", "torch"]), default="onnxruntime", show_default=True,
               help="Runtime: onnxruntime (the graph written by the ONNX writer) or torch (the torch bridge).")
 @click.option("--threads", type=int, default=1, show_default=True, help="Intra-op threads (fixed).")

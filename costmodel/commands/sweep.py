@@ -54,7 +54,16 @@ class Progress:
 
 COLUMNS = [("alpha", "alpha"), ("res", "resolution"), ("params", "params"), ("params+BN", "params_with_bn"),
            ("Mult-Adds", "madds"), ("FLOPs", "flops"), ("MAC (elements)", "mac"),
-           ("peak (bytes)", "peak_activation_bytes")]
+           ("peak (bytes)", "peak_activation_bytes"), ("latency (ms)", "latency_s")]
+
+
+def add_latency(df, net, device, classes, knobs):
+    """``latency_s`` column: the time predicted on ``device`` for each row (roofline.latency_for)."""
+    from ..roofline import device as get_device, latency_for
+    dev = get_device(device)
+    df = df.assign(latency_s=latency_for(net, zip(df["alpha"], df["resolution"]), dev, classes, **knobs))
+    df.attrs["device"] = f"{dev.name} ({dev.model})"
+    return df
 
 
 def render(df, fmt: str, knob_names=()) -> str:
@@ -69,7 +78,7 @@ def render(df, fmt: str, knob_names=()) -> str:
         return json_text(recs)
     rows = []
     for r in df[[k for _, k in cols]].itertuples(index=False, name=None):
-        rows.append([f"{r[0]:g}"] + [f"{int(v):,}" for v in r[1:]])
+        rows.append([f"{r[0]:g}"] + [f"{v * 1e3:.3f}" if isinstance(v, float) else f"{int(v):,}" for v in r[1:]])
     title = f"{df.attrs.get('network', '')}: {len(df):,} configuration{'' if len(df) == 1 else 's'}"
     knobs = ", ".join(f"{k}={df[k].iloc[0]}" for k in knob_names if k in df.columns)
     bits = df.attrs.get("bits", 32)
@@ -77,7 +86,8 @@ def render(df, fmt: str, knob_names=()) -> str:
     return (title + (f" ({knobs})" if knobs else "") + "\n\n" + text_table([h for h, _ in cols], rows, "r" * len(cols))
             + "\n\nconvention: params = conv/linear weights + biases; Mult-Adds = multiply-accumulates; MAC = "
               "elements read + written + weights (" + view + ")"
-            + (f"; peak = optimal schedule, {bits}-bit" if "peak_activation_bytes" in df.columns else "") + "\n")
+            + (f"; peak = optimal schedule, {bits}-bit" if "peak_activation_bytes" in df.columns else "")
+            + (f"; latency predicted on {df.attrs['device']}" if "latency_s" in df.columns else "") + "\n")
 
 
 @click.command("sweep")
@@ -86,7 +96,9 @@ def render(df, fmt: str, knob_names=()) -> str:
 @format_option(("text", "csv", "json", "xlsx"))
 @output_option
 @click.option("--peak", is_flag=True, help="Add peak activation memory (one exact plan per configuration: slower).")
-def cmd(net, alpha, res, classes, fmt, output, peak, **kwargs):
+@click.option("--device", default=None, metavar="NAME|FILE.json",
+              help="Add latency_s, the time predicted on this device (one build per configuration).")
+def cmd(net, alpha, res, classes, fmt, output, peak, device=None, **kwargs):
     """Totals of NET for every (alpha, resolution) of a grid: params, params with BN, Mult-Adds,
     FLOPs, BN channels, MAC (and peak memory with --peak), one row per configuration. Vectorized:
     a million configurations take about a second."""
@@ -105,6 +117,8 @@ def cmd(net, alpha, res, classes, fmt, output, peak, **kwargs):
         df = sweep(net, alphas, resolutions, classes, peak=peak, progress=bar, **knobs)  # any NET source
     finally:
         bar.close()
+    if device:
+        df = add_latency(df, net, device, classes, knobs)
     if fmt == "xlsx":
         from ..export import write_table_xlsx
         write_table_xlsx(output, "sweep", df)

@@ -20,8 +20,8 @@ zero_copy_option = click.option("--zero-copy", "zero_copy", is_flag=True,
 @bits_option
 @unfused_option
 @zero_copy_option
-@click.option("--device", default=None, metavar="NAME",
-              help="Roofline time per layer on a device profile of data/devices.csv.")
+@click.option("--device", default=None, metavar="NAME|FILE.json",
+              help="Time per layer on a built-in device profile or a device file from 'costmodel calibrate'.")
 @click.option("--peak-gflops", "peak_gflops", type=float, default=None, help="Custom device peak GFLOP/s.")
 @click.option("--bandwidth-gbs", "bandwidth_gbs", type=float, default=None, help="Custom device bandwidth GB/s.")
 def cmd(net, alpha, res, classes, fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gbs,
@@ -57,17 +57,36 @@ def cmd(net, alpha, res, classes, fmt, output, bits, unfused, zero_copy, device,
         if fmt != "json":
             for r in roof["layers"]:
                 r["time_us"] = r.pop("time_s") * 1e6
-        extra += ["time_us", "bound"]
+        extra += ["time_us", "bound"] + (["predicted_us"] if dev.model == "calibrated" else [])
         footer.append(f"roofline on {dev.name}: {dev.peak_gflops:g} GFLOP/s, {dev.bandwidth_gbs:g} GB/s (ridge "
                       f"{dev.ridge:.1f} FLOPs/byte); estimated time {roof['time_s'] * 1e3:.3f} ms = sum over layers "
                       f"of max(flops / peak, MAC bytes / bandwidth)")
+        lat = _latency(graph, dev, roof, fmt, footer)  # issue 10: the device's own model beside the roofline
     if fmt == "json":
         d = report.to_dict()
         if roof:
             d["layers"] = roof.pop("layers")
             d["roofline"] = roof
+            d["latency"] = lat
         emit(json_text(d), output)
         return
     if roof:
         report = replace(report, rows=roof["layers"], totals={**t, "time_us": roof["time_s"] * 1e6})
     emit(render_report(report, fmt, extra, footer), output)
+
+
+def _latency(graph, dev, roof, fmt, footer):
+    """The ``latency`` block (device, model, time_s); calibrated devices also put their per-layer
+    time on each row (``predicted_s``, or ``predicted_us`` outside JSON) and a footer line."""
+    from ..roofline import builtin_dir, latency, unit_times
+    lat = latency(graph, dev)
+    ref = dev.path if dev.path and not dev.path.startswith(builtin_dir()) else dev.name
+    if dev.model == "calibrated":
+        per = unit_times(graph, dev)
+        key, scale = ("predicted_s", 1.0) if fmt == "json" else ("predicted_us", 1e6)
+        for r in roof["layers"]:
+            r[key] = per.get(r["name"], 0.0) * scale
+        footer.append(f"calibrated latency on {dev.name}: {lat['time_s'] * 1e3:.3f} ms (per-inference "
+                      f"{dev.per_inference_s * 1e6:.0f} us + per-layer times; {dev.source[:160]}; its accuracy: "
+                      f"'costmodel calibrate --evaluate {ref}')")
+    return lat
