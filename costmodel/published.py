@@ -155,7 +155,8 @@ def out_of_table(device_name: str) -> List[dict]:
             continue
         t = predict(graph_of(r), dev)
         out.append({"source": r["source"], "table": r["table"], "model": r["model"],
-                    "published_ms": float(r["published"]), "predicted_ms": t * 1e3, "error": t * 1e3 / float(r["published"]) - 1})
+                    "published_ms": float(r["published"]), "predicted_ms": t * 1e3,
+                    "error": t * 1e3 / float(r["published"]) - 1})
     return out
 
 
