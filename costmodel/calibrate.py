@@ -46,6 +46,11 @@ HEAVY = ("vgg16", "alexnet")
 GOALS = {"within_10pct": 0.90, "spearman": 0.95}
 #: seconds of timed runs per workload (at least MIN_RUNS runs); the fitted time is the fastest run
 MICRO_TIME, NETWORK_TIME, MIN_RUNS = 0.4, 1.5, 7
+#: channel blocks tried (onnxruntime's NCHWc: 8 with AVX2, 16 with AVX-512; 1: no padding)
+BLOCKS = (1, 8, 16)
+#: activations a runtime runs as kernels of their own (onnxruntime's profiler shows swish as a
+#: separate QuickGelu after the conv; relu, relu6, hard-swish and hard-sigmoid fuse into it)
+UNFUSED = {"onnxruntime": ("swish",)}
 
 
 # ----------------------------------------------------------------------------- workloads
@@ -141,14 +146,40 @@ def network_workloads(names: Optional[Sequence[str]] = None) -> List[tuple]:
     return ordered
 
 
-def row_for(graph, seconds: float, kind: str, family: str, name: str, roof_dev, **extra) -> dict:
-    """A measurement row: what ``evaluate`` needs to refit without measuring again."""
+def row_for(graph, seconds: float, kind: str, family: str, name: str, roof_dev, blocks=(1,), unfused=(),
+            **extra) -> dict:
+    """A measurement row: what ``evaluate`` needs to refit without measuring again (class totals
+    for each candidate channel block; ``select_block`` keeps one)."""
     from .analysis import analyze
     from .roofline import roofline_time
     t = analyze(graph).totals
-    return {"kind": kind, "family": family, "name": name, **extra, "time_s": seconds, "madds": t["madds"],
-            "mac": t["mac"], "flops": t["flops"], "totals": class_totals(graph),
-            "roofline_s": roofline_time(graph, roof_dev)}
+    row = {"kind": kind, "family": family, "name": name, **extra, "time_s": seconds, "madds": t["madds"],
+           "mac": t["mac"], "flops": t["flops"], "totals": class_totals(graph, unfused=unfused),
+           "roofline_s": roofline_time(graph, roof_dev)}
+    if len(blocks) > 1:
+        row["totals_by_block"] = {str(b): class_totals(graph, block=b, unfused=unfused) for b in blocks}
+    return row
+
+
+def select_block(rows, blocks=BLOCKS):
+    """The channel block that predicts the *micro-benchmarks* best (leave-one-out over them; the
+    networks, the evaluation data, play no part), and the rows with their totals set to it."""
+    micro = [r for r in rows if r["kind"] == "micro"]
+    best, best_err = 1, float("inf")
+    for b in blocks:
+        errs = []
+        for i in range(len(micro)):
+            train = micro[:i] + micro[i + 1:]
+            coef = fit([r["totals_by_block"][str(b)] for r in train], [r["time_s"] for r in train], FULL_SPEC)
+            per, t0 = expand(coef, FULL_SPEC)
+            p = predict_totals(micro[i]["totals_by_block"][str(b)], per, t0)
+            errs.append(abs(p / micro[i]["time_s"] - 1))
+        err = sum(errs) / max(1, len(errs))
+        if err < best_err:
+            best, best_err = b, err
+    for r in rows:
+        r["totals"] = r.pop("totals_by_block")[str(best)]
+    return best, best_err
 
 
 # ----------------------------------------------------------------------------- calibrate
@@ -160,6 +191,7 @@ def calibrate(backend: str = "onnxruntime", threads: int = 1, budget_s: float = 
     from .registry import build
     from .roofline import device
     roof = device(ROOFLINE_BASELINE)
+    unfused = UNFUSED.get(backend, ())
     rows, skipped = [], []
     start = time.perf_counter()
     work = ([("micro", w) for w in micro_workloads()] if micro else []) + \
@@ -175,14 +207,15 @@ def calibrate(backend: str = "onnxruntime", threads: int = 1, budget_s: float = 
             name_, g = w
             m = measure(g, backend, threads, warmup=3, profile=False, max_time=min(MICRO_TIME, left), rel_ci=0,
                         min_runs=MIN_RUNS)
-            rows.append(row_for(g, m.min_s, "micro", "micro", name_, roof, median_s=m.median_s, runs=m.runs))
+            rows.append(row_for(g, m.min_s, "micro", "micro", name_, roof, BLOCKS, unfused, median_s=m.median_s,
+                                runs=m.runs))
         else:
             fam, net, a, r = w
             g = build(net, alpha=a, res=r)
             m = measure(g, backend, threads, warmup=2, profile=False, max_time=min(NETWORK_TIME, left), rel_ci=0,
                         min_runs=MIN_RUNS)
-            rows.append(row_for(g, m.min_s, "network", fam, net, roof, alpha=a, res=r, median_s=m.median_s,
-                                runs=m.runs))
+            rows.append(row_for(g, m.min_s, "network", fam, net, roof, BLOCKS, unfused, alpha=a, res=r,
+                                median_s=m.median_s, runs=m.runs))
         version = m.backend_version
         if log:
             log(f"{rows[-1]['name']}{'' if kind == 'micro' else f' {w[2]:g}-{w[3]}'}: min {m.min_s * 1e3:.3f} ms, "
@@ -191,6 +224,10 @@ def calibrate(backend: str = "onnxruntime", threads: int = 1, budget_s: float = 
             progress(i + 1, len(work))
     if not rows:
         raise CostModelError("calibrate: the budget ran out before any workload was measured")
+    block, block_err = select_block(rows) if any(r["kind"] == "micro" for r in rows) else (1, None)
+    if block_err is None:
+        for r in rows:
+            r["totals"] = r.pop("totals_by_block")["1"]
     return device_from_rows(rows, spec=FULL_SPEC, name=name or f"measured-{backend}-{threads}t", kind="measured",
                             peak_bandwidth=_measured_roofs(rows),
                             source=f"costmodel calibrate: {len(rows)} workloads measured with {backend} {version}, "
@@ -200,7 +237,10 @@ def calibrate(backend: str = "onnxruntime", threads: int = 1, budget_s: float = 
                                         f"{len(skipped)} workloads skipped by the budget",
                             extra={"backend": backend, "backend_version": version, "threads": threads,
                                    "cpu": cpu_model(), "budget_s": budget_s, "skipped": skipped,
-                                   "roofline_baseline": ROOFLINE_BASELINE,
+                                   "roofline_baseline": ROOFLINE_BASELINE, "channel_block": block,
+                                   "unfused_activations": list(unfused),
+                                   "channel_block_micro_loo_mape": block_err,
+                                   "statistic": "fastest of the timed runs (robust to other processes)",
                                    "protocol": "leave-one-family-out"})
 
 

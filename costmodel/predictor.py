@@ -9,7 +9,10 @@ t_0 is the per-inference overhead (the runtime's call), c_k the per-op overhead 
 launch, layout bookkeeping), a_k the time per FLOP and b_k the time per byte of the class's
 kernel. Classes (``op_class``): ``conv`` (dense k x k), ``conv1x1``, ``dwconv`` (depthwise),
 ``gconv`` (grouped, not depthwise), ``linear``, ``pool``, ``eltwise`` (add, multiply), ``act``
-(stand-alone activation or BatchNorm), ``copy`` (concat, split, shuffle, upsample).
+(stand-alone activation or BatchNorm), ``copy`` (concat, split, shuffle, upsample), and, for
+runtimes with a blocked layout (``channel_block`` > 1), ``layout``: the conversions between NCHW
+and the blocked layout that such a runtime inserts where blocked and plain ops meet
+(``layout_features``).
 
 Why this form (docs/latency.md has the evidence): it is linear in the coefficients, so a whole
 network's time is the same linear function of its per-class totals of (f, m, 1), and per-op
@@ -35,7 +38,7 @@ import numpy as np
 
 from .errors import CostModelError
 
-CLASSES = ("conv", "conv1x1", "dwconv", "gconv", "linear", "pool", "eltwise", "act", "copy")
+CLASSES = ("conv", "conv1x1", "dwconv", "gconv", "linear", "pool", "eltwise", "act", "copy", "layout")
 FEATURES = ("flops", "bytes", "ops")
 #: device-file names of the three per-class coefficients, in FEATURES order
 COEF_KEYS = ("s_per_flop", "s_per_byte", "s_per_op")
@@ -86,27 +89,86 @@ def conv_padding_factor(node, block: int) -> float:
     return (padded(per_in, block) * padded(per_out, block)) / (per_in * per_out)
 
 
-def unit_features(graph, bits: int = BITS, block: int = 1) -> List[Tuple[str, float, int, str]]:
+def unit_features(graph, bits: int = BITS, block: int = 1,
+                  unfused: Sequence[str] = ()) -> List[Tuple[str, float, int, str]]:
     """(class, flops, bytes, first node) of every executed unit, deployment view; with a channel
     ``block`` > 1, conv FLOPs are those of the channel counts padded to the block (``padded``):
     blocked-layout runtimes (onnxruntime's NCHWc: 16 channels with AVX-512, 8 with AVX2) compute
-    56 channels as 64."""
+    56 channels as 64. Activations in ``unfused`` (functions the runtime cannot fuse into the op
+    before them: onnxruntime runs swish as a separate QuickGelu kernel) become their own ``act``
+    unit, reading and writing their tensor."""
     from .memory import plan
+    from .ops import numel
     p = plan(graph)
     out = []
     for u in p.units:
         k = op_class(u, graph)
         f = u.flops
+        extra = []
+        for name in u.nodes[1:] if unfused else ():
+            n = graph.node(name)
+            if n.op.kind == "activation" and n.op.fn in unfused:
+                fa = n.op.flops(n.in_shapes, n.out_shapes)
+                f -= fa
+                extra.append(("act", fa, 2 * numel(n.out_shapes[0]) * bits // 8, name))
         if block > 1 and u.kind == "conv2d":
             f = f * conv_padding_factor(graph.node(u.nodes[0]), block)
         out.append((k, f, u.mac * bits // 8, u.nodes[0]))
+        out += extra
     return out
 
 
-def class_totals(graph, bits: int = BITS, block: int = 1) -> Dict[str, List[float]]:
-    """Class -> [sum of flops, sum of bytes, number of units]: all a network contributes to the fit."""
+def _blocked(graph, u, block: int, blocked_in: bool) -> bool:
+    """Whether a blocked-layout runtime (onnxruntime's NCHWc) runs unit ``u`` in the blocked layout:
+    dense and depthwise convs always (channels padded), grouped convs when each group's channels
+    are whole blocks, pooling, adds and stand-alone activations when their input is blocked;
+    broadcast multiplies (SE gates), concat, split, shuffle, upsample and linear layers never."""
+    if u.kind == "conv2d":
+        node = graph.node(u.nodes[0])
+        c_in, g = node.in_shapes[0][0], node.op.groups
+        return g == 1 or g == c_in or ((c_in // g) % block == 0 and (node.op.out_channels // g) % block == 0)
+    if u.category in ("pool", "act") or u.kind == "add":
+        return blocked_in
+    return False
+
+
+def layout_features(graph, bits: int = BITS, block: int = 1) -> List[Tuple[str, float, int, str]]:
+    """Layout conversions of a blocked-layout runtime as extra units of class ``layout``: one per
+    tensor written in the blocked layout and read by an op that is not (or returned), and one per
+    tensor read in the blocked layout but written in plain NCHW (the graph input included), each
+    moving the tensor's bytes in and out. None when ``block`` <= 1."""
+    if block <= 1:
+        return []
+    from .memory import plan
+    p = plan(graph)
+    readers: Dict[int, List[int]] = {}
+    for i, u in enumerate(p.units):
+        for b in u.reads:
+            readers.setdefault(b, []).append(i)
+    blocked_buf = {0: False}
+    blocked_unit = []
+    for u in p.units:
+        ins = [blocked_buf.get(b, False) for b in u.reads]
+        bl = _blocked(graph, u, block, bool(ins) and all(ins))
+        blocked_unit.append(bl)
+        for b in u.writes:
+            blocked_buf[b] = bl
+    out = []
+    for b, buf in enumerate(p.buffers):
+        rs = readers.get(b, [])
+        nbytes = 2 * buf.elements * bits // 8  # read in one layout, written in the other
+        if blocked_buf.get(b, False) and (any(not blocked_unit[i] for i in rs) or b in p.outputs):
+            out.append(("layout", 0, nbytes, buf.name))
+        if not blocked_buf.get(b, False) and any(blocked_unit[i] for i in rs):
+            out.append(("layout", 0, nbytes, buf.name))
+    return out
+
+
+def class_totals(graph, bits: int = BITS, block: int = 1, unfused: Sequence[str] = ()) -> Dict[str, List[float]]:
+    """Class -> [sum of flops, sum of bytes, number of units]: all a network contributes to the fit
+    (with a channel ``block`` > 1, the ``layout`` conversions of ``layout_features`` too)."""
     out = {k: [0, 0, 0] for k in CLASSES}
-    for k, f, m, _ in unit_features(graph, bits, block):
+    for k, f, m, _ in unit_features(graph, bits, block, unfused) + layout_features(graph, bits, block):
         t = out[k]
         t[0] += f
         t[1] += m

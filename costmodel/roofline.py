@@ -194,15 +194,27 @@ def roofline_time(graph, dev: Device, bits: int = 32) -> float:
     return sum(dev.time(u.flops, u.mac * bits / 8) for u in plan(graph).units)
 
 
+def _calibrated_entries(graph, dev: Device):
+    """(class, flops, bytes, name) of every executed unit and layout conversion under the device's
+    runtime rules (``channel_block``, ``unfused_activations`` of its file)."""
+    from .predictor import layout_features, unit_features
+    block = int(dev.info.get("channel_block", 1) or 1)
+    unfused = tuple(dev.info.get("unfused_activations", ()) or ())
+    return unit_features(graph, block=block, unfused=unfused) + layout_features(graph, block=block)
+
+
 def unit_times(graph, dev: Device, bits: int = 32) -> Dict[str, float]:
     """Seconds per executed unit, keyed by the unit's first node, under the device's model
-    (calibrated devices: fp32 bytes, as they were fitted)."""
+    (calibrated devices: fp32 bytes, as they were fitted; a layout conversion or an unfused
+    activation is keyed by the tensor's or the activation's node)."""
     if dev.model != "calibrated":
         from .memory import plan
         return {u.nodes[0]: dev.time(u.flops, u.mac * bits / 8) for u in plan(graph).units}
-    from .predictor import unit_features, unit_time
-    block = int(dev.info.get("channel_block", 1) or 1)
-    return {name: unit_time(dev.coefficients, k, f, m) for k, f, m, name in unit_features(graph, block=block)}
+    from .predictor import unit_time
+    out: Dict[str, float] = {}
+    for k, f, m, name in _calibrated_entries(graph, dev):
+        out[name] = out.get(name, 0.0) + unit_time(dev.coefficients, k, f, m)
+    return out
 
 
 def predict(graph, dev, bits: int = 32) -> float:

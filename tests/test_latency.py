@@ -236,3 +236,17 @@ def test_guideline_directions_follow_the_measurements():
     assert len(ds) == 6 and not any(d["measured_holds"] for d in ds) and all(d["paper_holds"] for d in ds)
     assert all(d["measured_ratio"] == pytest.approx(2 / 9) for d in ds)
     assert all("predicted_holds" in d for d in ds)
+
+
+def test_device_prediction_equals_the_scored_sum_under_runtime_rules(tmp_path):
+    # what evaluate scores (class totals x coefficients) is what --device predicts, with a blocked
+    # layout (channel padding, layout conversions) and an unfused swish
+    from costmodel.roofline import device, predict
+    rng = np.random.default_rng(1)
+    coefs = {k: {"s_per_flop": rng.uniform(0, 1e-10), "s_per_byte": rng.uniform(0, 1e-10),
+                 "s_per_op": rng.uniform(0, 1e-5)} for k in P.CLASSES}
+    p = _write(tmp_path, _calibrated(coefficients=coefs, channel_block=16, unfused_activations=["swish"]))
+    g = costmodel.build("mixnet_s", alpha=0.5, res=64)
+    tot = P.class_totals(g, block=16, unfused=("swish",))
+    assert tot["layout"][2] > 0 and tot["act"][2] > P.class_totals(g)["act"][2]
+    assert predict(g, device(p)) == pytest.approx(P.predict_totals(tot, coefs, 1e-4))
