@@ -91,7 +91,15 @@ class _Writer:
         self.nodes.append(helper.make_node(op_type, list(inputs), list(outputs), name=name, **attrs))
 
     def weight(self, n, key: str) -> str:
-        return self.init(f"{n.name}.{key}", self.weights[n.name][key])
+        w = self.weights[n.name][key]
+        if isinstance(w, tuple):  # structure only: a shape, no values
+            from onnx import TensorProto
+            t = TensorProto()
+            t.name, t.data_type = f"{n.name}.{key}", TensorProto.FLOAT
+            t.dims.extend(w)
+            self.inits.append(t)
+            return t.name
+        return self.init(f"{n.name}.{key}", w)
 
     # ------------------------------------------------------------------ ops
     def conv2d(self, n, ins, out):
@@ -108,10 +116,12 @@ class _Writer:
     def batchnorm(self, n, ins, out):
         c = n.in_shapes[0][0]
         w = self.weights[n.name]
-        scale = w["weight"] if n.op.affine else np.ones(c, np.float32)
-        shift = w["bias"] if n.op.affine else np.zeros(c, np.float32)
-        inputs = list(ins) + [self.init(f"{n.name}.weight", scale), self.init(f"{n.name}.bias", shift),
-                              self.weight(n, "running_mean"), self.weight(n, "running_var")]
+        if n.op.affine:
+            scale, shift = self.weight(n, "weight"), self.weight(n, "bias")
+        else:
+            scale = self.init(f"{n.name}.weight", np.ones(c, np.float32))
+            shift = self.init(f"{n.name}.bias", np.zeros(c, np.float32))
+        inputs = list(ins) + [scale, shift, self.weight(n, "running_mean"), self.weight(n, "running_var")]
         self.node("BatchNormalization", inputs, [out], n.name, epsilon=BN_EPS)
 
     def activation(self, n, ins, out):
@@ -256,21 +266,26 @@ WRITERS: Dict[str, object] = {k: getattr(_Writer, k) for k in (
 
 
 def to_onnx(graph: Graph, weights: Optional[Mapping] = None, seed: int = 0, batch: int = 1,
-            dynamic_batch: bool = False):
+            dynamic_batch: bool = False, values: bool = True):
     """An ``onnx.ModelProto`` of ``graph`` carrying ``weights`` (``init_weights(graph, seed)`` when
-    None). ``batch`` fixes N; ``dynamic_batch`` writes the symbol ``N`` instead."""
-    from .executor import check_weights, init_weights
+    None). ``batch`` fixes N; ``dynamic_batch`` writes the symbol ``N`` instead. ``values=False``
+    writes the structure only: every initializer with its shape and no values (a file of
+    kilobytes that viewers and ``onnx_import`` read, but no runtime runs)."""
+    from .executor import check_weights, init_weights, weight_shapes
     require_graph(graph, "to_onnx")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise CostModelError(f"batch must be a positive integer, got {batch!r}")
-    weights = init_weights(graph, seed) if weights is None else check_weights(graph, weights)
+    if not values:
+        weights = weight_shapes(graph)
+    else:
+        weights = init_weights(graph, seed) if weights is None else check_weights(graph, weights)
     return _Writer(graph, weights, "N" if dynamic_batch else batch).run()
 
 
 def onnx_bytes(graph: Graph, weights: Optional[Mapping] = None, seed: int = 0, batch: int = 1,
-               dynamic_batch: bool = False) -> bytes:
+               dynamic_batch: bool = False, values: bool = True) -> bytes:
     """The serialized model (``to_onnx``); models above 2 GB cannot be serialized by protobuf."""
-    model = to_onnx(graph, weights, seed, batch, dynamic_batch)
+    model = to_onnx(graph, weights, seed, batch, dynamic_batch, values)
     size = model.ByteSize()
     if size >= 2 ** 31:
         raise OnnxExportError(f"graph {graph.name!r}: {size / 1e9:.1f} GB of weights is above ONNX's 2 GB "
@@ -279,10 +294,10 @@ def onnx_bytes(graph: Graph, weights: Optional[Mapping] = None, seed: int = 0, b
 
 
 def save_onnx(graph: Graph, path: str, weights: Optional[Mapping] = None, seed: int = 0, batch: int = 1,
-              dynamic_batch: bool = False) -> None:
+              dynamic_batch: bool = False, values: bool = True) -> None:
     """Write ``graph`` as an ONNX file, atomically."""
     from .fileio import write_atomic
-    write_atomic(path, onnx_bytes(graph, weights, seed, batch, dynamic_batch))
+    write_atomic(path, onnx_bytes(graph, weights, seed, batch, dynamic_batch, values))
 
 
 def total_weights(graph: Graph) -> int:

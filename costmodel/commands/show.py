@@ -17,6 +17,8 @@ def _options(f):
                      help="--format onnx: weights to write (costmodel.save_weights layout) [default: random]."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="--format onnx: seed of the random weights (costmodel.init_weights)."),
+        click.option("--no-values", "no_values", is_flag=True,
+                     help="--format onnx: structure only (weight shapes without values: small, not runnable)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -25,7 +27,7 @@ def _options(f):
 
 @click.command("show")
 @_options
-def cmd(net, alpha, res, classes, fmt, output, weights=None, seed=0, **kwargs):
+def cmd(net, alpha, res, classes, fmt, output, weights=None, seed=0, no_values=False, **kwargs):
     """Print NET (a registry network, a spec file or a block string) as a spec file.
 
     \b
@@ -49,7 +51,7 @@ def cmd(net, alpha, res, classes, fmt, output, weights=None, seed=0, **kwargs):
     knobs = collect_knobs(kwargs)
     kind = source_kind(net)
     if fmt == "onnx":
-        return _write_onnx(net, alpha, res, classes, knobs, output, weights, seed)
+        return _write_onnx(net, alpha, res, classes, knobs, output, weights, seed, not no_values)
     if weights:
         raise click.UsageError("--weights applies to --format onnx only")
     if kind == "onnx":
@@ -88,7 +90,7 @@ def cmd(net, alpha, res, classes, fmt, output, weights=None, seed=0, **kwargs):
     emit(dump_spec(spec_to_data(spec, alpha, res, classes), fmt, header if fmt == "yaml" else ""), output)
 
 
-def _write_onnx(net, alpha, res, classes, knobs, output, weights, seed):
+def _write_onnx(net, alpha, res, classes, knobs, output, weights, seed, values=True):
     """``show --format onnx``: the graph of NET written by ``costmodel.onnx_export``."""
     from ..onnx_export import save_onnx
     from ..specfile import load
@@ -99,4 +101,4 @@ def _write_onnx(net, alpha, res, classes, knobs, output, weights, seed):
     if weights:
         from ..executor import load_weights
         w = load_weights(weights)
-    save_onnx(graph, output, weights=w, seed=seed)
+    save_onnx(graph, output, weights=w, seed=seed, values=values)
