@@ -97,7 +97,8 @@ def main(argv=None):
         m = measure(g, "onnxruntime", a.threads)
         line = (f"MobileNetV2 1.0-224, onnxruntime {m.backend_version}, {m.threads} thread, {m.cpu}: median "
                 f"{m.median_s * 1e3:.2f} ms (p10 {m.p10_s * 1e3:.2f}, p90 {m.p90_s * 1e3:.2f}, fastest "
-                f"{m.min_s * 1e3:.2f}) over {m.runs} runs, 95% CI of the median +-{m.ci_rel:.1%}")
+                f"{m.min_s * 1e3:.2f}) over {m.runs} runs, 95% CI of the median +-{m.ci_rel:.1%}; CPU time of the "
+                f"thread per run: median {m.cpu_median_s * 1e3:.2f} ms")
         if os.path.exists(MACHINE):
             line += f"; predicted {predict(g, device(MACHINE)) * 1e3:.2f} ms (this_machine.json)"
         print(line)

@@ -19,6 +19,10 @@ Protocol (``measure``):
 4. Reported: median, p10, p90 (linear interpolation), the CI half-width relative to the median
    (``ci_rel``), the spread (p90 - p10) / median, the 1-minute load average before and after (a
    busy machine is visible in the numbers), the backend and its version, threads, the CPU model.
+   With one thread the runtime computes on the calling thread, and ``cpu_median_s`` is the
+   median of that thread's CPU time per run (``time.thread_time``): what the run costs when
+   other processes take turns on the core (they stretch the wall time, not the CPU time; cache
+   and memory-bandwidth interference remain). ``calibrate`` and ``guidelines --measure`` fit it.
 5. Per layer (``profile=True``): a separate profiled session (onnxruntime's profiler; for torch,
    a perf_counter pair around each node's module call) runs ``PROFILE_RUNS`` times;
    each kernel's time is attributed to the costmodel node it came from (onnxruntime names a fused
@@ -140,6 +144,7 @@ class Measurement:
     p10_s: float
     p90_s: float
     min_s: float = 0.0             #: fastest run: the least disturbed by other processes
+    cpu_median_s: Optional[float] = None  #: median CPU time of the calling thread per run (threads == 1)
     warmup: int = 0
     ci_rel: float = 0.0            #: 95% CI half-width of the median / median
     spread_rel: float = 0.0        #: (p90 - p10) / median
@@ -362,14 +367,17 @@ def measure(graph: Graph, backend: str = "onnxruntime", threads: int = 1, runs: 
         for _ in range(warmup):
             be.run()
         times: List[float] = []
+        cpu_times: List[float] = []
+        thread_clock = time.thread_time
         limit = runs or MAX_RUNS
         start = time.perf_counter()
         stop = f"{runs} runs requested" if runs else ""
         clock = time.perf_counter
         while len(times) < limit:
-            t0 = clock()
+            t0, c0 = clock(), thread_clock()
             be.run()
             times.append(clock() - t0)
+            cpu_times.append(thread_clock() - c0)
             if progress:
                 progress(len(times), limit)
             if runs:
@@ -397,7 +405,8 @@ def measure(graph: Graph, backend: str = "onnxruntime", threads: int = 1, runs: 
         network=str(meta.get("network", graph.name)), alpha=meta.get("alpha"),
         resolution=int(meta.get("resolution", graph.input_shape[1] if len(graph.input_shape) == 3 else 0)),
         batch=batch, backend=be.name, backend_version=be.version, threads=threads, cpu=cpu_model(), runs=len(times),
-        median_s=med, p10_s=quantile(s, 0.1), p90_s=quantile(s, 0.9), min_s=s[0], warmup=warmup, ci_rel=ci_rel(times),
+        median_s=med, p10_s=quantile(s, 0.1), p90_s=quantile(s, 0.9), min_s=s[0],
+        cpu_median_s=quantile(sorted(cpu_times), 0.5) if threads == 1 else None, warmup=warmup, ci_rel=ci_rel(times),
         spread_rel=(quantile(s, 0.9) - quantile(s, 0.1)) / med if med else 0.0, stop=stop,
         load_before=load_before, load_after=load_average(), times_s=times, layers=layers,
         layers_total_s=layers_total,

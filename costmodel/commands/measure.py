@@ -67,6 +67,9 @@ def render(m, fmt: str) -> str:
             f"noise: 95% CI of the median +-{m.ci_rel:.1%}; p90-p10 spread {m.spread_rel:.1%} of the median; "
             f"load average {m.load_before} before, {m.load_after} after (on {m.cpu.split('(')[-1].rstrip(')')})",
             f"stop rule: {m.stop_rule}; {m.stop}"]
+    if m.cpu_median_s:
+        head.insert(2, f"CPU time of the calling thread per run: median {m.cpu_median_s * 1e3:.3f} ms (what the run "
+                       f"costs when other processes take turns on the core: they stretch the wall time only)")
     if m.layers:
         head.append(f"per-layer profile: median of profiled runs, each executed unit (conv + folded BN + fused "
                     f"activation) on its first row; profiled sum {total * 1e3:.3f} ms (profiling adds overhead)")
