@@ -114,7 +114,8 @@ def main(argv=None):
                   f"({r[k]:.3f})")
     if results and results[0]["protocol"].startswith("leave-one-family"):
         r = results[0]
-        print("\n| left-out family | configs | within +-10% | MAPE | Mult-Adds within +-10% |\n|---|---:|---:|---:|---:|")
+        print("\n| left-out family | configs | within +-10% | MAPE | Mult-Adds within +-10% |\n"
+              "|---|---:|---:|---:|---:|")
         for f, v in r["by_family"].items():
             print(f"| {f} | {v['n']} | {pct(v['within_10pct'])} | {pct(v['mape'])} | {pct(v['madds_within_10pct'])} |")
     print(f"\nload average {load_average()} at the end")
