@@ -66,7 +66,8 @@ def json_text(obj) -> str:
 
 
 #: header names of optional columns (memory model and roofline)
-EXTRA_HEADERS = {"mac": "MAC", "arithmetic_intensity": "Mult-Adds/MAC", "time_us": "time (us)", "bound": "bound"}
+EXTRA_HEADERS = {"mac": "MAC", "arithmetic_intensity": "Mult-Adds/MAC", "time_us": "time (us)", "bound": "bound",
+                 "predicted_us": "predicted (us)"}
 
 
 def table_columns(rows: List[dict], extra: Sequence[str] = ()):
@@ -95,7 +96,7 @@ def render_report(report, fmt: str, extra_columns: Sequence[str] = (), footer: S
         if text_like and isinstance(v, int):
             return thousands(v)
         if isinstance(v, float):
-            if k == "time_us":  # microseconds: fixed point, never scientific notation
+            if k in ("time_us", "predicted_us"):  # microseconds: fixed point, never scientific notation
                 return f"{v:,.2f}" if text_like else f"{v:.3f}"
             return f"{v:.3g}"
         return v

@@ -90,3 +90,19 @@ def test_calibrate_and_evaluate_a_tiny_design(tmp_path, monkeypatch):
     r = C.evaluate(dev)
     assert r["protocol"].startswith("leave-one-family-out") and r["n_configs"] >= 2
     assert set(r["baselines"]) == {"madds", "mac", "roofline"}
+
+
+def test_guidelines_measure_command_renders_verdicts(cli, monkeypatch):
+    import costmodel.measure as M
+
+    def fake(graph, *a, **kw):  # time proportional to MAC: the guidelines' own argument
+        t = costmodel.analyze(graph).totals["mac"] * 1e-9
+        return M.Measurement(graph.name, None, 56, 1, "onnxruntime", "x", 1, "cpu", 5, t, t, t, min_s=t,
+                             cpu_median_s=t)
+    monkeypatch.setattr(M, "measure", fake)
+    r = cli("guidelines", "--measure", "--table", "2")
+    assert r.code == 0, r.err
+    assert "g=1 vs g=8" in r.out and "the direction holds here" in r.out and "predicted on x86-avx2-core" in r.out
+    r = cli("guidelines", "--measure", "--table", "1", "--format", "json")
+    d = json.loads(r.out)
+    assert {x["table"] for x in d["rows"]} == {1} and all(x["measured_holds"] for x in d["directions"])
