@@ -115,7 +115,6 @@ class _Writer:
 
     def batchnorm(self, n, ins, out):
         c = n.in_shapes[0][0]
-        w = self.weights[n.name]
         if n.op.affine:
             scale, shift = self.weight(n, "weight"), self.weight(n, "bias")
         else:

@@ -40,19 +40,20 @@ _P1 = ("Qualcomm Snapdragon 821 (Google Pixel 1): Kryo at 2.15 GHz, 8 FP32 FLOPs
        "dual channel 29.8 GB/s, one big core assumed to sustain 30% = 9 GB/s")
 DEVICES: Dict[str, dict] = {
     "pixel1-kryo-1t": {
-        "table": "MobileNetV2 release table", "peak_gflops": 17.2, "bandwidth_gbs": 9.0, "datasheet": _P1,
+        "table": "MobileNetV2 release table", "label": "MobileNetV2 release table", "peak_gflops": 17.2,
+        "bandwidth_gbs": 9.0, "datasheet": _P1,
         "runtime": "TF-Lite of 2018 (TF-slim MobileNetV2 README), one large core, float"},
     "pixel1-tflite-2019": {
-        "table": "9", "peak_gflops": 17.2, "bandwidth_gbs": 9.0, "datasheet": _P1,
+        "table": "9", "label": "", "peak_gflops": 17.2, "bandwidth_gbs": 9.0, "datasheet": _P1,
         "runtime": "TFLite benchmark tool of 2019 (MobileNetV3 paper), one large core, float"},
     "pixel2-tflite-2019": {
-        "table": "3", "peak_gflops": 19.6, "bandwidth_gbs": 9.0,
+        "table": "3", "label": "Pixel 2 column", "peak_gflops": 19.6, "bandwidth_gbs": 9.0,
         "datasheet": "Qualcomm Snapdragon 835 (Google Pixel 2): Kryo 280 performance core at 2.45 GHz, 8 FP32 "
                      "FLOPs/cycle assumed = 19.6 GFLOP/s; LPDDR4X-1866 dual channel 29.8 GB/s, 30% = 9 GB/s "
                      "assumed for one core",
         "runtime": "TFLite benchmark tool of 2019 (MobileNetV3 paper), one large core, float"},
     "pixel3-tflite-2019": {
-        "table": "3", "peak_gflops": 22.4, "bandwidth_gbs": 9.0,
+        "table": "3", "label": "Pixel 3 column", "peak_gflops": 22.4, "bandwidth_gbs": 9.0,
         "datasheet": "Qualcomm Snapdragon 845 (Google Pixel 3): Kryo 385 Gold (Cortex-A75) at 2.8 GHz, 8 FP32 "
                      "FLOPs/cycle = 22.4 GFLOP/s; LPDDR4X-1866 dual channel 29.8 GB/s, 30% = 9 GB/s assumed for "
                      "one core",
@@ -113,7 +114,7 @@ def fit_device(name: str) -> dict:
                             alpha=float(k.get("alpha", 1.0)), res=int(k.get("res", 224)), model=r["model"],
                             knobs=r["knobs"], source=r["source"]))
     fit_spec = SPEC_TABLE if len(rows) >= SMALL_TABLE else SPEC_SMALL
-    table = f"{rows[0]['source'].split(' (')[0]} table {spec['table']}" if rows else spec["table"]
+    table = (rows[0]["source"].split(" (")[0] if rows else "") + (f", {spec['label']}" if spec["label"] else "")
     return device_from_rows(
         rows, fit_spec, name, "mobile", (spec["peak_gflops"], spec["bandwidth_gbs"]),
         source=f"fitted to {len(rows)} published latencies: {table} ({spec['runtime']}); peak and bandwidth "
