@@ -30,6 +30,8 @@ COMMANDS = {
     "fit": "fit",
     "plot": "plot",
     "export": "export",
+    "measure": "measure",
+    "calibrate": "calibrate",
 }
 
 

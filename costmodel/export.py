@@ -55,9 +55,34 @@ class Candidate:
         return f"{self.network} {self.alpha:g}-{self.resolution}" + (f" {k}" if k else "")
 
 
+def summary_costs(cands: Sequence[Candidate]):
+    """SUMMARY_COSTS, plus the predicted latency when the candidates carry one (export --device)."""
+    dev = next((c.report.totals.get("latency_device") for c in cands if "latency_s" in c.report.totals), None)
+    return SUMMARY_COSTS + ([(f"latency (s, {dev})", "latency_s", "float")] if dev else [])
+
+
 def candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
-               resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None, **knobs) -> List[Candidate]:
-    """Every (network, alpha, resolution) of the grid, analyzed, with published top-1 if known."""
+               resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None, device=None,
+               **knobs) -> List[Candidate]:
+    """Every (network, alpha, resolution) of the grid, analyzed, with published top-1 if known
+    (and, with ``device``, the latency predicted on it: totals ``latency_s``)."""
+    out = _candidates(nets, alphas, resolutions, classes, **knobs)
+    if device is not None:
+        from .roofline import device as get_device, latency_for
+        dev = get_device(device)
+        for name, c in zip(_names(nets, alphas, resolutions), out):
+            c.report.totals["latency_s"] = latency_for(name, [(c.alpha, c.resolution)], dev, classes, **knobs)[0]
+            c.report.totals["latency_device"] = f"{dev.name}, {dev.model}"
+    return out
+
+
+def _names(nets, alphas, resolutions):
+    return [n for n in nets for _ in (alphas or [None]) for _ in (resolutions or [None])]
+
+
+def _candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
+                resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None,
+                **knobs) -> List[Candidate]:
     from .accuracy import lookup
     from .analysis import analyze
     from .registry import build, resolve
@@ -83,13 +108,13 @@ def candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
 
 def summary_rows(cands: Sequence[Candidate]):
     headers = ["network", "family", "alpha", "resolution (px)", "classes", "knobs"] + \
-        [h for h, _, _ in SUMMARY_COSTS] + ["published top-1 (%)", "top-1 source"]
+        [h for h, _, _ in summary_costs(cands)] + ["published top-1 (%)", "top-1 source"]
     rows = []
     for c in cands:
         t = c.report.totals
         rows.append([c.network, c.family, c.alpha, c.resolution, c.classes,
                      "; ".join(f"{k}={v}" for k, v in c.knobs.items())]
-                    + [t.get(k) for _, k, _ in SUMMARY_COSTS] + [c.top1, c.top1_source])
+                    + [t.get(k) for _, k, _ in summary_costs(cands)] + [c.top1, c.top1_source])
     return headers, rows
 
 
@@ -141,7 +166,8 @@ def write_xlsx(path: str, cands: Sequence[Candidate]) -> None:
                "alpha": wb.add_format({"num_format": "0.00##"}),
                "pct": wb.add_format({"num_format": "0.0"})}
         headers, rows = summary_rows(cands)
-        kinds = ["text", "text", "alpha", "int", "int", "text"] + [k for _, _, k in SUMMARY_COSTS] + ["pct", "text"]
+        kinds = ["text", "text", "alpha", "int", "int", "text"] + [k for _, _, k in summary_costs(cands)] + ["pct",
+                                                                                                       "text"]
         _sheet(wb, "summary", headers, rows, kinds, fmt)
         for name, c in zip(sheet_names([c.title for c in cands]), cands):
             hs = [h for h, _, _ in LAYER_COLUMNS]

@@ -101,14 +101,21 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
             Column("madds", "Mult-Adds"), Column("flops", "FLOPs")]
     if "peak_activation_bytes" in df.columns:
         cols.append(Column("peak_activation_bytes", "peak (bytes)"))
+    if "latency_s" in df.columns:  # fit --device
+        cols.append(Column("latency_ms", "latency (ms)", "float"))
     cols += [Column("top1", "top-1 (%)", "pct"), Column("basis", "basis", "text")]
     rows = frame_rows(df)
+    for r in rows:
+        if r.get("latency_s") is not None:
+            r["latency_ms"] = r["latency_s"] * 1e3
     notes = list(dict.fromkeys(r.get("top1_note") for r in rows if r.get("top1_note")))
     for r in rows:
         n = r.get("top1_note")
         r["basis"] = (r.get("top1_basis") or "by compute") + (f" [{notes.index(n) + 1}]" if n else "")
     name = df.attrs.get("network", "")
     lim = ", ".join(f"{k} <= {v:,}" for k, v in limits.items()) or "no budget"
+    if "latency_s" in df.columns:
+        lim += f"; latency on {df.attrs.get('device', '')}"
     title = (f"{name}: {len(rows)} configuration(s) fit ({lim}), best first" if rows
              else f"{name}: no configuration of the grid fits ({lim})")
     note = ("top-1: published (data/), else interpolated linearly in log(Mult-Adds) between the family's "

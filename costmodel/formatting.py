@@ -33,6 +33,7 @@ EXTRA_COLUMNS = {
     "mac": Column("mac", "MAC (elements)"),
     "arithmetic_intensity": Column("arithmetic_intensity", "Mult-Adds/MAC", "float"),
     "time_us": Column("time_us", "time (us)", "float"),
+    "predicted_us": Column("predicted_us", "predicted (us)", "float"),
     "bound": Column("bound", "bound", "text"),
     "weight_bytes": Column("weight_bytes", "weight bytes (Flash)"),
 }

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from .analysis import analyze
 from .graph import GraphBuilder
@@ -264,4 +264,74 @@ def roofline_demo(devices: Sequence[str] = ("gtx1080ti", "snapdragon810-a57-1t")
             out.append({"table": t, "config": r["config"], "column": r["column"], "device": d.name,
                         "flops": flops, "mac_bytes": mac * bits // 8, "time_us": time * 1e6,
                         "bound": d.bound(flops, mac * bits / 8), "speed": r["speed"], "unit": r["unit"]})
+    return out
+
+
+# ----------------------------------------------------------------------------- measured on this machine
+#: per table: (the guideline's good design, its bad design) - the direction the paper claims
+DIRECTION = {1: ("1:1", "1:12"), 2: ("g=1", "g=8"), 3: ("1-fragment", "4-fragment-parallel"),
+             4: ("neither", "relu+shortcut")}
+
+
+def measure_stacks(tables: Sequence[int] = (1, 2, 3, 4), backend: str = "onnxruntime", threads: int = 1,
+                   predict_device=None, seconds: float = 0.3, measured: Optional[Dict] = None,
+                   progress=None) -> List[dict]:
+    """Every published cell's stack measured on this machine (batch 1; with one thread the median
+    CPU time of the runs within ``seconds``, else the fastest run: robust to other processes), as
+    images/s, beside the paper's speed and the
+    speed predicted on ``predict_device`` (1 / ``roofline.predict``). ``measured`` maps
+    (table, config, column, platform) -> seconds to reuse earlier measurements (the notebook
+    loads committed ones)."""
+    from .datafiles import read_csv
+    from .roofline import device, predict
+    dev = device(predict_device) if predict_device is not None else None
+    rows = [r for r in read_csv("shufflenet_v2_guidelines.csv") if int(r["table"]) in tables]
+    cache: Dict = {}
+    out = []
+    for i, r in enumerate(rows):
+        t = int(r["table"])
+        key = (t, r["config"], r["column"], r["platform"])
+        g = stack_for(t, r["config"], int(r["c1"]), int(r["c2"]), int(r["groups"]), r["column"])
+        gk = (g.name, g.input_shape)
+        if measured is not None and key in measured:
+            cache[gk] = measured[key]
+        if gk not in cache:
+            from .measure import measure
+            m = measure(g, backend, threads, warmup=3, profile=False, max_time=seconds, rel_ci=0, min_runs=5)
+            cache[gk] = m.cpu_median_s or m.min_s
+        row = {"table": t, "config": r["config"], "platform": r["platform"], "column": r["column"],
+               "channels": cost(g).channels, "paper_speed": float(r["speed"]), "paper_unit": r["unit"],
+               "measured_s": cache[gk], "measured_speed": 1.0 / cache[gk]}
+        if dev is not None:
+            p = predict(g, dev)
+            row.update(predicted_s=p, predicted_speed=1.0 / p, predict_device=f"{dev.name} ({dev.model})")
+        out.append(row)
+        if progress:
+            progress(i + 1, len(rows))
+    return out
+
+
+def directions(rows: List[dict]) -> List[dict]:
+    """Per table, platform configuration and column: does the guideline's direction hold here
+    (its good design measured faster than its bad one), and how well do the measured and the
+    paper's speeds agree in order (Kendall tau)? The same for the prediction, when there is one."""
+    groups: Dict = {}
+    for r in rows:
+        groups.setdefault((r["table"], r["platform"], r["column"]), []).append(r)
+    out = []
+    for (t, plat, col), rs in groups.items():
+        by = {r["config"]: r for r in rs}
+        good, bad = DIRECTION[t]
+        d = {"table": t, "platform": plat, "column": col, "good": good, "bad": bad,
+             "paper_holds": by[good]["paper_speed"] > by[bad]["paper_speed"],
+             "measured_holds": by[good]["measured_speed"] > by[bad]["measured_speed"],
+             "measured_ratio": by[good]["measured_speed"] / by[bad]["measured_speed"],
+             "paper_ratio": by[good]["paper_speed"] / by[bad]["paper_speed"],
+             "kendall_tau_measured_vs_paper": kendall_tau([r["measured_speed"] for r in rs],
+                                                           [r["paper_speed"] for r in rs])}
+        if "predicted_speed" in rs[0]:
+            d["predicted_holds"] = by[good]["predicted_speed"] > by[bad]["predicted_speed"]
+            d["kendall_tau_predicted_vs_measured"] = kendall_tau([r["predicted_speed"] for r in rs],
+                                                                  [r["measured_speed"] for r in rs])
+        out.append(d)
     return out

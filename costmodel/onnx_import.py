@@ -37,6 +37,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .errors import CostModelError
 from .graph import Graph, GraphBuilder
+from .onnx_forms import WriterForms, _Unsupported
 from .ops import (Activation, Add, AvgPool, BatchNorm, ChannelShuffle, Concat, Conv2d, Dropout, Flatten,
                   GlobalAvgPool, Linear, MaxPool, Multiply, Split, Unsupported)
 
@@ -47,7 +48,8 @@ class OnnxError(CostModelError):
 
 SUPPORTED = ("Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "HardSwish", "HardSigmoid",
              "Sigmoid", "Mul", "Add", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Concat",
-             "Split", "Slice", "Reshape", "Transpose", "Flatten", "Dropout", "Pad", "Identity", "Constant")
+             "Split", "Slice", "Reshape", "Transpose", "Flatten", "Dropout", "Pad", "Identity", "Constant",
+             "Sum", "Resize")
 #: ops evaluated with NumPy when all their inputs are constants (exporters' shape computations)
 FOLDABLE = ("Shape", "ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose", "Cast", "Unsqueeze", "Squeeze",
             "Gather", "Identity", "Add", "Sub", "Mul", "Div", "Range")
@@ -64,10 +66,6 @@ def _show(s) -> str:
         s = s.decode("utf-8", "replace")
     s = str(s)
     return s if s and s.isprintable() else repr(s)
-
-
-class _Unsupported(Exception):
-    """A supported op type with parameters outside the mapping (the reason says which)."""
 
 
 def read_model(path: str):
@@ -101,7 +99,7 @@ def _attrs(node) -> dict:
     return out
 
 
-class _Importer:
+class _Importer(WriterForms):
     def __init__(self, model, path: str, res: Optional[int], skip: bool):
         self.model, self.path, self.res, self.skip = model, path, res, skip
         graph = model.graph
@@ -501,6 +499,8 @@ class _Importer:
         return add
 
     def op_MatMul(self, n, a):
+        if self._adaptive_pool(n):
+            return
         if not self.is_static(n.input[1]) or self.is_static(n.input[0]):
             raise _Unsupported("MatMul of two activations (only a constant weight is modelled)")
         x = n.input[0]

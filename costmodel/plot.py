@@ -22,6 +22,7 @@ X_AXES = {
     "flops": ("flops", "FLOPs (computed)"),
     "mac": ("mac", "memory access cost, elements (computed)"),
     "peak-memory": ("peak_activation_bytes", "peak activation memory, bytes (computed, 32-bit)"),
+    "latency": ("latency_s", "latency, seconds (predicted on the --device)"),
 }
 Y_AXES = {"top1": "ImageNet top-1 accuracy (%, published)"}
 FORMATS = (".png", ".svg", ".pdf")
@@ -46,7 +47,7 @@ def _label(net, p) -> str:
     return s + (" " + " ".join(extra) if extra else "")
 
 
-def points(names: Sequence[str], x: str = "madds", release_only: bool = True) -> List[Point]:
+def points(names: Sequence[str], x: str = "madds", release_only: bool = True, device=None) -> List[Point]:
     """The published configurations of registry networks ``names`` at their computed cost, plus
     published-only models named in ``names`` (case-insensitive) at their published cost; ``all``
     means every network and model with a published accuracy. ``release_only``: for a network with
@@ -58,6 +59,12 @@ def points(names: Sequence[str], x: str = "madds", release_only: bool = True) ->
     if x not in X_AXES:
         raise CostModelError(f"unknown x axis {x!r}; accepted: {', '.join(X_AXES)}")
     key = X_AXES[x][0]
+    dev = None
+    if x == "latency":  # issue 10: time predicted on a device (roofline or calibrated)
+        if device is None:
+            raise CostModelError("--x latency needs --device NAME|FILE.json (the device the time is predicted on)")
+        from .roofline import device as get_device
+        dev = get_device(device)
     recs = accuracy.records()
     if list(names) == ["all"] or "all" in names:
         names = list(dict.fromkeys([p.network for p in recs if p.network in networks()]
@@ -70,7 +77,8 @@ def points(names: Sequence[str], x: str = "madds", release_only: bool = True) ->
             v = {"madds": p.madds_M, "params": p.params_M}.get(x)
             if v is None:
                 continue  # this source prints no such cost
-            out.append(Point("published cost", "", p.model, v * 1e6, p.top1, False, p.source, p.model))
+            if dev is None:
+                out.append(Point("published cost", "", p.model, v * 1e6, p.top1, False, p.source, p.model))
             continue
         from .sources import source_kind
         if source_kind(name) != "registry":
@@ -87,8 +95,12 @@ def points(names: Sequence[str], x: str = "madds", release_only: bool = True) ->
                 continue
             seen.add(cfg)
             g = build(net.name, alpha=p.alpha, res=p.resolution, classes=p.classes, **p.knob_dict)
-            t = analyze(g).totals
-            out.append(Point(net.family, net.name, _label(net, p), float(t[key]), p.top1, True, p.source, p.model))
+            if dev is not None:
+                from .roofline import predict
+                xv = predict(g, dev)
+            else:
+                xv = float(analyze(g).totals[key])
+            out.append(Point(net.family, net.name, _label(net, p), xv, p.top1, True, p.source, p.model))
     if not out:
         raise CostModelError(f"no published accuracy for {', '.join(names)} in data/; networks with published "
                              f"top-1: {', '.join(sorted({p.network for p in recs if p.network}))}")
@@ -106,12 +118,12 @@ def pareto(pts: Sequence[Point]) -> List[Point]:
 
 
 def figure(names: Sequence[str], x: str = "madds", y: str = "top1", show_pareto: bool = False,
-           labels: bool = True, title: Optional[str] = None, release_only: bool = True):
+           labels: bool = True, title: Optional[str] = None, release_only: bool = True, device=None):
     """A matplotlib ``Figure`` of published top-1 against computed cost (see the module doc)."""
     from matplotlib.figure import Figure
     if y not in Y_AXES:
         raise CostModelError(f"unknown y axis {y!r}; accepted: {', '.join(Y_AXES)}")
-    pts = points(names, x, release_only)
+    pts = points(names, x, release_only, device)
     fig = Figure(figsize=(8, 5.5), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     fams = list(dict.fromkeys(p.family for p in pts))
@@ -142,11 +154,12 @@ def figure(names: Sequence[str], x: str = "madds", y: str = "top1", show_pareto:
         ax.step([p.x for p in front], [p.top1 for p in front], where="post", color="0.3", lw=1, ls="--",
                 label="Pareto front", zorder=2)
     ax.set_xscale("log")
-    ax.set_xlabel(X_AXES[x][1] + " (log scale)")
+    xlabel = X_AXES[x][1] if x != "latency" else f"latency, seconds (predicted on {device})"
+    ax.set_xlabel(xlabel + " (log scale)")
     ax.set_ylabel(Y_AXES[y])
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title or f"Published top-1 against {X_AXES[x][1]}", fontsize=10)
+    ax.set_title(title or f"Published top-1 against {xlabel}", fontsize=10)
     fig.tight_layout()
     return fig
 

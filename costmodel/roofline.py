@@ -1,16 +1,26 @@
-"""Roofline time estimate: a layer takes max(flops / peak FLOP/s, bytes moved / bandwidth).
+"""Device profiles and their time estimates.
 
-Device profiles (peak GFLOP/s, bandwidth GB/s, their sources and assumptions) are in
-``data/devices.csv``; ``device(peak_gflops=..., bandwidth_gbs=...)`` makes a custom one. Bytes
-moved = MAC (ShuffleNet V2 section 2) x bits / 8. A layer whose arithmetic intensity
-flops / bytes is below the device's ridge point peak / bandwidth is memory bound: two layers with
-equal FLOPs then take different times in proportion to their MAC.
+Roofline: a layer takes max(flops / peak FLOP/s, bytes moved / bandwidth). Bytes moved = MAC
+(ShuffleNet V2 section 2) x bits / 8. A layer whose arithmetic intensity flops / bytes is below the
+device's ridge point peak / bandwidth is memory bound: two layers with equal FLOPs then take
+different times in proportion to their MAC.
+
+Calibrated (``model == "calibrated"``): the fitted predictor of ``costmodel.predictor``
+(t = t_0 + sum over units of a_k flops + b_k bytes + c_k per op class k), from measurements on a
+machine (``costmodel calibrate``) or from published latencies (the Pixel devices).
+
+Devices: the roofline rows of ``data/devices.csv`` and the device files ``data/devices/*.json``
+(built in), or any device file written by ``costmodel calibrate``: ``device(name_or_path)``
+accepts a name or a path to a ``.json`` file, so every command that takes ``--device`` takes
+both. ``device(peak_gflops=..., bandwidth_gbs=...)`` makes a custom roofline. A device file
+with a missing, non-numeric or negative field is rejected in one line naming the field.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import List, Optional
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
 
 from .errors import CostModelError
 
@@ -23,6 +33,11 @@ class Device:
     bandwidth_gbs: float
     source: str = ""
     assumptions: str = ""
+    model: str = "roofline"          #: "roofline" or "calibrated"
+    coefficients: Optional[Dict[str, Dict[str, float]]] = field(default=None, compare=False, repr=False)
+    per_inference_s: float = 0.0     #: t_0 of the calibrated model
+    path: str = ""                   #: the device file it came from ("" for data/devices.csv rows)
+    info: Dict = field(default_factory=dict, compare=False, repr=False)  #: the whole device file
 
     @property
     def ridge(self) -> float:
@@ -40,10 +55,78 @@ class Device:
 
 
 def devices() -> List[Device]:
-    """The profiles of data/devices.csv."""
+    """The built-in profiles: the roofline rows of data/devices.csv, then data/devices/*.json."""
     from .datafiles import read_csv
-    return [Device(r["name"], r["kind"], float(r["peak_gflops"]), float(r["bandwidth_gbs"]), r["source"],
-                   r["assumptions"]) for r in read_csv("devices.csv")]
+    out = [Device(r["name"], r["kind"], float(r["peak_gflops"]), float(r["bandwidth_gbs"]), r["source"],
+                  r["assumptions"]) for r in read_csv("devices.csv")]
+    d = builtin_dir()
+    if os.path.isdir(d):
+        for f in sorted(os.listdir(d)):
+            if f.endswith(".json"):
+                out.append(load_device_file(os.path.join(d, f)))
+    return out
+
+
+def builtin_dir() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "devices")
+
+
+class DeviceError(CostModelError):
+    """A device file that cannot be used (names the file and the field)."""
+
+
+def _field(d: dict, key: str, path: str, where: str = ""):
+    name = f"{where}{key}"
+    if not isinstance(d, dict) or key not in d:
+        raise DeviceError(f"device file {path}: field {name!r} is missing")
+    return d[key]
+
+
+def _number(d: dict, key: str, path: str, where: str = "", positive: bool = False) -> float:
+    v = _field(d, key, path, where)
+    name = f"{where}{key}"
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise DeviceError(f"device file {path}: field {name!r} must be a number, got {v!r}")
+    if v < 0 or (positive and v == 0):
+        want = "positive" if positive else "non-negative"
+        raise DeviceError(f"device file {path}: field {name!r} must be {want}, got {v!r}")
+    return float(v)
+
+
+def load_device_file(path: str) -> Device:
+    """A device from a JSON file (``costmodel calibrate`` writes them); one-line ``DeviceError``
+    naming the field when one is missing, not a number or negative."""
+    import json
+    from .fileio import read_bytes
+    raw = read_bytes(path, "device file", DeviceError)
+    try:
+        d = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise DeviceError(f"device file {path}: not valid JSON ({' '.join(str(e).split())})") from None
+    if not isinstance(d, dict):
+        raise DeviceError(f"device file {path}: expected a JSON object with name, model, peak_gflops, "
+                          f"bandwidth_gbs, ...")
+    name = _field(d, "name", path)
+    if not isinstance(name, str) or not name:
+        raise DeviceError(f"device file {path}: field 'name' must be a non-empty string, got {name!r}")
+    model = _field(d, "model", path)
+    if model not in ("roofline", "calibrated"):
+        raise DeviceError(f"device file {path}: field 'model' must be 'roofline' or 'calibrated', got {model!r}")
+    peak = _number(d, "peak_gflops", path, positive=True)
+    bw = _number(d, "bandwidth_gbs", path, positive=True)
+    coefs, t0 = None, 0.0
+    if model == "calibrated":
+        from .predictor import CLASSES, COEF_KEYS
+        c = _field(d, "coefficients", path)
+        if not isinstance(c, dict):
+            raise DeviceError(f"device file {path}: field 'coefficients' must be an object of op classes")
+        coefs = {k: {key: _number(_field(c, k, path, "coefficients."), key, path, f"coefficients.{k}.")
+                     for key in COEF_KEYS} for k in CLASSES}
+        t0 = _number(d, "per_inference_s", path)
+        if "channel_block" in d:
+            _number(d, "channel_block", path)
+    return Device(name, str(d.get("kind", "measured")), peak, bw, str(d.get("source", "")),
+                  str(d.get("assumptions", "")), model, coefs, t0, path, d)
 
 
 def _positive(v, what):
@@ -54,7 +137,16 @@ def _positive(v, what):
 
 def device(name: Optional[str] = None, peak_gflops: Optional[float] = None,
            bandwidth_gbs: Optional[float] = None) -> Device:
-    """A profile by name, optionally overriding its peak or bandwidth, or a custom one from both."""
+    """A profile by name or device-file path (``.json``), optionally overriding its peak or
+    bandwidth, or a custom roofline from both."""
+    if isinstance(name, Device):
+        return name
+    if name is not None and (str(name).lower().endswith(".json") or os.sep in str(name)):
+        d = load_device_file(str(name))
+        if peak_gflops is not None or bandwidth_gbs is not None:
+            raise CostModelError("--peak-gflops and --bandwidth-gbs override a named roofline device, not a "
+                                 "device file (edit the file instead)")
+        return d
     if name is None:
         if peak_gflops is None or bandwidth_gbs is None:
             raise CostModelError("a custom device needs both --peak-gflops and --bandwidth-gbs (or give --device NAME)")
@@ -62,9 +154,12 @@ def device(name: Optional[str] = None, peak_gflops: Optional[float] = None,
                       _positive(bandwidth_gbs, "bandwidth GB/s"), "user", "")
     known = {d.name: d for d in devices()}
     if name not in known:
-        raise CostModelError(f"unknown device {name!r}; accepted: {', '.join(known)} (or --peak-gflops and "
-                             f"--bandwidth-gbs)")
+        raise CostModelError(f"unknown device {name!r}; accepted: {', '.join(known)}, a device file "
+                             f"(costmodel calibrate -o FILE.json), or --peak-gflops and --bandwidth-gbs")
     d = known[name]
+    if (peak_gflops is not None or bandwidth_gbs is not None) and d.model != "roofline":
+        raise CostModelError(f"device {name!r} is calibrated; --peak-gflops and --bandwidth-gbs override roofline "
+                             f"devices only")
     if peak_gflops is not None or bandwidth_gbs is not None:
         d = Device(d.name + "*", d.kind,
                    d.peak_gflops if peak_gflops is None else _positive(peak_gflops, "peak GFLOP/s"),
@@ -91,3 +186,105 @@ def annotate(report, graph, dev: Device) -> dict:
             for r in report.rows]
     return {"device": dev.name, "peak_gflops": dev.peak_gflops, "bandwidth_gbs": dev.bandwidth_gbs,
             "time_s": sum(t for t, _ in per_row.values()), "layers": rows}
+
+
+def roofline_time(graph, dev: Device, bits: int = 32) -> float:
+    """Seconds: the sum over executed units of max(flops / peak, bytes / bandwidth) (no fitting)."""
+    from .memory import plan
+    return sum(dev.time(u.flops, u.mac * bits / 8) for u in plan(graph).units)
+
+
+def _calibrated_entries(graph, dev: Device):
+    """(class, flops, bytes, name) of every executed unit and layout conversion under the device's
+    runtime rules (``channel_block``, ``unfused_activations`` of its file)."""
+    from .predictor import layout_features, unit_features
+    block = int(dev.info.get("channel_block", 1) or 1)
+    unfused = tuple(dev.info.get("unfused_activations", ()) or ())
+    return unit_features(graph, block=block, unfused=unfused) + layout_features(graph, block=block)
+
+
+def unit_times(graph, dev: Device, bits: int = 32) -> Dict[str, float]:
+    """Seconds per executed unit, keyed by the unit's first node, under the device's model
+    (calibrated devices: fp32 bytes, as they were fitted; a layout conversion or an unfused
+    activation is keyed by the tensor's or the activation's node)."""
+    if dev.model != "calibrated":
+        from .memory import plan
+        return {u.nodes[0]: dev.time(u.flops, u.mac * bits / 8) for u in plan(graph).units}
+    from .predictor import unit_time
+    out: Dict[str, float] = {}
+    for k, f, m, name in _calibrated_entries(graph, dev):
+        out[name] = out.get(name, 0.0) + unit_time(dev.coefficients, k, f, m)
+    return out
+
+
+def predict(graph, dev, bits: int = 32) -> float:
+    """Seconds for one forward pass of ``graph`` on ``dev`` (a Device, name or device-file path):
+    the calibrated predictor (t_0 + sum of unit times) for calibrated devices, the roofline
+    otherwise."""
+    dev = device(dev) if not isinstance(dev, Device) else dev
+    if dev.model != "calibrated":
+        return roofline_time(graph, dev, bits)
+    return dev.per_inference_s + sum(unit_times(graph, dev).values())
+
+
+def latency(graph, dev: Device, bits: int = 32) -> dict:
+    """The ``latency`` block of ``table --format json``: device, model, time_s."""
+    return {"device": dev.name, "model": dev.model, "time_s": predict(graph, dev, bits)}
+
+
+#: knobs of a published latency that describe the measurement (batch 1, one thread, float), not the network
+MEASUREMENT_KNOBS = ("batch", "threads", "precision")
+
+
+def predict_latency(net: str, knobs: Optional[dict] = None, dev="pixel1-kryo-1t") -> float:
+    """Seconds predicted for a network given as reproduction rows give it: ``net`` a registry name,
+    ``knobs`` a dict or an ``alpha=0.75;res=160;device=pixel1`` string (``alpha``, ``res``,
+    ``classes`` and network knobs; a ``device`` knob overrides ``dev``)."""
+    from .registry import build
+    if isinstance(knobs, str):
+        knobs = dict(kv.split("=", 1) for kv in knobs.split(";") if kv.strip())
+    knobs = dict(knobs or {})
+    dev = knobs.pop("device", dev)
+    for k in MEASUREMENT_KNOBS:  # how the figure was measured, not what was built
+        knobs.pop(k, None)
+    alpha = knobs.pop("alpha", None)
+    res = knobs.pop("res", knobs.pop("resolution", None))
+    classes = knobs.pop("classes", 1000)
+    g = build(net, alpha=None if alpha is None else float(alpha), res=None if res is None else int(res),
+              classes=int(classes), **knobs)
+    return predict(g, dev)
+
+
+#: configurations above which --device on a sweep is refused (each is built and summed, ~5 ms)
+LATENCY_GRID_LIMIT = 20_000
+
+
+def latency_for(net: str, configs, dev, classes=None, **knobs) -> List[float]:
+    """Predicted seconds on ``dev`` for each (alpha, resolution) of ``configs`` of NET (a registry
+    name, spec file, block string or ONNX model): one build per configuration (the sweep's
+    vectorized totals do not carry per-unit times). For ``sweep``, ``fit``, ``export``."""
+    from .sources import load, source_kind
+    dev = device(dev) if not isinstance(dev, Device) else dev
+    configs = list(configs)
+    if len(configs) > LATENCY_GRID_LIMIT:
+        raise CostModelError(f"--device predicts each configuration separately; {len(configs):,} is more than "
+                             f"{LATENCY_GRID_LIMIT:,}: narrow the grid")
+    out, cache = [], {}
+    imported = source_kind(net) in ("onnx", "torch")  # fixed widths and classifier
+    for a, r in configs:
+        r = tuple(r) if isinstance(r, (list, tuple)) else int(r)
+        key = (float(a), r)
+        if key not in cache:
+            g = load(net, None if imported else float(a), r, None if imported else classes, **knobs)
+            cache[key] = predict(g, dev)
+        out.append(cache[key])
+    return out
+
+
+def parse_seconds(text: str, option: str = "time") -> float:
+    """'20ms' -> 0.02; '150us', '0.5s', '2' (seconds)."""
+    import re
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(s|ms|us)?\s*", str(text))
+    if not m:
+        raise CostModelError(f"bad value {text!r} for {option}: expected a time such as 20ms, 150us or 0.5s")
+    return float(m.group(1)) * {None: 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}[m.group(2)]

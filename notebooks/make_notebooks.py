@@ -231,6 +231,82 @@ NOTEBOOKS = {
                      '                  "mcunet-in2 (256kB/1MB) int8, in-place depthwise: TFLM greedy arena");'),
         ],
     },
+    "latency": {
+        "title": "Latency: measured here, predicted, scored; ShuffleNet V2's guidelines run for real (issue 10)",
+        "needs": ["mobilenet_v2", "mobilenet_v3_small"],
+        # this checkout's costmodel first (the notebook reads the measurement files committed beside it)
+        "prelude": "import os, sys\nsys.path.insert(0, os.path.abspath(\"..\"))  # this checkout's costmodel",
+        "cells": [
+            ("md", "The measurements are committed in `benchmarks/results/` (written by `python "
+                   "benchmarks/bench_latency.py --calibrate --guidelines`), so this notebook needs no long "
+                   "measurement; the last cell measures one tiny network live. ShuffleNet V2 section 2 (Tables "
+                   "1-4): each guideline's good design against its bad one, as the paper measured it (GPU, ARM) and "
+                   "as this machine runs it (onnxruntime, batch 1), beside the calibrated predictor's estimate."),
+            ("code", "import json\nfrom costmodel.guidelines import directions, measure_stacks\n"
+                     "RES = os.path.join(\"..\", \"benchmarks\", \"results\")\n"
+                     "saved = json.load(open(os.path.join(RES, \"guidelines_measured.json\")))\n"
+                     "measured = {(r[\"table\"], r[\"config\"], r[\"column\"], r[\"platform\"]): r[\"measured_s\"] "
+                     "for r in saved[\"rows\"]}\n"
+                     "machine = os.path.join(RES, \"this_machine.json\")\n"
+                     "rows = measure_stacks(measured=measured, predict_device=machine)\n"
+                     "print(saved[\"cpu\"], \"| threads\", saved[\"threads\"], \"| load average\", "
+                     "saved[\"load_average\"])\n"
+                     "pd.DataFrame(directions(rows))[[\"table\", \"platform\", \"column\", \"good\", \"bad\", "
+                     "\"paper_ratio\", \"measured_ratio\", \"measured_holds\", \"predicted_holds\"]].round(2)"),
+            ("md", "Speed of each configuration relative to the guideline's good design (1.0), in the ARM column "
+                   "(x1 / c=64, the paper's single-threaded CPU): the paper, this machine, the predictor."),
+            ("code", "from matplotlib.figure import Figure\nfrom costmodel.guidelines import TITLES\n"
+                     "fig = Figure(figsize=(11, 7), dpi=100)\n"
+                     "for i, t in enumerate((1, 2, 3, 4)):\n"
+                     "    ax = fig.add_subplot(2, 2, i + 1)\n"
+                     "    col = \"x1\" if t in (1, 2) else (\"c=64\" if t == 3 else \"c=32\")\n"
+                     "    rs = [r for r in rows if r[\"table\"] == t and r[\"platform\"] == \"ARM\" "
+                     "and r[\"column\"] == col]\n"
+                     "    ref = {k: next(r for r in rs if r[\"config\"] == directions(rs)[0][\"good\"])[k] "
+                     "for k in (\"paper_speed\", \"measured_speed\", \"predicted_speed\")}\n"
+                     "    xs = range(len(rs))\n"
+                     "    for j, (k, lab) in enumerate(((\"paper_speed\", \"paper (Snapdragon 810)\"), "
+                     "(\"measured_speed\", \"measured here\"), (\"predicted_speed\", \"predicted here\"))):\n"
+                     "        ax.bar([x + 0.27 * (j - 1) for x in xs], [r[k] / ref[k] for r in rs], 0.27, label=lab)\n"
+                     "    ax.set_xticks(list(xs), [r[\"config\"] for r in rs], fontsize=7, rotation=15)\n"
+                     "    ax.axhline(1.0, color=\"0.4\", lw=0.6)\n"
+                     "    ax.set_title(TITLES[t], fontsize=8)\n"
+                     "    ax.set_ylabel(\"speed / good design\", fontsize=8)\n"
+                     "fig.axes[0].legend(fontsize=7)\nfig.tight_layout()\nfig"),
+            ("md", "How good is the predictor? Scored on configurations left out of each fit (leave-one-family-out "
+                   "on this machine, leave-one-out on each published Pixel table), beside the Mult-Adds and MAC "
+                   "baselines and the uncalibrated roofline."),
+            ("code", "from costmodel.calibrate import evaluate\nfrom costmodel.published import DEVICES\n"
+                     "from costmodel.roofline import device\n"
+                     "results = [evaluate(device(machine))] + [evaluate(device(n)) for n in DEVICES]\n"
+                     "pd.DataFrame([{\"device\": r[\"device\"], \"configs\": r[\"n_configs\"], "
+                     "\"within 10%\": r[\"within_10pct\"], \"MAPE\": r[\"mape\"], \"Spearman\": r[\"spearman\"], "
+                     "\"Mult-Adds within 10%\": r[\"baselines\"][\"madds\"][\"within_10pct\"], "
+                     "\"roofline MAPE\": r[\"baselines\"][\"roofline\"][\"mape\"]} for r in results]).round(3)"),
+            ("code", "fig = Figure(figsize=(11, 4.5), dpi=100)\n"
+                     "for i, r in enumerate(results[:2]):\n"
+                     "    ax = fig.add_subplot(1, 2, i + 1)\n"
+                     "    m = [x[\"measured_s\"] * 1e3 for x in r[\"rows\"]]\n"
+                     "    ax.scatter(m, [x[\"predicted_s\"] * 1e3 for x in r[\"rows\"]], s=14, label=\"predictor\", "
+                     "zorder=3)\n"
+                     "    ax.scatter(m, [x[\"madds_s\"] * 1e3 for x in r[\"rows\"]], s=12, marker=\"x\", "
+                     "label=\"Mult-Adds-proportional\")\n"
+                     "    lo, hi = min(m) * 0.8, max(m) * 1.25\n"
+                     "    ax.plot([lo, hi], [lo, hi], color=\"0.3\", lw=0.8)\n"
+                     "    ax.fill_between([lo, hi], [lo * 0.9, hi * 0.9], [lo * 1.1, hi * 1.1], color=\"0.85\", "
+                     "label=\"+-10%\")\n"
+                     "    ax.set_xscale(\"log\"); ax.set_yscale(\"log\")\n"
+                     "    ax.set_xlabel(\"measured / published (ms)\"); ax.set_ylabel(\"predicted, left out (ms)\")\n"
+                     "    ax.set_title(r[\"device\"], fontsize=9); ax.legend(fontsize=7)\n"
+                     "fig.tight_layout()\nfig"),
+            ("md", "A tiny live measurement (a few runs; `costmodel measure` runs until the median is stable)."),
+            ("code", "from costmodel.measure import measure\n"
+                     "m = measure(costmodel.build(\"mobilenet_v3_small\", alpha=0.5, res=96), runs=5, warmup=2, "
+                     "profile=False)\n"
+                     "print(f\"median {m.median_s * 1e3:.3f} ms over {m.runs} runs, {m.backend} {m.backend_version}, "
+                     "{m.cpu}\")"),
+        ],
+    },
 }
 
 

@@ -139,7 +139,8 @@ class NetworkArgs:
 
 #: output formats implied by the suffix of -o FILE when --format is not given
 SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".txt": "text",
-                  ".xlsx": "xlsx", ".yaml": "yaml", ".yml": "yaml"}
+                  ".xlsx": "xlsx", ".yaml": "yaml", ".yml": "yaml",
+                  ".onnx": "onnx"}
 
 
 def infer_format(output: Optional[str], formats, default: str, suffixes: Optional[dict] = None) -> str:

@@ -10,10 +10,12 @@ from .sweep import grid_options, parse_grid
 @click.command("export")
 @click.argument("nets", nargs=-1, required=True)
 @grid_options
+@click.option("--device", default=None, metavar="NAME|FILE.json",
+              help="Add the latency predicted on this device to the summary.")
 @output_option(required=True, metavar="FILE.xlsx|FILE.csv",
                help="Write the workbook (.xlsx: summary + one per-layer sheet per candidate) or the summary "
                     "table (.csv), atomically (the workbook for '-').")
-def cmd(nets, alpha, res, classes, output, **kwargs):
+def cmd(nets, alpha, res, classes, output, device=None, **kwargs):
     """Export every candidate NET x alpha x resolution: a summary sheet (one row per candidate, all
     totals, published top-1 where known, units in the headers) and a per-layer sheet per candidate,
     with frozen headers, filters and thousands separators."""
@@ -30,4 +32,4 @@ def cmd(nets, alpha, res, classes, output, **kwargs):
     if n > 500:
         raise CostModelError(f"{n} candidates is too many for a review workbook (at most 500); use "
                              f"'costmodel sweep --format xlsx' for large grids")
-    write(output, candidates(list(nets), alphas, resolutions, classes, **collect_knobs(kwargs)))
+    write(output, candidates(list(nets), alphas, resolutions, classes, device=device, **collect_knobs(kwargs)))

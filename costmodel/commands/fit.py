@@ -15,9 +15,14 @@ from .sweep import grid_options, parse_grid
 @click.option("--max-flops", "max_flops", default=None, metavar="N", help="FLOPs budget, e.g. 300M.")
 @click.option("--max-peak-memory", "max_peak", default=None, metavar="BYTES",
               help="Peak activation memory budget (32-bit, optimal schedule), e.g. 512KB (KB = 1000 bytes, KiB = 1024).")
+@click.option("--device", default=None, metavar="NAME|FILE.json",
+              help="Add latency_s predicted on this device (and allow --max-latency).")
+@click.option("--max-latency", "max_latency", default=None, metavar="TIME",
+              help="Latency budget on --device, e.g. 20ms, 0.02s or 150us.")
 @format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
-def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fmt, output, **kwargs):
+def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fmt, output, device=None,
+        max_latency=None, **kwargs):
     """List the configurations of NET that fit every budget given, best first: by published top-1
     where data/ has it, else interpolated from the family's published points (linear in
     log Mult-Adds between the two neighbours, never extrapolated), else by Mult-Adds (more compute
@@ -37,5 +42,17 @@ def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fm
         if v is not None:
             limits[key] = parse(v, opt)
     alphas, resolutions = parse_grid(alpha, res)
-    df = fit(net, limits, alphas, resolutions, classes, **collect_knobs(kwargs))
+    knobs = collect_knobs(kwargs)
+    if max_latency is not None and not device:
+        from ..errors import CostModelError
+        raise CostModelError("--max-latency needs --device NAME|FILE.json (the device the time is predicted on)")
+    df = fit(net, limits, alphas, resolutions, classes, **knobs)
+    if device:  # issue 10: latency on a device, computed for the configurations within the other budgets
+        from ..roofline import parse_seconds
+        from .sweep import add_latency
+        df = add_latency(df, net, device, classes, knobs)
+        if max_latency is not None:
+            lim = parse_seconds(max_latency, "--max-latency")
+            df = df[df["latency_s"] <= lim].reset_index(drop=True)
+            limits = {**limits, "latency_s": lim}
     emit(render(df, fmt, limits), output)

@@ -21,16 +21,25 @@ def generated_by(net, cfg, given_res: bool) -> str:
 
 
 @click.command("show")
-@network_options(batch=False, skip_unsupported=False)
-@format_option(("yaml", "json", "blocks"), default="yaml", suffixes={".txt": "yaml"})
+@network_options(batch=False)
+@format_option(("yaml", "json", "blocks", "onnx"), default="yaml", suffixes={".txt": "yaml"})
 @output_option
-def cmd(fmt, output, **kwargs):
+@click.option("--weights", "weights", default=None, metavar="FILE.npz",
+              help="--format onnx: weights to write (costmodel.save_weights layout) [default: random].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="--format onnx: seed of the random weights (costmodel.init_weights).")
+@click.option("--no-values", "no_values", is_flag=True,
+              help="--format onnx: structure only (weight shapes without values: small, not runnable).")
+def cmd(fmt, output, weights=None, seed=0, no_values=False, **kwargs):
     """Print NET (a registry network, a spec file or a block string) as a spec file.
 
     \b
     costmodel show mobilenet_v2 --alpha 0.5 > my_net.yaml   # edit, then:
     costmodel table my_net.yaml --res 160
     costmodel table "$(costmodel show mobilenet_v1 --alpha 0.5 --format blocks)"
+
+    --format onnx -o net.onnx writes any NET (registry, spec file, block string or ONNX model) as
+    an ONNX model (opset 17) with random weights (--seed) or --weights FILE.npz.
 
     --format blocks starts with the network settings (@res224 @classes1000 @alpha0.5
     @width=floor_min8 ...), so the block string builds the same network.
@@ -47,6 +56,10 @@ def cmd(fmt, output, **kwargs):
     args = NetworkArgs.take(kwargs)
     net, knobs = args.net, args.knobs
     kind = source_kind(net)
+    if fmt == "onnx":
+        return _write_onnx(args, output, weights, seed, not no_values)
+    if weights:
+        raise click.UsageError("--weights applies to --format onnx only")
     if kind in ("onnx", "torch"):
         raise click.UsageError("show prints block specs; an imported model has no block table "
                                f"(use 'costmodel table {net}')")
@@ -79,3 +92,16 @@ def cmd(fmt, output, **kwargs):
         head = format_settings(spec.width, spec.in_channels, res, classes, alpha, depth, spec.depth_rule)
         return emit(" ".join(head + parts) + "\n", output)
     emit(dump_spec(spec_to_data(spec, alpha, res, classes, depth), fmt, header if fmt == "yaml" else ""), output)
+
+
+def _write_onnx(args, output, weights, seed, values=True):
+    """``show --format onnx``: the graph of NET (any source) written by ``costmodel.onnx_export``."""
+    from ..onnx_export import save_onnx
+    if not output:
+        raise click.UsageError("--format onnx writes a binary file: give -o FILE.onnx")
+    graph = args.load()
+    w = None
+    if weights:
+        from ..executor import load_weights
+        w = load_weights(weights)
+    save_onnx(graph, output, weights=w, seed=seed, values=values)

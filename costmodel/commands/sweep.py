@@ -69,7 +69,22 @@ def table(df, knob_names=()):
     note = ("convention: params = conv/linear weights + biases; Mult-Adds = multiply-accumulates; MAC = "
             "elements read + written + weights (" + view + ")"
             + (f"; peak = optimal schedule, {bits}-bit" if "peak_activation_bytes" in df.columns else ""))
-    return Table(title + (f" ({knobs})" if knobs else ""), cols, frame_rows(df), notes=[note], sheet="sweep")
+    rows = frame_rows(df)
+    if "latency_s" in df.columns:
+        cols = cols + [Column("latency_ms", f"latency (ms, {df.attrs.get('device', '')})", "float")]
+        for r in rows:
+            r["latency_ms"] = r["latency_s"] * 1e3
+        note += f"; latency predicted on {df.attrs['device']}"
+    return Table(title + (f" ({knobs})" if knobs else ""), cols, rows, notes=[note], sheet="sweep")
+
+
+def add_latency(df, net, device, classes, knobs):
+    """``latency_s`` column: the time predicted on ``device`` for each row (roofline.latency_for)."""
+    from ..roofline import device as get_device, latency_for
+    dev = get_device(device)
+    df = df.assign(latency_s=latency_for(net, zip(df["alpha"], df["resolution"]), dev, classes, **knobs))
+    df.attrs["device"] = f"{dev.name} ({dev.model})"
+    return df
 
 
 def render(df, fmt: str, knob_names=()) -> str:
@@ -90,7 +105,9 @@ def render(df, fmt: str, knob_names=()) -> str:
 @format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 @click.option("--peak", is_flag=True, help="Add peak activation memory (one exact plan per configuration: slower).")
-def cmd(net, alpha, res, classes, fmt, output, peak, **kwargs):
+@click.option("--device", default=None, metavar="NAME|FILE.json",
+              help="Add latency_s, the time predicted on this device (one build per configuration).")
+def cmd(net, alpha, res, classes, fmt, output, peak, device=None, **kwargs):
     """Totals of NET for every (alpha, resolution) of a grid: params, params with BN, Mult-Adds,
     FLOPs, BN channels, MAC (and peak memory with --peak), one row per configuration. Vectorized:
     a million configurations take about a second."""
@@ -106,4 +123,6 @@ def cmd(net, alpha, res, classes, fmt, output, peak, **kwargs):
         df = sweep(net, alphas, resolutions, classes, peak=peak, progress=bar, **knobs)  # any NET source
     finally:
         bar.close()
+    if device:
+        df = add_latency(df, net, device, classes, knobs)
     emit(render(df, fmt, list(knobs)), output)

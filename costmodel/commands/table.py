@@ -20,8 +20,8 @@ zero_copy_option = click.option("--zero-copy", "zero_copy", is_flag=True,
 @bits_option
 @unfused_option
 @zero_copy_option
-@click.option("--device", default=None, metavar="NAME",
-              help="Roofline time per layer on a device profile of data/devices.csv.")
+@click.option("--device", default=None, metavar="NAME|FILE.json",
+              help="Time per layer on a built-in device profile or a device file from 'costmodel calibrate'.")
 @click.option("--peak-gflops", "peak_gflops", type=float, default=None, help="Custom device peak GFLOP/s.")
 @click.option("--bandwidth-gbs", "bandwidth_gbs", type=float, default=None, help="Custom device bandwidth GB/s.")
 @click.option("--weight-bits", "weight_bits", type=click.Choice(["4", "8", "16", "32"]), default=None,
@@ -62,12 +62,16 @@ def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gb
         roof = annotate(report, graph, dev)
         data["layers"] = roof.pop("layers")
         data["roofline"] = roof
-        rows = [dict(r, time_us=r["time_s"] * 1e6) for r in data["layers"]]
-        totals["time_us"] = roof["time_s"] * 1e6
-        extra += ["time_us", "bound"]
+        extra += ["time_us", "bound"] + (["predicted_us"] if dev.model == "calibrated" else [])
         footer.append(f"roofline on {dev.name}: {dev.peak_gflops:g} GFLOP/s, {dev.bandwidth_gbs:g} GB/s (ridge "
                       f"{dev.ridge:.1f} FLOPs/byte); estimated time {roof['time_s'] * 1e3:.3f} ms = sum over layers "
                       f"of max(flops / peak, MAC bytes / bandwidth)")
+        data["latency"] = _latency(graph, dev, data["layers"], footer)  # issue 10: the device's own model
+        rows = [dict(r, time_us=r["time_s"] * 1e6, **({"predicted_us": r["predicted_s"] * 1e6}
+                                                       if "predicted_s" in r else {})) for r in data["layers"]]
+        totals["time_us"] = roof["time_s"] * 1e6
+        if dev.model == "calibrated":
+            totals["predicted_us"] = data["latency"]["time_s"] * 1e6
     from dataclasses import replace
     table = report_table(replace(report, rows=rows, totals=totals), extra, footer, data)
     emit(render(table, fmt), output)
@@ -88,3 +92,19 @@ def _weight_footer(graph, totals, weight_bits, bits, extra):
     if prec is not None:
         lines.append(f"precision: {prec.label()}")
     return lines
+
+
+def _latency(graph, dev, layers, footer):
+    """The ``latency`` block (device, model, time_s); calibrated devices also put their per-layer
+    time on each row (``predicted_s``) and a footer line."""
+    from ..roofline import builtin_dir, latency, unit_times
+    lat = latency(graph, dev)
+    ref = dev.path if dev.path and not dev.path.startswith(builtin_dir()) else dev.name
+    if dev.model == "calibrated":
+        per = unit_times(graph, dev)
+        for r in layers:
+            r["predicted_s"] = per.get(r["name"], 0.0)
+        footer.append(f"calibrated latency on {dev.name}: {lat['time_s'] * 1e3:.3f} ms (per-inference "
+                      f"{dev.per_inference_s * 1e6:.0f} us + per-layer times; {dev.source[:160]}; its accuracy: "
+                      f"'costmodel calibrate --evaluate {ref}')")
+    return lat

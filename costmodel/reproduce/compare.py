@@ -15,7 +15,7 @@ from typing import List, Optional
 from ..errors import CostModelError
 
 #: unit suffix -> scale of the printed number (K, M, G/B in powers of ten: kB = 1000 bytes)
-UNITS = {"": 1, "K": 10 ** 3, "M": 10 ** 6, "B": 10 ** 9, "G": 10 ** 9, "%": 1, "x": 1,
+UNITS = {"": 1, "K": 10 ** 3, "M": 10 ** 6, "B": 10 ** 9, "G": 10 ** 9, "%": 1, "x": 1, "ms": 1e-3,
          "KiB": 2 ** 10, "MiB": 2 ** 20}  # KiB/MiB: bytes in the 1024-based units some sources print as "kB"
 
 #: rounding habit -> what the convention text adds (nearest: nothing)
@@ -50,6 +50,9 @@ class Figure:
     #: the source's rounding habit: "nearest" (default), "floor" (the source truncates) or "sigN"
     #: (printed to N significant digits, so "1600" stands for 1550..1649)
     rounding: str = "nearest"
+    #: "count" (an exact count, compared within the printed precision) or "prediction" (a predicted
+    #: latency beside a measured one: scored by its relative error, never "matched")
+    kind: str = "count"
 
     @property
     def computed_in_unit(self) -> Optional[float]:
@@ -59,7 +62,7 @@ class Figure:
 
     @property
     def matches(self) -> Optional[bool]:
-        if not self.published or self.computed is None:
+        if not self.published or self.computed is None or self.kind == "prediction":
             return None
         try:
             pub = Decimal(self.published)
@@ -79,7 +82,17 @@ class Figure:
         return abs(got - pub) <= half + Decimal("1e-9")
 
     @property
+    def error(self) -> Optional[float]:
+        """A prediction's relative error, (predicted - published) / published."""
+        if self.kind != "prediction" or self.computed is None or not self.published:
+            return None
+        return self.computed_in_unit / float(self.published) - 1.0
+
+    @property
     def status(self) -> str:
+        if self.kind == "prediction":
+            e = self.error
+            return "not predicted" if e is None else f"predicted {e:+.1%}"
         m = self.matches
         if m is None:
             return "n/a"
@@ -96,7 +109,7 @@ class Figure:
         return {"label": self.label, "quantity": self.quantity, "published": self.published, "unit": self.unit,
                 "computed": self.computed, "computed_in_unit": self.computed_in_unit,
                 "difference": self.difference(), "status": self.status, "convention": self.convention,
-                "explanation": self.explanation}
+                "explanation": self.explanation, "kind": self.kind, "error": self.error}
 
 
 @dataclass

@@ -108,4 +108,41 @@ def tables(paper: str) -> List[Comparison]:
         c.source = "; ".join(sources[key])
     if hasattr(mod, "notes"):
         mod.notes(comps)
+    return list(comps.values()) + latency_tables(paper)
+
+
+def latency_tables(paper: str) -> List[Comparison]:
+    """The paper's published latencies (``latency_ms`` rows) beside the latency predicted on the
+    device profile of their runtime era (``costmodel.published.TABLES``), one table per source
+    table. A prediction is scored by its error, never matched; rows the device was fitted on are
+    marked in sample (their leave-one-out score: ``costmodel calibrate --evaluate DEVICE``)."""
+    from ..published import DEVICES, TABLES, buildable, parse_knobs as knobs_of
+    from ..roofline import predict_latency
+    comps: Dict[tuple, Comparison] = {}
+    for r in figures(paper):
+        if r["quantity"] != "latency_ms":
+            continue
+        k = knobs_of(r["knobs"])
+        dev = TABLES.get((paper, r["table"], k.get("device")), "")
+        key = (r["source"], r["table"])
+        if key not in comps:
+            comps[key] = Comparison(paper, f"{r['source']} Table {r['table']}: latency, published and predicted",
+                                    r["source"])
+        value, why = None, ""
+        if not dev:
+            why = f"no device profile of this runtime ({k.get('device', 'device not named')})"
+        elif not buildable(r):
+            why = "published only (not a registry network)"
+        else:
+            spec = DEVICES.get(dev, {})
+            fitted = (paper == spec.get("paper") and r["table"] in spec.get("tables", ())
+                      and k.get("device") == spec.get("phone") and r["source"].startswith(spec.get("source", "")))
+            try:
+                value = predict_latency(r["network"], {**k, "device": dev})
+            except KnobError as e:
+                why = f"not predicted: {e}"
+            why = why or f"predicted on {dev} ({'fitted on this table: in sample' if fitted else 'out of sample'})"
+        f = Figure(r["row"] or r["model"], "latency_ms", r["published"], "ms", value, why, "", "nearest",
+                   "prediction")
+        comps[key].figures.append(f)
     return list(comps.values())

@@ -1,0 +1,108 @@
+"""``costmodel calibrate``: fit a latency predictor to this machine (a device file for --device),
+or ``--evaluate`` a device file on data it was not fitted to."""
+from __future__ import annotations
+
+import re
+
+import click
+
+from .common import emit, format_option, output_option
+
+
+def parse_budget(text: str) -> float:
+    """'10m' -> 600.0; '90s', '1h', '45' (seconds)."""
+    from ..errors import CostModelError
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([smh]?)\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise CostModelError(f"bad --budget {text!r}: expected a positive duration such as 10m, 90s or 1h")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+@click.command("calibrate")
+@click.option("--backend", type=click.Choice(["onnxruntime", "torch"]), default="onnxruntime", show_default=True,
+              help="Runtime to calibrate.")
+@click.option("--threads", type=int, default=1, show_default=True, help="Intra-op threads (fixed).")
+@click.option("--budget", default="10m", show_default=True, help="Measurement time budget (e.g. 10m, 90s, 1h).")
+@click.option("--name", default=None, help="Device name written into the file [default: measured-BACKEND-Nt].")
+@click.option("--networks", default=None, metavar="NET,NET",
+              help="Measure only these registry networks (default: the whole zoo).")
+@click.option("--evaluate", "evaluate_path", default=None, metavar="DEVICE",
+              help="Score a device file (or calibrated built-in device) instead of calibrating.")
+@format_option(("text", "markdown", "json"))
+@output_option
+def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
+    """Measure per-op micro-benchmarks and the zoo at several alpha x resolution on this machine
+    and fit the predictor of costmodel.predictor (t = t_0 + sum over executed units of
+    a*FLOPs + b*bytes + c, per op class, non-negative least squares on relative error); -o FILE.json
+    writes a device file that --device FILE.json accepts everywhere.
+
+    --evaluate DEVICE reports, on configurations left out of the fit (leave-one-family-out for
+    measured devices, leave-one-out for devices fitted to a published table), the share within
+    +-10%, the MAPE and Spearman's rank correlation of the predictor and of three baselines
+    (Mult-Adds-proportional, MAC-proportional, the uncalibrated roofline)."""
+    from ..errors import CostModelError
+    from ..fileio import check_writable
+    if output:
+        check_writable(output)
+    if evaluate_path:
+        from ..calibrate import evaluate
+        from ..roofline import device
+        emit(render_evaluation(evaluate(device(evaluate_path)), fmt), output)
+        return
+    if not output:
+        raise CostModelError("calibrate writes a device file: give -o FILE.json (or --evaluate FILE.json)")
+    from ..calibrate import calibrate
+    from ..measure import need_onnxruntime, need_torch
+    (need_onnxruntime if backend == "onnxruntime" else need_torch)()
+    try:
+        import scipy  # noqa: F401
+    except ImportError:
+        raise CostModelError("calibrate needs scipy: pip install '.[measure]'") from None
+    from .sweep import Progress
+    nets = [n.strip() for n in networks.split(",") if n.strip()] if networks else None
+    if nets:
+        from ..registry import get
+        for n in nets:
+            get(n)  # unknown names: one line naming the accepted ones
+    bar = Progress("calibrating", True)
+    try:
+        d = calibrate(backend, threads, parse_budget(budget), name or "", nets, progress=bar)
+    finally:
+        bar.close()
+    from ..formatting import json_text
+    from ..fileio import write_atomic
+    write_atomic(output, json_text(d))
+    fit = d["fit_in_sample"]
+    click.echo(f"wrote {output}: {len(d['measurements'])} workloads ({len(d['skipped'])} skipped by the budget); "
+               f"in-sample within +-10% {fit['within_10pct']:.0%}, MAPE {fit['mape']:.1%}; score it on left-out "
+               f"families with: costmodel calibrate --evaluate {output}", err=True)
+
+
+def _pct(v):
+    return "-" if v != v else f"{v:.1%}"
+
+
+def render_evaluation(r: dict, fmt: str) -> str:
+    from ..formatting import json_text, markdown_table, text_table
+    if fmt == "json":
+        return json_text(r)
+    md = fmt == "markdown"
+    table = markdown_table if md else text_table
+    rows = [["calibrated predictor", _pct(r["within_10pct"]), _pct(r["mape"]), f"{r['spearman']:.3f}"]]
+    names = {"madds": "Mult-Adds-proportional (fitted k)", "mac": "MAC-proportional (fitted k)",
+             "roofline": f"uncalibrated roofline ({r.get('roofline_baseline', '')})"}
+    for k in ("madds", "mac", "roofline"):
+        b = r["baselines"][k]
+        rows.append([names[k], _pct(b["within_10pct"]), _pct(b["mape"]), f"{b['spearman']:.3f}"])
+    out = [f"{r['device']}: {r['protocol']}, {r['n_configs']} configurations scored", "",
+           table(["predictor", "within +-10%", "MAPE", "Spearman"], rows, "lrrr"), ""]
+    for k, g in r.get("goals", {}).items():
+        got = r[k]
+        out.append(f"goal {k} >= {g['target']:g}: {'reached' if g['reached'] else 'NOT reached'} "
+                   f"({got:.3f})")
+    if len(r.get("by_family", {})) > 1:
+        fam = [[f, v["n"], _pct(v["within_10pct"]), _pct(v["mape"]), _pct(v["madds_within_10pct"])]
+               for f, v in r["by_family"].items()]
+        out += ["", table(["left-out family", "configs", "within +-10%", "MAPE", "Mult-Adds within +-10%"], fam,
+                          "lrrrr")]
+    return "\n".join(out) + "\n"
