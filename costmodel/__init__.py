@@ -7,7 +7,6 @@
 from .analysis import Report, analyze
 from .errors import CostModelError, GraphError, KnobError, SpecError
 from .graph import Graph, GraphBuilder, Node
-from . import ops_attention  # noqa: F401  (lists the attention op kinds in ops.OP_KINDS)
 from .registry import build, get as get_network, networks, spec_of
 
 __version__ = "0.1.0"

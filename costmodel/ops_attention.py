@@ -2,8 +2,8 @@
 that regroups a map into heads, a batched matrix product, softmax, and layer scale.
 
 They follow the contract of ``costmodel.ops`` (shape rule, weights, category, FLOPs rule) and are
-listed in ``ops.OP_KINDS`` when this module is imported (``costmodel/__init__`` does), so spec
-files, the executor, the torch bridge and the op table see them like any other kind.
+listed in ``ops.OP_KINDS`` like every other kind, so spec files, the executor, the torch bridge and
+the op table see them.
 
 Tensors here are rank 3 like feature maps, read as (batch of matrices, rows, columns): a query map
 (h x d, H, W) regrouped by ``Reshape`` is h matrices of d x H W, a view of the same memory.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from .errors import GraphError
-from .ops import OP_KINDS, Op, _is_int, numel
+from .ops_base import Op, _is_int, numel
 
 
 def _rank3(op: Op, x, what: str = "input"):
@@ -158,6 +158,5 @@ class LayerScale(Op):
 
 
 ATTENTION_KINDS = (Reshape, MatMul, Softmax, LayerScale)
-OP_KINDS.update({cls.kind: cls for cls in ATTENTION_KINDS})
 
 __all__ = ["ATTENTION_KINDS", "SOFTMAX_FLOPS", "LayerScale", "MatMul", "Reshape", "Softmax"]

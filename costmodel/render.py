@@ -222,7 +222,8 @@ def add_sheet(wb, fmts, name: str, table: Table) -> None:
             v = table.total.get(c.key)
             if c.kind == "shape" and isinstance(v, (list, tuple)):
                 v = hwc(v)
-            kind = "total_int" if c.kind == "int" else "total_float" if c.kind in ("float", "pct", "g") else "total_text"
+            kind = ("total_int" if c.kind == "int" else "total_float" if c.kind in ("float", "pct", "g")
+                    else "total_text")
             _write(ws, i, j, v, fmts[kind])
 
 

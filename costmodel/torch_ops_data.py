@@ -9,7 +9,8 @@ from torch import nn
 
 from .ops import Activation, Add, ChannelShuffle, Concat, Dropout, Multiply, Split, Upsample
 from .torch_base import TV, NotMapped, Pending, is_tensor
-from .torch_ops import (HANDLERS, MODULES, _bn_module, _conv_module, _dim, _hardtanh, _map, _pair, act, adaptive, linear, op,
+from .torch_ops import (HANDLERS, MODULES, _bn_module, _conv_module, _dim, _hardtanh, _map, _pair, act, adaptive,
+                        linear, op,
                         pool)
 
 

@@ -298,7 +298,7 @@ def test_block_string_network_on_the_command_line():
     ("", r"net\.yaml: the file is empty"),
     ("# only a comment\n", r"net\.yaml: the file is empty"),
     ("blocks: [conv\n", r"net\.yaml:2:1: malformed YAML"),
-    ("name: x\nblocks:\n  - {type: conv, c: 8\n  - gap\n", r"net\.yaml:5:1: malformed YAML: expected ',' or '}'.* \(while parsing a flow mapping on line 3\)"),
+    ("name: x\nblocks:\n  - {type: conv, c: 8\n  - gap\n", r"net\.yaml:5:1: malformed YAML: expected ',' or '}'.* \(while parsing a flow mapping on line 3\)"),  # noqa: E501
     ("- conv_c8\n", r"net\.yaml:1: a spec must be a mapping"),
     ("name: x\nblock:\n  - gap\n", r"net\.yaml:2: unknown key 'block'; accepted: name"),
     ("name: x\nname: y\nblocks: [gap]\n", r"net\.yaml:2: duplicate key 'name' \(first given on line 1\)"),
@@ -306,14 +306,14 @@ def test_block_string_network_on_the_command_line():
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: convv, c: 8}\n",
      r"net\.yaml:3: block 1: unknown block type 'convv' \(did you mean conv( or \w+)?\?\); accepted: .*dwsep"),
     ("blocks:\n  - {type: conv, c: 8}\n  - type: ir\n    c: 16\n    t: 6\n    kernel: 3\n",
-     r"net\.yaml:6: block 1 \(ir\): unknown argument 'kernel' for ir; accepted: type, name, inputs, repeat, fixed_depth, c, t"),
+     r"net\.yaml:6: block 1 \(ir\): unknown argument 'kernel' for ir; accepted: type, name, inputs, repeat, fixed_depth, c, t"),  # noqa: E501
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: conv, c: -8}\n",
      r"net\.yaml:3: block 1 \(conv\): .*channel count must be a positive number, got -8"),
     ("blocks:\n  - {type: conv, c: eight}\n", r"net\.yaml:2: block 0 \(conv\): c must be an integer, got 'eight'"),
     ("blocks:\n  - {type: ir, c: 8, t: .nan}\n", r"net\.yaml:2: block 0 \(ir\): t must be a finite number"),
     ("blocks:\n  - {type: conv, c: 8, act: mish}\n", r"net\.yaml:2: block 0 \(conv\): .*unknown activation 'mish'"),
     ("blocks:\n  - {type: conv}\n", r"net\.yaml:2: block 0 \(conv\): missing argument\(s\) c for conv"),
-    ("blocks:\n  - {type: conv, c: 8, repeat: 0}\n", r"net\.yaml:2: block 0 \(conv\): repeat must be an integer from 1 to 10000, got 0"),
+    ("blocks:\n  - {type: conv, c: 8, repeat: 0}\n", r"net\.yaml:2: block 0 \(conv\): repeat must be an integer from 1 to 10000, got 0"),  # noqa: E501
     ("blocks:\n  - {type: conv, c: 8, name: a}\n  - {type: conv, c: 8, name: b, inputs: [c]}\n"
      "  - {type: conv, c: 8, name: c}\n",
      r"net\.yaml:3: block 1 \(b\): input 'c' is block 2 on line 4, defined later: a forward reference \(cycle\)"),
@@ -330,7 +330,7 @@ def test_block_string_network_on_the_command_line():
     ("blocks:\n  - conv_c8\n  - ir_c16_zz\n", r"net\.yaml:3: block 1: block string 'ir_c16_zz', column 8"),
     ("blocks:\n  - {type: conv, c: 24, groups: 5}\n",
      r"net\.yaml:2: block 0 \(conv\): .*groups=5 must divide both input channels \(3\)"),
-    ("input: {in_channels: 3, resolution: 8}\nblocks:\n  - {type: conv, c: 8}\n  - {type: conv, c: 8, k: 11, padding: 0}\n",
+    ("input: {in_channels: 3, resolution: 8}\nblocks:\n  - {type: conv, c: 8}\n  - {type: conv, c: 8, k: 11, padding: 0}\n",  # noqa: E501
      r"net\.yaml:4: block 1 \(conv\): .*kernel 11x11 \(dilation 1\) is larger than its padded input 8x8"),
     ("input: {in_channels: 3, resolution: 4}\nblocks:\n  - {type: pool, k: 3, s: 2}\n  - {type: pool, k: 3, s: 2}\n",
      r"net\.yaml:4: block 1 \(pool\): .*larger than its padded input 1x1; use a larger resolution"),

@@ -293,4 +293,5 @@ def test_range_errors_keep_their_specific_message(cli, args, needle):
 def test_scalar_alpha_and_resolution_are_accepted():
     import costmodel as cm
     df = cm.sweep("mobilenet_v2", alphas=0.5, resolutions=160)
-    assert len(df) == 1 and int(df["madds"][0]) == cm.analyze(cm.build("mobilenet_v2", alpha=0.5, res=160)).totals["madds"]
+    want = cm.analyze(cm.build("mobilenet_v2", alpha=0.5, res=160)).totals["madds"]
+    assert len(df) == 1 and int(df["madds"][0]) == want

@@ -14,7 +14,8 @@ from .sweep import grid_options, parse_grid
 @click.option("--max-params", "max_params", default=None, metavar="N", help="Parameter budget, e.g. 2M.")
 @click.option("--max-flops", "max_flops", default=None, metavar="N", help="FLOPs budget, e.g. 300M.")
 @click.option("--max-peak-memory", "max_peak", default=None, metavar="BYTES",
-              help="Peak activation memory budget (32-bit, optimal schedule), e.g. 512KB (KB = 1000 bytes, KiB = 1024).")
+              help="Peak activation memory budget (32-bit, optimal schedule), e.g. 512KB (KB = 1000 bytes, "
+                   "KiB = 1024).")
 @click.option("--device", default=None, metavar="NAME|FILE.json",
               help="Add latency_s predicted on this device (and allow --max-latency).")
 @click.option("--max-latency", "max_latency", default=None, metavar="TIME",

@@ -30,7 +30,8 @@ def render(comparisons: List[Comparison], fmt: str = "text") -> str:
     out = []
     n_ok = n_expl = n_bad = 0
     errors = [f.error for c in comparisons for f in c.figures if f.error is not None]
-    outside = [f.error for c in comparisons for f in c.figures if f.error is not None and "out of sample" in f.convention]
+    outside = [f.error for c in comparisons for f in c.figures
+               if f.error is not None and "out of sample" in f.convention]
     for c in comparisons:
         rows = []
         notes = []
@@ -57,7 +58,7 @@ def render(comparisons: List[Comparison], fmt: str = "text") -> str:
     if errors:
         within = sum(abs(e) <= 0.10 for e in errors)
         out_within = sum(abs(e) <= 0.10 for e in outside)
-        summary += (f"\n{len(errors)} published latencies predicted on the device profile of their runtime era: {within} "
-                    f"within +-10%; of the {len(outside)} the device was not fitted on, {out_within} within +-10% "
-                    f"(leave-one-out scores of the fitted tables: costmodel calibrate --evaluate DEVICE)")
+        summary += (f"\n{len(errors)} published latencies predicted on the device profile of their runtime era: "
+                    f"{within} within +-10%; of the {len(outside)} the device was not fitted on, {out_within} "
+                    f"within +-10% (leave-one-out scores of the fitted tables: costmodel calibrate --evaluate DEVICE)")
     return "\n".join(out) + "\n" + summary + "\n"

@@ -8,7 +8,8 @@ shuffles after the depthwise conv, the paper's Fig. 2 before it: a depthwise con
 channel permutation, so the costs are the same), 1x1 group conv m -> C_out (stride 1) or
 C_out - C_in (stride 2) + BN; then ReLU(x + branch) (stride 1) or concat(AvgPool 3x3/2 pad 1 (x),
 ReLU(branch)) (stride 2: the code applies the ReLU to the branch only, the pooled input being
-non-negative already; the pool needs its padding of 1 to meet the depthwise branch's size). All convs without bias. Unit cost hw(2 C m / g + 9 m) (paper section 3.2).
+non-negative already; the pool needs its padding of 1 to meet the depthwise branch's size). All convs
+without bias. Unit cost hw(2 C m / g + 9 m) (paper section 3.2).
 
 Widths for scale factor s (``alpha``; "ShuffleNet s x", paper section 3.3):
 - stage outputs ``make_divisible(s * c, 4 g)`` of Table 1's column c (nearest multiple, halves
