@@ -116,6 +116,21 @@ class Graph:
         return self.shape(self.outputs[0])
 
 
+#: ops are immutable values, so the builders share one BatchNorm and one Activation per function
+_BN = BatchNorm()
+_ACTIVATIONS: Dict[str, Activation] = {}
+
+
+def _activation(fn) -> Activation:
+    """``Activation(fn)``: the shared one for a function name already seen (validated when first made)."""
+    op = _ACTIVATIONS.get(fn) if type(fn) is str else None
+    if op is None:
+        op = Activation(fn)
+        if type(fn) is str:
+            _ACTIVATIONS[fn] = op
+    return op
+
+
 def _node(name: str, op: Op, inputs: Tuple[str, ...], in_shapes, out_shapes, scope: str) -> Node:
     """``Node(name, op, inputs, in_shapes, out_shapes, scope)`` without the frozen dataclass's generated
     ``__init__``, which sets each field through ``object.__setattr__``: the same fields in the same
@@ -269,9 +284,9 @@ class GraphBuilder:
         op = Conv2d(out_channels, k, stride, padding, d, groups, (not bn) if bias is None else bias)
         y = self.add(op, x, name)
         if bn:
-            y = self.add(BatchNorm(), y, sub(name, "bn"))
+            y = self.add(_BN, y, sub(name, "bn"))
         if act:
-            y = self.add(Activation(act), y, sub(name, act))
+            y = self.add(_activation(act), y, sub(name, act))
         return y
 
     def dwconv(self, x: str, kernel=3, stride=1, *, dilation=1, act: Optional[str] = None, bn: bool = True,
@@ -282,7 +297,7 @@ class GraphBuilder:
                          name=name)
 
     def act(self, x: str, fn: Optional[str], name: Optional[str] = None) -> str:
-        return self.add(Activation(fn), x, name or fn) if fn else x
+        return self.add(_activation(fn), x, name or fn) if fn else x
 
     def add_tensors(self, xs: Sequence[str], name: str = "add") -> str:
         return self.add(Add(), xs, name)

@@ -272,7 +272,7 @@ def _frozen(cls, fields: dict):
     """``cls(**fields)`` for a frozen dataclass without a ``__post_init__``, given every field, without
     the generated ``__init__`` (which sets each field through ``object.__setattr__``, about 2 us for a
     unit's 14): the same instance dict, so equal and hashed alike. A plan makes a unit and a buffer
-    per layer on every ``analyze``; tests/test_memory.py checks the two constructions agree."""
+    per layer on every ``analyze``; tests/test_build_fast_paths.py checks the two agree."""
     obj = object.__new__(cls)
     object.__setattr__(obj, "__dict__", fields)
     return obj

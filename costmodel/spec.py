@@ -240,7 +240,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
                 args["s"] = 1
             scope = (f"{b.name}.{r}" if repeat > 1 else b.name) if b.name else f"{b.type}{idx}"
             try:
-                x = stage.run(bt, scope, ins, ctx, args)
+                x = stage.run(bt, scope, ins, ctx, args, r < repeat - 1)
             except CostModelError as e:
                 err = type(e)(f"{where}: {e}")
                 err.block_index = bi  # lets spec-file loaders name the file line
@@ -267,7 +267,7 @@ class _Repeats:
     (``GraphBuilder.replay``) instead of built again op by op, and the ``ctx.ch`` calls they made are
     re-recorded in the trace. Only a block whose nodes read nothing but its own tensors and its inputs
     is copied; anything else (a block adding no node, returning several outputs, reading another
-    tensor) is simply built every time. tests/test_ops_graph.py checks that every registry network
+    tensor) is simply built every time. tests/test_build_fast_paths.py checks that every registry network
     builds the same graph either way."""
 
     #: copy repeats (False: build every repeat op by op; the tests compare the two)
@@ -275,16 +275,27 @@ class _Repeats:
 
     def __init__(self, g: GraphBuilder, trace: Optional[list]):
         self.g, self.trace = g, trace
-        self.last = None  #: (args, input shapes, input refs, scope, nodes, output ref, trace entries)
+        #: the last repeat built: [args, input shapes, input refs, scope, nodes, output ref, trace entries,
+        #: whether it may be copied (None: not checked yet, see ``_own``)]
+        self.last = None
 
-    def run(self, bt: BlockType, scope: str, ins: list, ctx: Context, args: dict):
+    def run(self, bt: BlockType, scope: str, ins: list, ctx: Context, args: dict, more: bool):
+        """Build one repeat under ``scope`` (a copy of the last one when it can be); ``more``: whether
+        another repeat follows (only then is this one kept as the template)."""
         g = self.g
         shapes = [g.shape(i) for i in ins]
         last = self.last
-        if last is not None and self.enabled and _equal(last[0], args) and last[1] == shapes and not g._prefix:
-            t_args, t_shapes, t_ins, old, nodes, out, calls = last
+        if last is not None and self.enabled and _equal(last[0], args) and last[1] == shapes:
+            t_args, t_shapes, t_ins, old, nodes, out, calls, ok = last
+            if ok is None:  # checked once, when a copy is first wanted
+                ok = last[7] = _own(nodes, old, t_ins, out)
+                try:  # evaluate the template's costs now: its copies take them over instead of evaluating again
+                    for n in nodes:
+                        n.costs
+                except Exception:  # noqa: BLE001  (left to the calculator that asks, as for any other node)
+                    pass
             refs = dict(zip(t_ins, ins))
-            if g.replay(nodes, old, scope, refs):
+            if ok and g.replay(nodes, old, scope, refs):
                 if self.trace is not None:
                     self.trace.extend(calls)
                 return refs[out] if out in refs else scope + out[len(old):]
@@ -293,15 +304,9 @@ class _Repeats:
         with g.scope(scope):
             y = bt.fn(g, ins if bt.multi_input else ins[0], ctx, **args)
         self.last = None
-        nodes = g._nodes[start:]
-        if nodes and isinstance(y, str) and len(set(ins)) == len(ins) and not g._prefix and _own(nodes, scope, ins, y):
+        if more and isinstance(y, str) and len(g._nodes) > start and len(set(ins)) == len(ins) and not g._prefix:
             calls = self.trace[t0:] if self.trace is not None else []
-            self.last = (args, shapes, list(ins), scope, nodes, y, calls)
-            try:  # evaluate the template's costs now: its copies take them over instead of evaluating again
-                for n in nodes:
-                    n.costs
-            except Exception:  # noqa: BLE001  (left to the calculator that asks, as for any other node)
-                pass
+            self.last = [args, shapes, list(ins), scope, g._nodes[start:], y, calls, None]
         return y
 
 
