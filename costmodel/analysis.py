@@ -54,46 +54,68 @@ SUM_KEYS = COUNT_KEYS + ("bn_channels",)
 def node_counts(node, batch: int = 1) -> Dict[str, int]:
     """One node's counts (``SUM_KEYS``): the op's formulas on its shapes, Mult-Adds and FLOPs at
     ``batch``. The one place they are evaluated: ``analyze``, the sweep (on symbolic shapes) and the
-    reproduction all sum this."""
-    op, ins, outs = node.op, node.in_shapes, node.out_shapes
-    p = op.params(ins)
-    return {"params": p, "params_with_bn": p + op.bn_params(ins), "madds": batch * op.madds(ins, outs),
-            "flops": batch * op.flops(ins, outs), "attn_madds": batch * op.attn_madds(ins, outs),
-            "bn_channels": ins[0][0] if op.kind == "batchnorm" else 0}
+    reproduction all sum this. (The formulas run once per node: ``Node.costs`` keeps them.)"""
+    op, ins = node.op, node.in_shapes
+    p, bn, madds, flops, attn = node.costs
+    return {"params": p, "params_with_bn": p + bn, "madds": batch * madds, "flops": batch * flops,
+            "attn_madds": batch * attn, "bn_channels": ins[0][0] if op.kind == "batchnorm" else 0}
 
 
 def layer_rows(graph: Graph, batch: int = 1) -> List[dict]:
     """One dict per node with its shapes and exact integer costs (Mult-Adds and FLOPs at ``batch``)."""
     rows = []
     for n in graph.nodes:
-        ins, outs = n.in_shapes, n.out_shapes
-        c = node_counts(n, batch)
+        op, ins, outs = n.op, n.in_shapes, n.out_shapes
+        p, bn, madds, flops, attn = n.costs  # node_counts, inlined: this loop runs for every node of every build
+        kind = op.kind
         rows.append({
             "name": n.name,
-            "op": n.op.label(ins),
-            "kind": n.op.kind,
+            "op": op.label(ins),
+            "kind": kind,
             "block": n.scope,
             "input_shape": list(ins[0]) if ins else [],
             "input_shapes": [list(s) for s in ins],
             "output_shape": list(outs[0]),
-            **c,
+            "params": p, "params_with_bn": p + bn, "madds": batch * madds, "flops": batch * flops,
+            "attn_madds": batch * attn, "bn_channels": ins[0][0] if kind == "batchnorm" else 0,
         })
     return rows
 
 
 def count_totals(graph: Graph, batch: int = 1) -> Dict[str, int]:
-    """The count totals (``SUM_KEYS``) of a graph."""
-    t = dict.fromkeys(SUM_KEYS, 0)
-    for n in graph.nodes:
-        for k, v in node_counts(n, batch).items():
-            t[k] += v
-    return t
+    """The count totals (``SUM_KEYS``) of a graph: ``node_counts`` summed over its nodes."""
+    params = with_bn = madds = flops = attn = bn_channels = 0
+    for n in graph.nodes:  # node_counts, inlined (the same sums, without a dict per node)
+        p, bn, m, f, a = n.costs
+        params += p
+        with_bn += p + bn
+        madds += batch * m
+        flops += batch * f
+        attn += batch * a
+        if n.op.kind == "batchnorm":
+            bn_channels += n.in_shapes[0][0]
+    return {"params": params, "params_with_bn": with_bn, "madds": madds, "flops": flops, "attn_madds": attn,
+            "bn_channels": bn_channels}
+
+
+class _Deferred:
+    """Rows not made yet: ``Report.rows`` calls ``make()`` on first access and keeps the list."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make):
+        self.make = make
 
 
 @dataclass
 class Report:
     """What ``analyze`` returns: ``totals`` (dict of exact ints) and per-layer ``rows``;
-    ``layers`` is the same rows as a pandas DataFrame (pandas imported on first use)."""
+    ``layers`` is the same rows as a pandas DataFrame (pandas imported on first use).
+
+    ``analyze`` makes the rows on first use of ``rows`` (most callers read only the totals, and
+    the rows of a large network take as long as its totals): ``rows`` is a property over the
+    instance's ``_rows`` (installed below the class, so that the dataclass keeps ``rows`` as its
+    field: the constructor, ``replace``, equality and repr are unchanged)."""
 
     network: str
     alpha: float
@@ -110,6 +132,10 @@ class Report:
     def layers(self):
         import pandas as pd
         return pd.DataFrame(self.rows)
+
+    def __getstate__(self):  # pickle and copy: the rows themselves, not the function that makes them
+        self.rows
+        return self.__dict__
 
     def to_dict(self) -> dict:
         """The JSON contract of ``costmodel table --format json`` (keys are only ever added)."""
@@ -128,53 +154,82 @@ class Report:
         return d
 
 
+def _get_rows(self) -> List[dict]:
+    rows = self.__dict__["_rows"]
+    if type(rows) is _Deferred:
+        rows = self.__dict__["_rows"] = rows.make()
+    return rows
+
+
+def _set_rows(self, rows) -> None:
+    self.__dict__["_rows"] = rows
+
+
+Report.rows = property(_get_rows, _set_rows, doc="One dict per node (``layer_rows`` plus mac, "
+                       "arithmetic_intensity, weight_bytes and, under a precision spec, mac_bytes).")
+
+
 def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool = False, batch: int = 1,
             weight_bits: int = 32) -> Report:
     """Per-layer and total params, params_with_bn, madds, flops and MAC (elements) of a graph at
     batch size ``batch``, with the peak activation memory of the optimal schedule in bytes at
-    ``bits`` and the weight bytes (Flash) at ``weight_bits`` (docs/memory.md)."""
+    ``bits`` and the weight bytes (Flash) at ``weight_bits`` (docs/memory.md).
+
+    Weight bytes (``costmodel.precision``): ``weight_bytes`` per layer and in total, every parameter
+    at ``weight_bits`` (or the graph's per-layer precision) with BN folded; ``params_bytes``: the
+    papers' ``params`` at fp32. A graph carrying a precision spec (``graph.meta["precision"]``) also
+    gets its MAC bytes (per layer ``mac_bytes`` and in total) and its peak activation bytes at each
+    tensor's own bits."""
     from . import validate
     from .graph import require_graph
-    from .memory import check_bits, node_mac, plan, schedule, to_bytes
+    from .memory import check_bits, node_mac, plan, to_bytes
+    from .memory_liveness import optimal_peak
+    from .precision import graph_precision, layer_weight_bytes
     require_graph(graph, "analyze")
     bits = check_bits(bits)
     batch = validate.batch(batch, "analyze")
-    rows = layer_rows(graph, batch)
     p = plan(graph, unfused=unfused, zero_copy=zero_copy, batch=batch)  # activations x batch, weights once
     macs = node_mac(p)
-    for r in rows:
-        r["mac"] = macs[r["name"]]
-        r["arithmetic_intensity"] = (r["madds"] + r["attn_madds"]) / r["mac"] if r["mac"] else 0.0
+    prec = graph_precision(graph, bits, weight_bits)
+    wb = layer_weight_bytes(graph, weight_bits, prec, p if batch == 1 else None)
     totals = count_totals(graph, batch)
     totals["mac"] = sum(u.mac for u in p.units)
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)
-    totals["peak_activation_bytes"] = to_bytes(schedule(p, "optimal").peak, bits)
-    _add_weight_bytes(graph, rows, totals, bits, weight_bits, unfused, zero_copy, p if batch == 1 else None, batch)
+    totals["peak_activation_bytes"] = to_bytes(optimal_peak(p), bits)  # = schedule(p, "optimal").peak
+    totals["weight_bytes"] = sum(wb.values())
+    totals["params_bytes"] = 4 * totals["params"]
+    mac_bytes = None
+    if prec is not None:  # MAC bytes and the peak with every tensor at its own bits
+        from .precision import unit_mac_bytes
+        pp = plan(graph, unfused, zero_copy, precision=prec, batch=batch)  # its buffers at their bits
+        mac_bytes = unit_mac_bytes(pp, bits, weight_bits)
+        totals["mac_bytes"] = sum(mac_bytes.values())
+        totals["peak_activation_bytes"] = optimal_peak(pp)
     m = graph.meta
     return Report(m.get("network", graph.name), m.get("alpha", 1.0), m.get("resolution", graph.input_shape[-1]),
-                  m.get("classes", 0), totals, rows, dict(m),
+                  m.get("classes", 0), totals, _Deferred(lambda: _rows(graph, batch, macs, wb, mac_bytes)), dict(m),
                   {"bits": bits, "unfused": bool(unfused), "zero_copy": bool(zero_copy)}, batch)
 
 
-def _add_weight_bytes(graph: Graph, rows: List[dict], totals: Dict[str, int], bits: int, weight_bits: int,
-                      unfused: bool = False, zero_copy: bool = False, p=None, batch: int = 1) -> None:
-    """Weight bytes (Flash, ``costmodel.precision``): ``weight_bytes`` per layer and in total, every
-    parameter at ``weight_bits`` (or the graph's per-layer precision) with BN folded; ``params_bytes``:
-    the papers' ``params`` at fp32. A graph carrying a precision spec (``graph.meta["precision"]``)
-    also gets its MAC bytes (per layer ``mac_bytes`` and in total) and its peak activation bytes at
-    each tensor's own bits."""
-    from .precision import graph_precision, layer_weight_bytes, unit_mac_bytes
-    prec = graph_precision(graph, bits, weight_bits)
-    wb = layer_weight_bytes(graph, weight_bits, prec, p)
-    for r in rows:
-        r["weight_bytes"] = wb[r["name"]]
-    totals["weight_bytes"] = sum(wb.values())
-    totals["params_bytes"] = 4 * totals["params"]
-    if prec is not None:
-        from .memory import plan, schedule
-        p = plan(graph, unfused, zero_copy, precision=prec, batch=batch)  # its buffers at their bits
-        mb = unit_mac_bytes(p, bits, weight_bits)
+def _rows(graph: Graph, batch: int, macs: Dict[str, int], wb: Dict[str, int], mac_bytes=None) -> List[dict]:
+    """``analyze``'s rows: ``layer_rows``' row of each node, then its MAC, arithmetic intensity,
+    weight bytes and (under a precision spec) MAC bytes, in one pass."""
+    rows = []
+    for n in graph.nodes:
+        op, ins, outs = n.op, n.in_shapes, n.out_shapes
+        prm, bn, madds, flops, attn = n.costs
+        kind, name = op.kind, n.name
+        madds, attn, mac = batch * madds, batch * attn, macs[name]
+        rows.append({
+            "name": name, "op": op.label(ins), "kind": kind, "block": n.scope,
+            "input_shape": list(ins[0]) if ins else [], "input_shapes": [list(s) for s in ins],
+            "output_shape": list(outs[0]),
+            "params": prm, "params_with_bn": prm + bn, "madds": madds, "flops": batch * flops,
+            "attn_madds": attn, "bn_channels": ins[0][0] if kind == "batchnorm" else 0,
+            "mac": mac, "arithmetic_intensity": (madds + attn) / mac if mac else 0.0,
+            "weight_bytes": wb[name],
+        })
+    if mac_bytes is not None:
         for r in rows:
-            r["mac_bytes"] = mb.get(r["name"], 0)
-        totals["mac_bytes"] = sum(mb.values())
-        totals["peak_activation_bytes"] = schedule(p, "optimal").peak
+            r["mac_bytes"] = mac_bytes.get(r["name"], 0)
+    return rows

@@ -48,6 +48,21 @@ class Node:
         return self.out_shapes[0]
 
     @property
+    def costs(self) -> Tuple[int, int, int, int, int]:
+        """The op's formulas on this node's shapes at batch 1: (params, bn_params, madds, flops,
+        attn_madds). Evaluated once per node (a node is immutable) and shared by every calculator that
+        sums them: ``analysis.node_counts``, ``memory_plan.plan``. Kept in the instance's ``__dict__``
+        (which a frozen dataclass allows; fields, equality and hashing are unchanged); a plain dict
+        lookup, cheaper than ``functools.cached_property``'s."""
+        c = self.__dict__.get("_costs")
+        if c is None:
+            op, ins, outs = self.op, self.in_shapes, self.out_shapes
+            c = (op.params(ins), op.bn_params(ins), op.madds(ins, outs), op.flops(ins, outs),
+                 op.attn_madds(ins, outs))
+            self.__dict__["_costs"] = c
+        return c
+
+    @property
     def outputs(self) -> Tuple[str, ...]:
         """Tensor refs this node produces."""
         if len(self.out_shapes) == 1:
@@ -101,6 +116,31 @@ class Graph:
         return self.shape(self.outputs[0])
 
 
+#: ops are immutable values, so the builders share one BatchNorm and one Activation per function
+_BN = BatchNorm()
+_ACTIVATIONS: Dict[str, Activation] = {}
+
+
+def _activation(fn) -> Activation:
+    """``Activation(fn)``: the shared one for a function name already seen (validated when first made)."""
+    op = _ACTIVATIONS.get(fn) if type(fn) is str else None
+    if op is None:
+        op = Activation(fn)
+        if type(fn) is str:
+            _ACTIVATIONS[fn] = op
+    return op
+
+
+def _node(name: str, op: Op, inputs: Tuple[str, ...], in_shapes, out_shapes, scope: str) -> Node:
+    """``Node(name, op, inputs, in_shapes, out_shapes, scope)`` without the frozen dataclass's generated
+    ``__init__``, which sets each field through ``object.__setattr__``: the same fields in the same
+    instance dict (equal, same hash), for the builders that make a node per layer of every build."""
+    node = object.__new__(Node)
+    object.__setattr__(node, "__dict__", {"name": name, "op": op, "inputs": inputs, "in_shapes": in_shapes,
+                                          "out_shapes": out_shapes, "scope": scope})
+    return node
+
+
 def require_graph(graph, who: str) -> "Graph":
     """API guard: ``who`` takes a Graph (one line naming what was passed instead)."""
     if not isinstance(graph, Graph):
@@ -133,18 +173,23 @@ class GraphBuilder:
         self._nodes: List[Node] = []
         self._names: Dict[str, Node] = {}
         self._prefix: List[str] = []
+        self._scope = ""  #: ".".join(self._prefix)
 
     # ------------------------------------------------------------------ core
     @contextmanager
     def scope(self, name: str):
         self._prefix.append(str(name))
+        self._scope = ".".join(self._prefix)  # kept joined: every add() needs it
         try:
             yield self
         finally:
             self._prefix.pop()
+            self._scope = ".".join(self._prefix)
 
     def qualify(self, name: str) -> str:
-        return ".".join(self._prefix + [name]) if name else ".".join(self._prefix)
+        if not self._prefix:
+            return name
+        return f"{self._scope}.{name}" if name else self._scope
 
     def shape(self, ref: str) -> Shape:
         if ref == INPUT:
@@ -161,27 +206,59 @@ class GraphBuilder:
         ``name`` is relative to the current scope; ``""`` names the node after the scope itself."""
         full = self.qualify(name)
         inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
-        where = f"node {full!r} ({op.kind})"
         if not full or ":" in full:
-            raise GraphError(f"{where}: node names must be non-empty and may not contain ':'")
-        if full in self._names or full == INPUT:
-            raise GraphError(f"{where}: a node with this name already exists")
+            raise GraphError(f"{self._where(full, op)}: node names must be non-empty and may not contain ':'")
+        names = self._names
+        if full in names or full == INPUT:
+            raise GraphError(f"{self._where(full, op)}: a node with this name already exists")
         if op.arity is not None and len(inputs) != op.arity:
-            raise GraphError(f"{where}: takes {op.arity} input(s), got {len(inputs)}")
+            raise GraphError(f"{self._where(full, op)}: takes {op.arity} input(s), got {len(inputs)}")
         in_shapes = []
         for r in inputs:
+            node = names.get(r) if type(r) is str else None  # fast path: a plain node name (no ':')
+            if node is not None and node.out_shapes:
+                in_shapes.append(node.out_shapes[0])
+                continue
             try:
                 in_shapes.append(self.shape(r))
             except GraphError:
-                raise GraphError(f"{where}: input {r!r} is not defined before this node") from None
+                raise GraphError(f"{self._where(full, op)}: input {r!r} is not defined before this node") from None
+        in_shapes = tuple(in_shapes)
         try:
-            out_shapes = tuple(op.infer(tuple(in_shapes)))
+            out_shapes = tuple(op.infer(in_shapes))
         except CostModelError as e:
-            raise GraphError(f"{where}: {e}") from None
-        node = Node(full, op, inputs, tuple(in_shapes), out_shapes, ".".join(self._prefix))
+            raise GraphError(f"{self._where(full, op)}: {e}") from None
+        node = _node(full, op, inputs, in_shapes, out_shapes, self._scope)
         self._nodes.append(node)
-        self._names[full] = node
-        return node.outputs[0]
+        names[full] = node
+        return full if len(out_shapes) == 1 else node.outputs[0]
+
+    @staticmethod
+    def _where(full: str, op: Op) -> str:
+        """How an error names the node being added (built only when there is an error)."""
+        return f"node {full!r} ({op.kind})"
+
+    def replay(self, nodes: Sequence[Node], old: str, new: str, refs: Dict[str, str]) -> bool:
+        """Append copies of ``nodes`` (a block built earlier under scope ``old``, reading only its own
+        tensors and the refs in ``refs``) under scope ``new``: names and scopes re-prefixed, reads of
+        ``refs`` keys redirected to their values; the same ops and shapes (their costs, if evaluated,
+        carried over). ``spec.expand`` uses it for a stage's repeats with equal arguments and input
+        shapes, which build the same nodes. Returns False, adding nothing, if a name is taken."""
+        k = len(old)
+        names = self._names
+        new_names = [new + t.name[k:] for t in nodes]
+        if ":" in new or INPUT in new_names or any(nm in names for nm in new_names):
+            return False
+        append = self._nodes.append
+        for t, name in zip(nodes, new_names):
+            inputs = tuple(refs[r] if r in refs else new + r[k:] for r in t.inputs)
+            node = _node(name, t.op, inputs, t.in_shapes, t.out_shapes, new + t.scope[k:])
+            costs = t.__dict__.get("_costs")
+            if costs is not None:
+                node.__dict__["_costs"] = costs
+            append(node)
+            names[name] = node
+        return True
 
     def outputs_of(self, ref: str) -> Tuple[str, ...]:
         return self._names[parse_ref(ref)[0]].outputs
@@ -207,9 +284,9 @@ class GraphBuilder:
         op = Conv2d(out_channels, k, stride, padding, d, groups, (not bn) if bias is None else bias)
         y = self.add(op, x, name)
         if bn:
-            y = self.add(BatchNorm(), y, sub(name, "bn"))
+            y = self.add(_BN, y, sub(name, "bn"))
         if act:
-            y = self.add(Activation(act), y, sub(name, act))
+            y = self.add(_activation(act), y, sub(name, act))
         return y
 
     def dwconv(self, x: str, kernel=3, stride=1, *, dilation=1, act: Optional[str] = None, bn: bool = True,
@@ -220,7 +297,7 @@ class GraphBuilder:
                          name=name)
 
     def act(self, x: str, fn: Optional[str], name: Optional[str] = None) -> str:
-        return self.add(Activation(fn), x, name or fn) if fn else x
+        return self.add(_activation(fn), x, name or fn) if fn else x
 
     def add_tensors(self, xs: Sequence[str], name: str = "add") -> str:
         return self.add(Add(), xs, name)

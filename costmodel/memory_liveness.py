@@ -209,23 +209,48 @@ def optimal_order(p: Plan, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUD
     A beam result is an achievable schedule, i.e. an upper bound; if it is worse than the definition
     order, the definition order is returned instead (so the result never exceeds ``sequential``).
     Returns (order, exact): exact is False as soon as a set was dropped."""
+    order, exact, _ = _optimal(p, limit, budget)
+    return order, exact
+
+
+def optimal_peak(p: Plan, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUDGET) -> int:
+    """``schedule(p, "optimal").peak`` without evaluating the order step by step: the search's own
+    peak of the order it returns (the search adds up the same live buffers, workspace and in-place
+    savings as ``evaluate``; tests check the two agree on every zoo network and on random graphs)."""
+    return _optimal(p, limit, budget)[2]
+
+
+def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, int]:
+    """``optimal_order``'s search; returns (order, exact, peak of that order)."""
     units, bufs = p.units, p.buffers
     n = len(units)
-    cons = consumers_of(p)
+    if n == 0:  # only views / zero-copy ops: one pseudo-step holding the input (see ``evaluate``)
+        return (), True, evaluate(p, ()).peak
     size = p.sizes
-    cmask = [sum(1 << c for c in cs) for cs in cons]
-    keep = [b in p.outputs for b in range(len(bufs))]
+    outputs = p.outputs
+    producer = [b.producer for b in bufs]
+    cmask = [0] * len(bufs)  # per buffer, the set of units reading it (a bit per unit)
     preds = [0] * n
     succ: List[List[int]] = [[] for _ in range(n)]
     for i, u in enumerate(units):
+        bit = 1 << i
         for b in u.reads:
-            j = bufs[b].producer
+            cmask[b] |= bit
+            j = producer[b]
             if j >= 0 and not preds[i] >> j & 1:
                 preds[i] |= 1 << j
                 succ[j].append(i)
-    wsize = [sum(size[b] for b in u.writes) for u in units]
-    touched = [tuple(dict.fromkeys(u.reads + u.writes)) for u in units]
-    res0 = sum(size[b] for b in range(len(bufs)) if bufs[b].producer < 0 and (cmask[b] or keep[b]))
+    # per unit: the size it writes (plus its workspace: what a step adds on top of the resident set),
+    # and the buffers it touches that can be freed after it, with the set of their readers
+    freeable = [None if b in outputs else (size[b], cmask[b]) for b in range(len(bufs))]
+    wsize, step_add, frees, inplace = [], [], [], []
+    for u in units:
+        w = size[u.writes[0]] if len(u.writes) == 1 else sum(size[b] for b in u.writes)
+        wsize.append(w)
+        step_add.append(w + u.workspace)
+        frees.append(tuple(freeable[b] for b in dict.fromkeys(u.reads + u.writes) if freeable[b] is not None))
+        inplace.append(bool(u.inplace))
+    res0 = sum(size[b] for b in range(len(bufs)) if producer[b] < 0 and (cmask[b] or b in outputs))
     start = tuple(i for i in range(n) if preds[i] == 0)
     # a state: set -> (peak so far, resident size, the parent's ready units, the unit just run);
     # a state's own ready units are derived only when it is expanded (cheap when the beam is narrow)
@@ -244,6 +269,37 @@ def optimal_order(p: Plan, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUD
         return sorted(items, key=lambda kv: (kv[1][0], kv[1][1]))
 
     for k in range(n):
+        if len(layer) == 1 and limit >= 1:
+            # one state (a chain, or a narrow point of the graph): nothing to rank or cut, as the best
+            # state is always expanded whatever the allowance. The general step below, specialized:
+            # its successors are distinct sets, so none is compared with another.
+            ((s, entry),) = layer.items()
+            peak, res, pready, last = entry
+            if last < 0:
+                ready = pready
+            else:
+                ns = ~s
+                nxt = [v for v in succ[last] if not preds[v] & ns]  # in unit order
+                rest = [v for v in pready if v != last]
+                ready = tuple(sorted(rest + nxt)) if rest else tuple(nxt)
+            new: Dict[int, tuple] = {}
+            for u in ready:
+                s2 = s | 1 << u
+                pk = res + step_add[u]
+                if inplace[u]:
+                    pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
+                if pk < peak:
+                    pk = peak
+                ns2 = ~s2
+                freed = 0
+                for sz, m in frees[u]:
+                    if not m & ns2:
+                        freed += sz
+                new[s2] = (pk, res + wsize[u] - freed, ready, u)
+                parent[s2] = (s, u)
+            remaining -= len(ready)
+            layer = new
+            continue
         allowance = max(1, remaining // (n - k))
         items = list(layer.items())
         readies: Dict[int, tuple] = {}
@@ -256,7 +312,7 @@ def optimal_order(p: Plan, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUD
             readies = {s: ready_of(s, e) for s, e in items}
             if sum(map(len, readies.values())) > allowance:
                 items = best_first(items)
-        new: Dict[int, tuple] = {}
+        new = {}
         used = 0
         for s, entry in items:
             ready = readies.get(s) or ready_of(s, entry)
@@ -267,25 +323,35 @@ def optimal_order(p: Plan, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUD
             peak, res = entry[0], entry[1]
             for u in ready:
                 s2 = s | 1 << u
-                save = inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2] if units[u].inplace else 0
-                pk = max(peak, res + wsize[u] + units[u].workspace - save)
+                pk = res + step_add[u]
+                if inplace[u]:
+                    pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
+                if pk < peak:
+                    pk = peak
                 cur = new.get(s2)
                 if cur is not None and cur[0] <= pk:
                     continue
-                freed = sum(size[b] for b in touched[u] if not keep[b] and not cmask[b] & ~s2)
+                ns2 = ~s2
+                freed = 0
+                for sz, m in frees[u]:
+                    if not m & ns2:
+                        freed += sz
                 new[s2] = (pk, res + wsize[u] - freed, ready, u)
                 parent[s2] = (s, u)
         remaining -= used
         layer = new
-    (s,) = layer
+    ((s, entry),) = layer.items()
+    peak = entry[0]
     order = []
     while s:
         s, u = parent[s]
         order.append(u)
     order = tuple(reversed(order))
-    if not exact and evaluate(p, range(n)).peak < evaluate(p, order).peak:
-        order = tuple(range(n))
-    return order, exact
+    if not exact:  # a beam: compare with the definition order (both evaluated, as documented)
+        seq, peak = evaluate(p, range(n)).peak, evaluate(p, order).peak
+        if seq < peak:
+            return tuple(range(n)), exact, seq
+    return order, exact, peak
 
 
 def make_plan(graph_or_plan, *, unfused: bool = False, zero_copy: bool = False, inplace=(), batch: int = 1,

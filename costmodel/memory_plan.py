@@ -175,38 +175,46 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
     ``precision`` (``costmodel.precision.Precision``), each buffer's bits."""
     opts = parse_inplace(inplace)
     batch = check_batch(batch)
-    consumers = graph.consumers()
+    readers: Dict[str, int] = {}  # tensor ref -> how many node inputs read it (a node reading it twice: 2)
+    for n in graph.nodes:
+        for r in n.inputs:
+            readers[r] = readers.get(r, 0) + 1
     outputs = set(graph.outputs)
     buffers: List[list] = [[INPUT, graph.input_shape, -1]]
     units: List[dict] = []
     bufs_of: Dict[str, Tuple[int, ...]] = {INPUT: (0,)}
     unit_of_ref: Dict[str, int] = {}
     node_unit: Dict[str, Optional[int]] = {}
+    dw, add_inplace, fused_add = "dw" in opts, "add" in opts, "fused-add" in opts
+    consumers = graph.consumers() if fused_add else {}  # only the fused-add rule needs the readers by name
 
     for n in graph.nodes:
-        op, ins, outs = n.op, n.in_shapes, n.out_shapes
-        in_bufs = tuple(b for r in n.inputs for b in bufs_of[r])
-        if op.category == "view" or (zero_copy and op.kind in ZERO_COPY_KINDS):
+        op, inputs, name = n.op, n.inputs, n.name
+        kind, category = op.kind, op.category
+        in_bufs = bufs_of[inputs[0]] if len(inputs) == 1 else tuple(b for r in inputs for b in bufs_of[r])
+        if category == "view" or (zero_copy and kind in ZERO_COPY_KINDS):
             for r in n.outputs:
                 bufs_of[r] = tuple(dict.fromkeys(in_bufs))
-            node_unit[n.name] = None
+            node_unit[name] = None
             continue
-        src = n.inputs[0] if len(n.inputs) == 1 else None
+        params, bn_params, madds, flops, _ = n.costs  # the op's formulas, evaluated once per node
+        ins, outs = n.in_shapes, n.out_shapes
+        src = inputs[0] if len(inputs) == 1 else None
         u = unit_of_ref.get(src) if src is not None else None
-        fusable = (not unfused and u is not None and len(consumers.get(src, ())) == 1 and src not in outputs
-                   and len(units[u]["writes"]) == 1)
-        if fusable and op.kind == "batchnorm" and units[u]["category"] in FOLD_BN_INTO and len(units[u]["nodes"]) == 1:
-            head = graph.node(units[u]["name"]).op
-            if not getattr(head, "bias", False):
-                units[u]["weights"] += outs[0][0]
-                units[u]["mac"] += outs[0][0]
-                units[u]["flops"] += batch * numel(outs[0])  # the bias add of the folded shift
-            _fuse(units[u], n, buffers, bufs_of, unit_of_ref, u, node_unit, flops=0)
-            continue
-        if fusable and op.kind == "activation" and units[u]["category"] in FUSE_ACT_INTO:
-            _fuse(units[u], n, buffers, bufs_of, unit_of_ref, u, node_unit, flops=batch * op.flops(ins, outs))
-            continue
-        if op.kind == "add" and "fused-add" in opts:
+        if u is not None and not unfused and readers[src] == 1 and src not in outputs:  # fusable
+            unit = units[u]
+            if len(unit["writes"]) == 1:
+                if kind == "batchnorm" and unit["category"] in FOLD_BN_INTO and len(unit["nodes"]) == 1:
+                    if not getattr(graph.node(unit["name"]).op, "bias", False):
+                        unit["weights"] += outs[0][0]
+                        unit["mac"] += outs[0][0]
+                        unit["flops"] += batch * numel(outs[0])  # the bias add of the folded shift
+                    _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops=0)
+                    continue
+                if kind == "activation" and unit["category"] in FUSE_ACT_INTO:
+                    _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops=batch * flops)
+                    continue
+        if kind == "add" and fused_add:
             f = _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs)
             if f is not None:
                 uf, others = f
@@ -215,40 +223,64 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
                 unit["mac"] += sum(batch * numel(buffers[b][1]) for b in others)
                 unit["inplace"] = tuple(b for b in others if tuple(buffers[b][1]) == tuple(outs[0]))
                 unit["fused_add"] = True
-                _fuse(unit, n, buffers, bufs_of, unit_of_ref, uf, node_unit, flops=batch * op.flops(ins, outs))
+                _fuse(unit, n, buffers, bufs_of, unit_of_ref, uf, node_unit, flops=batch * flops)
                 continue
-        weights = op.params(ins) + op.bn_params(ins)
-        mac = batch * (sum(numel(s) for s in ins) + sum(numel(s) for s in outs)) + weights
+        weights = params + bn_params
+        mac = batch * (_elements(ins) + _elements(outs)) + weights
         idx = len(units)
-        writes = []
-        for r, s in zip(n.outputs, outs):
-            buffers.append([r, s, idx])
-            bufs_of[r] = (len(buffers) - 1,)
-            unit_of_ref[r] = idx
-            writes.append(len(buffers) - 1)
-        reads = tuple(dict.fromkeys(in_bufs))
+        if len(outs) == 1:  # the usual single output, without zip and the outputs tuple
+            writes = (len(buffers),)
+            buffers.append([name, outs[0], idx])
+            bufs_of[name] = writes
+            unit_of_ref[name] = idx
+        else:
+            writes = []
+            for r, s in zip(n.outputs, outs):
+                buffers.append([r, s, idx])
+                bufs_of[r] = (len(buffers) - 1,)
+                unit_of_ref[r] = idx
+                writes.append(len(buffers) - 1)
+            writes = tuple(writes)
+        reads = in_bufs if len(in_bufs) == 1 else tuple(dict.fromkeys(in_bufs))
         ip: Tuple[int, ...] = ()
-        if "dw" in opts:
+        if dw:
             ip = _dw_inplace(n, reads, buffers)
-        if "add" in opts and op.kind == "add" and len(outs) == 1:
-            whole = [bufs_of[r] for r in n.inputs]
+        if add_inplace and kind == "add" and len(outs) == 1:
+            whole = [bufs_of[r] for r in inputs]
             ip = tuple(dict.fromkeys(bs[0] for bs in whole if len(bs) == 1 and tuple(buffers[bs[0]][1]) == outs[0]))
-        units.append({"name": n.name, "kind": op.kind, "category": op.category, "nodes": [n.name],
-                      "reads": reads, "writes": tuple(writes), "mac": mac,
-                      "weights": weights, "flops": batch * op.flops(ins, outs), "madds": batch * op.madds(ins, outs),
+        units.append({"name": name, "kind": kind, "category": category, "nodes": [name],
+                      "reads": reads, "writes": writes, "mac": mac,
+                      "weights": weights, "flops": batch * flops, "madds": batch * madds,
                       "per_channel": _is_per_channel(n), "inplace": ip})
-        node_unit[n.name] = idx
+        node_unit[name] = idx
 
     bits = [0] * len(buffers)
     if precision is not None:
         bits = [precision.act_bits(b[0]) for b in buffers]
     out_bufs = frozenset(b for r in graph.outputs for b in bufs_of[r])
     return Plan(graph,
-                tuple(Unit(u["name"], u["kind"], u["category"], tuple(u["nodes"]), u["reads"], u["writes"],
-                           u["mac"], u["weights"], u["flops"], u["madds"], u["per_channel"],
-                           inplace=u["inplace"]) for u in units),
-                tuple(Buffer(b[0], tuple(b[1]), b[2], batch, k) for b, k in zip(buffers, bits)), out_bufs, node_unit,
-                unfused, zero_copy, (), opts, batch)
+                tuple(_frozen(Unit, {"name": u["name"], "kind": u["kind"], "category": u["category"],
+                                     "nodes": tuple(u["nodes"]), "reads": u["reads"], "writes": u["writes"],
+                                     "mac": u["mac"], "weights": u["weights"], "flops": u["flops"], "madds": u["madds"],
+                                     "per_channel": u["per_channel"], "workspace": 0, "split": 0,
+                                     "inplace": u["inplace"]}) for u in units),
+                tuple(_frozen(Buffer, {"name": b[0], "shape": tuple(b[1]), "producer": b[2], "batch": batch, "bits": k})
+                      for b, k in zip(buffers, bits)), out_bufs, node_unit, unfused, zero_copy, (), opts, batch)
+
+
+def _frozen(cls, fields: dict):
+    """``cls(**fields)`` for a frozen dataclass without a ``__post_init__``, given every field, without
+    the generated ``__init__`` (which sets each field through ``object.__setattr__``, about 2 us for a
+    unit's 14): the same instance dict, so equal and hashed alike. A plan makes a unit and a buffer
+    per layer on every ``analyze``; tests/test_build_fast_paths.py checks the two agree."""
+    obj = object.__new__(cls)
+    object.__setattr__(obj, "__dict__", fields)
+    return obj
+
+
+def _elements(shapes) -> int:
+    """Elements of all tensors of ``shapes`` (the usual single tensor without a generator)."""
+    return numel(shapes[0]) if len(shapes) == 1 else sum(numel(s) for s in shapes)
 
 
 def _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs):

@@ -28,6 +28,11 @@ def _is_int(v) -> bool:
 
 
 def _pair(v, what: str) -> Tuple[int, int]:
+    t = type(v)
+    if t is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int:
+        return v  # already a pair of plain ints (the common case: built ops pass their own pairs on)
+    if t is int:
+        return (v, v)
     if _is_int(v):
         return (int(v), int(v))
     if not isinstance(v, (tuple, list)) or len(v) != 2 or not all(_is_int(x) for x in v):
@@ -37,6 +42,11 @@ def _pair(v, what: str) -> Tuple[int, int]:
 
 def _pads(padding) -> Padding:
     """Normalize padding to 'same', 'valid' or (top, bottom, left, right)."""
+    if type(padding) is tuple and all(type(p) is int for p in padding):  # the common cases, fast
+        if len(padding) == 4:
+            return padding
+        if len(padding) == 2:
+            return (padding[0], padding[0], padding[1], padding[1])
     if isinstance(padding, str):
         p = padding.lower()
         if p not in ("same", "valid"):

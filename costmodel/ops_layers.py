@@ -33,19 +33,21 @@ class Conv2d(Op):
     flops_rule: ClassVar[str] = "2 x Mult-Adds, plus 1 per output element with a bias"
 
     def __post_init__(self):
-        object.__setattr__(self, "kernel", _pair(self.kernel, "kernel"))
-        object.__setattr__(self, "stride", _pair(self.stride, "stride"))
-        object.__setattr__(self, "dilation", _pair(self.dilation, "dilation"))
-        object.__setattr__(self, "padding", _pads(self.padding))
-        for name in ("out_channels", "groups"):
-            v = getattr(self, name)
+        k, s, d = _pair(self.kernel, "kernel"), _pair(self.stride, "stride"), _pair(self.dilation, "dilation")
+        pad = _pads(self.padding)
+        set_ = object.__setattr__
+        set_(self, "kernel", k)
+        set_(self, "stride", s)
+        set_(self, "dilation", d)
+        set_(self, "padding", pad)
+        for name, v in (("out_channels", self.out_channels), ("groups", self.groups)):
             if not isinstance(v, int) or v < 1:
                 raise GraphError(f"conv2d {name} must be a positive integer, got {v!r}")
-        for name in ("kernel", "stride", "dilation"):
-            if min(getattr(self, name)) < 1:
-                raise GraphError(f"conv2d {name} must be positive, got {getattr(self, name)}")
-        if not isinstance(self.padding, str) and min(self.padding) < 0:
-            raise GraphError(f"conv2d padding must be non-negative, got {self.padding}")
+        for name, v in (("kernel", k), ("stride", s), ("dilation", d)):
+            if v[0] < 1 or v[1] < 1:
+                raise GraphError(f"conv2d {name} must be positive, got {v}")
+        if not isinstance(pad, str) and min(pad) < 0:
+            raise GraphError(f"conv2d padding must be non-negative, got {pad}")
 
     def pads(self, in_hw) -> Tuple[int, int, int, int]:
         """Explicit (top, bottom, left, right) padding for an input of this H, W."""

@@ -216,20 +216,22 @@ def layer_weights(graph: Graph, p=None) -> Dict[str, Tuple[int, int]]:
     from .memory_plan import plan
     if p is None or p.unfused or p.batch != 1:
         p = plan(graph)
-    out = {n.name: (0, 0) for n in graph.nodes}
+    out = dict.fromkeys((n.name for n in graph.nodes), (0, 0))
+    node = graph.node
     for u in p.units:
-        head = graph.node(u.nodes[0])
-        op, ins = head.op, head.in_shapes
+        head = node(u.nodes[0])
+        op = head.op
+        params, bn_params = head.costs[:2]  # op.params, op.bn_params on the node's shapes (evaluated once)
         if op.category in ("conv", "linear"):
             c_out = head.out_shapes[0][0]
             has_bias = bool(getattr(op, "bias", False))
-            folded = any(graph.node(n).op.kind == "batchnorm" for n in u.nodes[1:])
-            out[head.name] = (op.params(ins) - (c_out if has_bias else 0), c_out if has_bias or folded else 0)
+            folded = len(u.nodes) > 1 and any(node(n).op.kind == "batchnorm" for n in u.nodes[1:])
+            out[head.name] = (params - (c_out if has_bias else 0), c_out if has_bias or folded else 0)
         elif op.kind == "batchnorm":
-            c = op.bn_params(ins) // 2
+            c = bn_params // 2
             out[head.name] = (c, c)
         else:
-            out[head.name] = (op.params(ins) + op.bn_params(ins), 0)
+            out[head.name] = (params + bn_params, 0)
     return out
 
 
@@ -239,8 +241,10 @@ def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[
     ``p``: as ``layer_weights``."""
     check_weight_bits(weight_bits)
     wb = layer_weights(graph, p)
-    return {name: tensor_bytes(w, b, precision.weight_bits(name) if precision else weight_bits)
-            for name, (w, b) in wb.items()}
+    if precision is None:  # one width for every layer: most layers store nothing, count those once
+        zero = tensor_bytes(0, 0, weight_bits)
+        return {name: zero if wb_ == (0, 0) else tensor_bytes(*wb_, weight_bits) for name, wb_ in wb.items()}
+    return {name: tensor_bytes(w, b, precision.weight_bits(name)) for name, (w, b) in wb.items()}
 
 
 def weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None) -> int:

@@ -240,6 +240,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
         if not bt.multi_input and len(ins) != 1:
             raise SpecError(f"{where}: {b.type} reads one input, got {len(ins)}")
         repeat = scaled_repeat(spec, b, depth)
+        stage = _Repeats(g, trace)
         for r in range(repeat):
             args = dict(b.args)
             if r > 0 and "s" in args:
@@ -248,8 +249,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             if b.precision:
                 block_bits.append({"match": scope, **dict(b.precision)})
             try:
-                with g.scope(scope):
-                    x = bt.fn(g, ins if bt.multi_input else ins[0], ctx, **args)
+                x = stage.run(bt, scope, ins, ctx, args, r < repeat - 1)
             except CostModelError as e:
                 err = type(e)(f"{where}: {e}")
                 err.block_index = bi  # lets spec-file loaders name the file line
@@ -275,3 +275,76 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             del prec["layers"]
         graph = with_precision(graph, prec)
     return graph
+
+
+class _Repeats:
+    """Builds the repeats of one block row. A block type is a function of its input shapes, its
+    arguments and the context only (specs are data), so a repeat with the same arguments and input
+    shapes as the last one built adds the same nodes under another scope: those are copied
+    (``GraphBuilder.replay``) instead of built again op by op, and the ``ctx.ch`` calls they made are
+    re-recorded in the trace. Only a block whose nodes read nothing but its own tensors and its inputs
+    is copied; anything else (a block adding no node, returning several outputs, reading another
+    tensor) is simply built every time. tests/test_build_fast_paths.py checks that every registry network
+    builds the same graph either way."""
+
+    #: copy repeats (False: build every repeat op by op; the tests compare the two)
+    enabled = True
+
+    def __init__(self, g: GraphBuilder, trace: Optional[list]):
+        self.g, self.trace = g, trace
+        #: the last repeat built: [args, input shapes, input refs, scope, nodes, output ref, trace entries,
+        #: whether it may be copied (None: not checked yet, see ``_own``)]
+        self.last = None
+
+    def run(self, bt: BlockType, scope: str, ins: list, ctx: Context, args: dict, more: bool):
+        """Build one repeat under ``scope`` (a copy of the last one when it can be); ``more``: whether
+        another repeat follows (only then is this one kept as the template)."""
+        g = self.g
+        shapes = [g.shape(i) for i in ins]
+        last = self.last
+        if last is not None and self.enabled and _equal(last[0], args) and last[1] == shapes:
+            t_args, t_shapes, t_ins, old, nodes, out, calls, ok = last
+            if ok is None:  # checked once, when a copy is first wanted
+                ok = last[7] = _own(nodes, old, t_ins, out)
+                try:  # evaluate the template's costs now: its copies take them over instead of evaluating again
+                    for n in nodes:
+                        n.costs
+                except Exception:  # noqa: BLE001  (left to the calculator that asks, as for any other node)
+                    pass
+            refs = dict(zip(t_ins, ins))
+            if ok and g.replay(nodes, old, scope, refs):
+                if self.trace is not None:
+                    self.trace.extend(calls)
+                return refs[out] if out in refs else scope + out[len(old):]
+        start = len(g._nodes)
+        t0 = len(self.trace) if self.trace is not None else 0
+        with g.scope(scope):
+            y = bt.fn(g, ins if bt.multi_input else ins[0], ctx, **args)
+        self.last = None
+        if more and isinstance(y, str) and len(g._nodes) > start and len(set(ins)) == len(ins) and not g._prefix:
+            calls = self.trace[t0:] if self.trace is not None else []
+            self.last = [args, shapes, list(ins), scope, g._nodes[start:], y, calls, None]
+        return y
+
+
+def _equal(a: dict, b: dict) -> bool:
+    """``a == b`` for block arguments, False when a value cannot say (an array's ``==``)."""
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001  (any value whose == is not a plain truth value)
+        return False
+
+
+def _own(nodes, scope: str, ins, out: str) -> bool:
+    """True when ``nodes`` are all named and scoped under ``scope`` and read (and return) only each
+    other's tensors and the block inputs ``ins``: a block that can be copied to another scope."""
+    pre = scope + "."
+    known = set(ins)
+    for n in nodes:
+        if not (n.name == scope or n.name.startswith(pre)) or not (n.scope == scope or n.scope.startswith(pre)):
+            return False
+        if any(r not in known for r in n.inputs):
+            return False
+        known.add(n.name)
+        known.update(n.outputs)
+    return out in known

@@ -316,11 +316,12 @@ def _export(module, shape, path):
                                       ("xception", 96)])
 def test_torch_exported_zoo_networks_import_exactly(tmp_path, name, res):
     """Zoo graph -> torch module (costmodel.torch_bridge) -> torch.onnx.export -> import: the same nodes,
-    shapes and counts (SE gates, hard-swish, swish, MixNet's split/concat, Xception's explicit Pad ops)."""
+    shapes and counts (SE gates, hard-swish, swish, MixNet's split/concat, Xception's explicit Pad ops).
+    The module keeps PyTorch's own initial weights: their values do not enter the counts."""
     pytest.importorskip("torch")
-    from costmodel.torch_bridge import to_torch
+    from costmodel.torch_bridge import GraphModule
     g = costmodel.build(name, res=res)
-    imported = load_onnx(_export(to_torch(g), (1,) + g.input_shape, str(tmp_path / f"{name}.onnx")))
+    imported = load_onnx(_export(GraphModule(g), (1,) + g.input_shape, str(tmp_path / f"{name}.onnx")))
     assert _rows(imported) == _rows(g)
 
 

@@ -54,3 +54,16 @@ def test_undefined_alpha_is_a_clear_error(cli, name):
 def test_unknown_network_suggests():
     with pytest.raises(KnobError, match="did you mean mobilenet_v2"):
         cm.build("mobilenet_v22")
+
+
+def test_representative_networks_cover_the_registry():
+    """The default run's subset of the registry-wide checks (tests/subsets.py) shows every feature
+    any registry network shows (family, block type, op kind, kind of conv and pool...), and leaves
+    out at least a third of the registry to the slow set."""
+    from subsets import features, registry_params, representative
+    rep = representative()
+    everything = set().union(*(features(n) for n in cm.networks()))
+    assert set().union(*(features(n) for n in rep)) == everything
+    assert len(rep) == len(set(rep)) and len(rep) <= 2 * len(cm.networks()) // 3
+    slow = [p.values[0] for p in registry_params() if p.marks]
+    assert sorted(slow + list(rep)) == sorted(cm.networks())
