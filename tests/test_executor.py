@@ -1,5 +1,5 @@
 """The NumPy reference executor: kernels against direct loops and hand computations, executed
-shapes and counted MACs against the analytical model (hand-picked and random graphs, and every
+shapes and counted Mult-Adds against the analytical model (hand-picked and random graphs, and every
 registry network through ``costmodel verify --all``), weights, and the verify command."""
 import dataclasses
 import re
@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import costmodel
 from costmodel import CostModelError, GraphBuilder, GraphError
 from costmodel import executor as ex
+from costmodel import kernels
 from costmodel.cli import cli
 from costmodel.executor import (KERNELS, VerificationError, calibrate_batchnorm, check_weights, execute,
                                 init_weights, load_weights, random_input, run, save_weights)
@@ -104,14 +105,23 @@ def test_conv_3x3_known_values():
     assert y[0, 0].tolist() == [[10, 18, 24, 18], [27, 45, 54, 39], [51, 81, 90, 63], [42, 66, 72, 50]]
 
 
-def test_conv_tiling_gives_same_values_and_macs(monkeypatch):
-    g = single(Conv2d(8, 3, 2, 1, groups=2), (4, 20, 20))
+@pytest.mark.parametrize("op", [
+    Conv2d(8, 3, 2, 1, groups=2),         # im2col: one output row per tile
+    Conv2d(8, (3, 2), 1, (1, 1, 0, 1), groups=4, bias=True),  # depthwise x2: one channel per tile
+    MaxPool(3, 2, 1, ceil_mode=True),
+    AvgPool(3, 2, 1, count_include_pad=False),
+])
+def test_tiny_workspace_gives_same_values_and_madds(op, monkeypatch):
+    g = single(op, (4, 20, 20))
     x = random_input(g, 3)
-    whole = run(g, x)
-    monkeypatch.setattr(ex, "IM2COL_BYTES", 1000)  # forces one output row per tile
-    tiled = run(g, x)
-    np.testing.assert_allclose(tiled.outputs[0], whole.outputs[0], rtol=1e-6, atol=1e-6)
-    assert tiled.checks[0].counted == whole.checks[0].counted == 3 * 8 * 10 * 10 * 2 * 9
+    whole = run(g, x, threads=1)
+    monkeypatch.setattr(kernels, "MIN_WORKSPACE", 1)
+    monkeypatch.setattr(ex, "WORKSPACE_FRACTION", 0.0)
+    for threads in (1, 2):
+        tiled = run(g, x, threads=threads)
+        np.testing.assert_allclose(tiled.outputs[0], whole.outputs[0], rtol=1e-6, atol=1e-6)
+        assert tiled.checks[0].counted == whole.checks[0].counted == 3 * g.nodes[0].op.madds(
+            g.nodes[0].in_shapes, g.nodes[0].out_shapes)
 
 
 def test_linear_and_batchnorm_formulas():
@@ -339,7 +349,7 @@ def test_wrong_analytical_shape_is_reported(monkeypatch):
 def test_wrong_analytical_madds_is_reported(monkeypatch):
     g = single(Conv2d(4, 3, 1, 1), (2, 5, 5))
     monkeypatch.setattr(Conv2d, "madds", lambda self, ins, outs: 7)
-    with pytest.raises(VerificationError, match="counted 1800 MACs per sample != analytical madds 7"):
+    with pytest.raises(VerificationError, match="counted 1800 Mult-Adds per sample != analytical 7"):
         execute(g)
 
 
@@ -405,11 +415,11 @@ def test_verify_one_network_lines():
     r = CliRunner().invoke(cli, ["verify", "mobilenet_v1", "--alpha", "0.25", "--res", "64", "--batch", "2"])
     assert r.exit_code == 0, r.output
     assert "dwconv3x3/2" in r.output and "conv1x1" in r.output
-    # 13 pointwise convs, shapes and MACs all equal; 85 nodes; total = the analytical madds
-    assert re.search(r"^  conv1x1 +13  shapes equal 13/13  MACs equal 13/13$", r.output, re.M)
+    # 13 pointwise convs, shapes and Mult-Adds all equal; 85 nodes; total = the analytical madds
+    assert re.search(r"^  conv1x1 +13  shapes equal 13/13  Mult-Adds equal 13/13$", r.output, re.M)
     madds = costmodel.analyze(costmodel.build("mobilenet_v1", alpha=0.25, res=64)).totals["madds"]
-    assert r.output.splitlines()[-1] == (f"summary: 85 nodes checked, 85 shapes equal, 28/28 counted MACs equal "
-                                         f"({madds:,} analytical MACs per sample)")
+    assert r.output.splitlines()[-1] == (f"summary: 85 nodes checked, 85 shapes equal, 28/28 counted Mult-Adds equal "
+                                         f"({madds:,} analytical Mult-Adds per sample)")
 
 
 def test_verify_exit_1_on_injected_mismatch(monkeypatch):
@@ -419,10 +429,10 @@ def test_verify_exit_1_on_injected_mismatch(monkeypatch):
     assert r.exit_code == 1
     out = r.output
     assert "MISMATCH node 'dwsep1.dw' (conv2d: out_channels=8, kernel=(3, 3)" in out
-    assert "counted 18432 MACs per sample != analytical madds 18433" in out  # 8 x 16 x 16 x 9
-    assert re.search(r"^  dwconv3x3 +9  shapes equal 9/9  MACs equal 0/9$", out, re.M)
-    assert re.search(r"^  dwconv3x3/2 +4  shapes equal 4/4  MACs equal 0/4$", out, re.M)
-    assert out.count("MISMATCH") == 13 and "85 shapes equal, 15/28 counted MACs equal" in out
+    assert "counted 18432 Mult-Adds per sample != analytical 18433" in out  # 8 x 16 x 16 x 9
+    assert re.search(r"^  dwconv3x3 +9  shapes equal 9/9  Mult-Adds equal 0/9$", out, re.M)
+    assert re.search(r"^  dwconv3x3/2 +4  shapes equal 4/4  Mult-Adds equal 0/4$", out, re.M)
+    assert out.count("MISMATCH") == 13 and "85 shapes equal, 15/28 counted Mult-Adds equal" in out
 
 
 def test_verify_exit_1_on_shape_mismatch(monkeypatch):

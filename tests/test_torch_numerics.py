@@ -89,7 +89,7 @@ def test_registry_configurations_match_torch(net, cfg):
     graph = _build(net, None, cfg)
     madds = costmodel.analyze(graph).totals["madds"]
     if madds > MAX_MADDS:
-        pytest.skip(f"{net.name}: {madds / 1e9:.1f} G MACs at its minimum resolution {graph.meta['resolution']}; "
+        pytest.skip(f"{net.name}: {madds / 1e9:.1f} G Mult-Adds at its minimum resolution {graph.meta['resolution']}; "
                     f"its op kinds are cross-checked on the other networks")
     compare(graph)
 
