@@ -361,16 +361,26 @@ conv_cases = st.builds(
     pad=st.one_of(st.just("same"), st.just("valid"), st.tuples(*[st.integers(0, 2)] * 4)),
     hw=st.tuples(st.integers(8, 12), st.integers(8, 12)), bias=st.booleans(),
     pool=st.sampled_from(["max", "avg", "avg_excl", None]), ceil=st.booleans(),
+    bn=st.booleans(), act=st.sampled_from([None, "relu6", "hswish", "swish"]),
+    threads=st.integers(1, 2), tiny_workspace=st.booleans(),
 )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conv_cases, st.integers(1, 2))
-def test_random_graphs_shapes_and_macs_equal(case, batch):
+def test_random_graphs_shapes_and_madds_equal(case, batch):
+    """Random conv (+ BatchNorm, activation, pool) graphs: node by node (``keep``) every shape and
+    the conv's Mult-Adds equal the analytical ones and the conv equals a loop over output pixels;
+    the fused, tiled run (epilogues in the conv kernel, 1 or 2 threads, tiles of one channel or
+    row when the workspace is tiny) gives the same output and counts."""
     c_in = case["c_per_group"] * case["groups"]
     g = GraphBuilder("rand", (c_in,) + case["hw"])
     y = g.add(Conv2d(case["out_per_group"] * case["groups"], case["k"], case["s"], case["pad"], case["d"],
                      case["groups"], case["bias"]), "input", "conv")
+    if case["bn"]:
+        y = g.add(BatchNorm(), y, "bn")
+    if case["act"]:
+        y = g.add(Activation(case["act"]), y, "act")
     if case["pool"] and min(g.shape(y)[1:]) >= 2:
         kind = MaxPool if case["pool"] == "max" else AvgPool
         extra = {"count_include_pad": False} if case["pool"] == "avg_excl" else {}
@@ -391,9 +401,99 @@ def test_random_graphs_shapes_and_macs_equal(case, batch):
     if op.bias:
         want += w["conv"]["bias"][:, None, None]
     np.testing.assert_allclose(e.tensors["conv"], want, rtol=1e-5, atol=1e-5)
+    workspace = {"WORKSPACE_FRACTION": 0.0} if case["tiny_workspace"] else {}
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in workspace.items():
+            mp.setattr(ex, k, v)
+            mp.setattr(kernels, "MIN_WORKSPACE", 1)
+        fast = run(graph, x, weights=w, threads=case["threads"])
+    assert fast.ok and [c.counted for c in fast.checks] == [c.counted for c in e.checks]
+    np.testing.assert_allclose(fast.outputs[0], e.outputs[0], rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- fusion, schedules, memory
+#: networks covering every fused pattern: conv+BN+act, SE gates (hsigmoid, multiply), add+relu,
+#: split/concat/shuffle, mixed kernels, inception branches, avg/max pools
+NETS = ["mobilenet_v3_large", "resnet50", "shufflenet_v2", "mixnet_s", "googlenet"]
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_fused_run_equals_node_by_node_run(name, monkeypatch):
+    """The fast path (units of the memory plan fused, tiles, threads, either schedule) computes
+    what running every node on its own computes; every BatchNorm the plan folds never runs its
+    own kernel."""
+    from costmodel.memory import plan
+    g = costmodel.build(name, res=max(64, costmodel.networks()[name].min_res))
+    w = calibrate_batchnorm(g, init_weights(g))
+    x = random_input(g, 2, 1)
+    ref = run(g, x, weights=w, keep=True)
+    calls = []
+    real = KERNELS["batchnorm"]
+    monkeypatch.setitem(KERNELS, "batchnorm", lambda op, ins, ctx: calls.append(1) or real(op, ins, ctx))
+    folded = {m for u in plan(g).units for m in u.nodes[1:] if g.node(m).op.kind == "batchnorm"}
+    n_bn = sum(n.op.kind == "batchnorm" for n in g.nodes)
+    assert len(folded) <= n_bn and (folded or name == "googlenet")  # GoogLeNet (2014) has no BatchNorm
+    for threads, schedule in [(1, "sequential"), (2, "optimal")]:
+        calls.clear()
+        fast = run(g, x, weights=w, threads=threads, schedule=schedule)
+        assert fast.ok and len(fast.checks) == len(g)
+        assert len(calls) == n_bn - len(folded)
+        assert sorted(c.counted for c in fast.checks) == sorted(c.counted for c in ref.checks)
+        scale = float(np.abs(ref.outputs[0]).max())
+        np.testing.assert_allclose(fast.outputs[0], ref.outputs[0], rtol=0, atol=1e-4 * scale)
+
+
+def test_optimal_schedule_runs_units_in_the_memory_models_order():
+    from costmodel.memory import schedule
+    g = costmodel.build("xception", res=71)  # its lowest-peak order is not the definition order
+    s = schedule(g, "optimal")
+    heads = [s.plan.units[u].name for u in s.order]
+    assert heads != [u.name for u in s.plan.units]
+    x, w = random_input(g), calibrate_batchnorm(g, init_weights(g))
+    e = run(g, x, weights=w, schedule="optimal", threads=1)
+    assert [c.name for c in e.checks if c.name in set(heads)] == heads and e.ok and len(e.checks) == len(g)
+    want = execute(g, x, weights=w, threads=1)
+    np.testing.assert_allclose(e.outputs[0], want, rtol=0, atol=1e-5 * float(np.abs(want).max()))
+    with pytest.raises(CostModelError, match="unknown schedule 'streamed'; the executor follows: sequential, "
+                                             "optimal"):
+        run(g, schedule="streamed")
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "shufflenet_v2", "mobilenet_v3_large"])
+def test_peak_memory_within_one_and_a_half_analytic_peaks(name):
+    """tracemalloc's peak of what a run allocates, plus the caller's input (held to the end), is at
+    most 1.5 x the analytic optimal peak at 224 x 224 (the executor frees each tensor after its
+    last reader and bounds its kernels' temporaries by a quarter of the analytic peak)."""
+    import tracemalloc
+    from costmodel.memory import schedule
+    g = costmodel.build(name)
+    w = init_weights(g)
+    x = random_input(g, 2)
+    execute(g, x, weights=w, threads=2)
+    tracemalloc.start()
+    try:
+        execute(g, x, weights=w, threads=2)
+        peak = tracemalloc.get_traced_memory()[1] + x.nbytes
+    finally:
+        tracemalloc.stop()
+    optimal = schedule(g, "optimal").peak * 4 * 2
+    assert optimal < peak <= 1.5 * optimal
 
 
 # ----------------------------------------------------------------------------- the CLI
+def test_verify_all_registry_networks():
+    """Every registry network at its default knobs, at resolution 64 (or its minimum)."""
+    r = CliRunner().invoke(cli, ["verify", "--all"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    nets = costmodel.networks()
+    for name, net in nets.items():
+        assert any(line.startswith(f"ok  {name} res {max(64, net.min_res)}: ") for line in lines), name
+    assert not any(line.startswith(("FAIL", "skip")) for line in lines)
+    assert lines[-1] == f"summary: {len(nets)} networks, {len(nets)} configurations verified: all match"
+
+
+@pytest.mark.slow
 def test_verify_all_registry_networks_and_knob_choices():
     r = CliRunner().invoke(cli, ["verify", "--all", "--knobs"])
     assert r.exit_code == 0, r.output
