@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import os
+import weakref
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -259,14 +260,30 @@ def _input(graph: Graph, x, seed: int) -> np.ndarray:
     return x
 
 
+#: id(graph) -> (weak reference to the graph, {(schedule, fuse): what ``_schedule`` returns}); graphs
+#: are immutable, and an entry goes when its graph does
+_SCHEDULE_CACHE: Dict[int, tuple] = {}
+
+
 def _schedule(graph: Graph, schedule: str, fuse: bool):
     """(nodes in execution order, node name -> fused follower nodes, analytic peak elements of the
-    schedule). Units of the memory plan run in the schedule's order; nodes outside units (views)
-    run as soon as their inputs exist."""
-    from .memory import evaluate, plan
-    from .memory import schedule as memory_schedule
+    schedule), cached per graph. Units of the memory plan run in the schedule's order; nodes
+    outside units (views) run as soon as their inputs exist."""
     if schedule not in SCHEDULES:
         raise CostModelError(f"unknown schedule {schedule!r}; the executor follows: {', '.join(SCHEDULES)}")
+    entry = _SCHEDULE_CACHE.get(id(graph))
+    if entry is None or entry[0]() is not graph:
+        entry = _SCHEDULE_CACHE[id(graph)] = (weakref.ref(graph), {})
+        weakref.finalize(graph, _SCHEDULE_CACHE.pop, id(graph), None)
+    per_graph = entry[1]
+    if (schedule, fuse) not in per_graph:
+        per_graph[(schedule, fuse)] = _make_schedule(graph, schedule, fuse)
+    return per_graph[(schedule, fuse)]
+
+
+def _make_schedule(graph: Graph, schedule: str, fuse: bool):
+    from .memory import evaluate, plan
+    from .memory import schedule as memory_schedule
     p = plan(graph)
     s = evaluate(p, range(len(p.units)), "sequential") if schedule == "sequential" else memory_schedule(p, schedule)
     by_name = {n.name: n for n in graph.nodes}

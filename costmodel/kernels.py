@@ -14,9 +14,10 @@ over pixels; loops run over tiles of channels and rows.
   and multiplied by the (groups, out/groups, in/groups*kh*kw) weight straight into the output.
 * **Depthwise convolutions and pooling**: direct. A tile of channels is copied once per kernel
   column (and row phase of the stride) into a zero- (or -inf-) padded plane whose rows are
-  exactly the output's width, so every kernel tap is one contiguous slice: the tile accumulates
-  k*k slice x weight products (max / sum for pooling) in cache. Tiles run on a thread pool
-  (NumPy releases the GIL inside each call).
+  exactly the output's width, so every kernel tap is one contiguous slice, and the taps of a
+  phase are one strided view: one ``einsum`` multiplies and accumulates them into the output
+  tile in cache (max / sum over the slices for pooling). Tiles run on a thread pool (NumPy
+  releases the GIL inside each call).
 * **Epilogues**: a BatchNorm and activations that the memory plan fuses into a conv or linear
   (``costmodel.memory.plan``) are applied by the producing kernel to each output tile while it is
   in cache (``ctx.post``); the depthwise kernel folds the BatchNorm scale into its k*k weights.
@@ -45,6 +46,8 @@ MIN_WORKSPACE = 1 << 15
 MAX_TILE = 1 << 17
 #: below this many elements an element-wise op runs in one call on the calling thread
 SMALL = 1 << 15
+#: depthwise outputs with fewer pixels than this accumulate tap by tap instead of by einsum
+SMALL_MAP = 64
 
 _POOLS: Dict[int, ThreadPoolExecutor] = {}
 
@@ -239,36 +242,48 @@ def _span(size: int, start: int, s: int, n: int) -> Tuple[int, int]:
     return lo, hi
 
 
-def shifted_planes(xt: np.ndarray, fill: float, geom, ho: int, wo: int):
-    """Yield (taps, plane) for a (C, H, W) tile: ``plane`` (C, Hq * wo) holds, for one kernel
-    column j and one row phase of the stride, every input value the taps (i, j) read, so that tap
-    (i, j)'s window values for all ho x wo outputs are the contiguous slice plane[:, off:off + ho * wo]
-    (``taps``: list of (i, j, off)). Positions outside the input are ``fill``.
+def phase_planes(xt: np.ndarray, fill: float, geom, ho: int, wo: int):
+    """Yield (planes, offsets) per row phase of the stride for a (C, H, W) tile: ``planes``
+    (kw, C, Hq * wo) holds, for each kernel column j, the input values the taps (i, j) of this phase
+    read, so that tap (i, j)'s window values for all ho x wo outputs are the contiguous slice
+    planes[j, :, off:off + ho * wo]; ``offsets`` lists (i, off) of the phase's kernel rows (evenly
+    spaced). Positions outside the input are ``fill``.
 
     ``geom``: kh, kw, sh, sw, dh, dw, top and left padding. Output (y, x) of tap (i, j) reads input
-    row i*dh + y*sh - top and column j*dw + x*sw - left."""
+    row i*dh + y*sh - top and column j*dw + x*sw - left: plane row y' of phase py holds input row
+    py + y'*sh - top, and tap i of that phase starts at plane row (i*dh) // sh."""
     kh, kw, sh, sw, dh, dw, top, left = geom
     c, h, w = xt.shape
-    for j in range(kw):
-        xs0 = j * dw - left
-        x_lo, x_hi = _span(w, xs0, sw, wo)
-        for py in sorted({(i * dh) % sh for i in range(kh)}):
-            its = [i for i in range(kh) if (i * dh) % sh == py]
-            hq = ho + max((i * dh) // sh for i in its)
-            ys0 = py - top
-            y_lo, y_hi = _span(h, ys0, sh, hq)
-            plane = np.empty((c, hq, wo), np.float32)
-            plane[:, :y_lo] = fill
-            plane[:, y_hi:] = fill
-            plane[:, y_lo:y_hi, :x_lo] = fill
-            plane[:, y_lo:y_hi, x_hi:] = fill
+    for py in sorted({(i * dh) % sh for i in range(kh)}):
+        its = [i for i in range(kh) if (i * dh) % sh == py]
+        hq = ho + (its[-1] * dh) // sh
+        ys0 = py - top
+        y_lo, y_hi = _span(h, ys0, sh, hq)
+        planes = np.empty((kw, c, hq, wo), np.float32)
+        planes[:, :, :y_lo] = fill
+        planes[:, :, y_hi:] = fill
+        for j in range(kw):
+            xs0 = j * dw - left
+            x_lo, x_hi = _span(w, xs0, sw, wo)
+            planes[j, :, y_lo:y_hi, :x_lo] = fill
+            planes[j, :, y_lo:y_hi, x_hi:] = fill
             if y_hi > y_lo and x_hi > x_lo:
-                plane[:, y_lo:y_hi, x_lo:x_hi] = xt[:, ys0 + y_lo * sh: ys0 + (y_hi - 1) * sh + 1: sh,
-                                                    xs0 + x_lo * sw: xs0 + (x_hi - 1) * sw + 1: sw]
-            flat = plane.reshape(c, hq * wo)
-            del plane  # the caller drops its reference before the next plane is made
-            yield [(i, j, (i * dh) // sh * wo) for i in its], flat
-            del flat
+                planes[j, :, y_lo:y_hi, x_lo:x_hi] = xt[:, ys0 + y_lo * sh: ys0 + (y_hi - 1) * sh + 1: sh,
+                                                        xs0 + x_lo * sw: xs0 + (x_hi - 1) * sw + 1: sw]
+        flat = planes.reshape(kw, c, hq * wo)
+        del planes  # the caller drops its reference before the next phase's planes are made
+        yield flat, [(i, (i * dh) // sh * wo) for i in its]
+        del flat
+
+
+def tap_view(planes: np.ndarray, offsets, n: int) -> np.ndarray:
+    """(C, kw, len(offsets), n) read-only view of the taps' slices planes[j, :, off:off + n] (offsets
+    evenly spaced)."""
+    base = planes[:, :, offsets[0][1]:]
+    step = (offsets[1][1] - offsets[0][1]) if len(offsets) > 1 else 0
+    s = base.strides
+    return np.lib.stride_tricks.as_strided(base, (base.shape[1], base.shape[0], len(offsets), n),
+                                           (s[1], s[0], step * s[2], s[2]), writeable=False)
 
 
 # ----------------------------------------------------------------------------- convolution
@@ -314,43 +329,46 @@ def _im2col(op, x, wm, out, ctx, geom, ho, wo):
     return bool(post)
 
 
-def _taps_times_weights(ot, tmp, plane, taps, wt, kw, first) -> int:
-    """ot (c, m, P) += plane[:, off:off + P] x wt[:, :, i * kw + j] for each tap (i, j, off) (ot :=
-    the first product when ``first``); returns the elements of the products computed."""
-    count = 0
-    for i, j, off in taps:
-        np.multiply(plane[:, None, off: off + ot.shape[2]], wt[:, :, i * kw + j], out=ot if first else tmp)
-        if not first:
-            ot += tmp
-        first = False
-        count += ot.size
-    return count
-
-
 def _depthwise(x, weight, out, ctx, geom, ho, wo) -> bool:
     """out[:, o] = sum over taps (i, j) of input channel o // m's window slice times
-    weight[o, 0, i, j] (m = out / in channels), tile by tile of channels; counts the elements of
-    every per-tap product. Folds a fused BatchNorm's scale into the weights."""
+    weight[o, 0, i, j] (m = out / in channels), tile by tile of channels: per row phase of the
+    stride one ``einsum`` over the phase's taps (a multiply-add pass per tap, no temporary);
+    counts (output elements) x (taps) of each. Folds a fused BatchNorm's scale into the weights."""
     n, c = x.shape[:2]
     co, _, kh, kw = weight.shape
     m = co // c
+    p = ho * wo
     post = ctx.post and epilogue(ctx, ctx.w.get("bias"), co)
-    wt = weight.reshape(co, kh * kw).astype(np.float32)
     scale, shift, acts = post if post else (None, ctx.w.get("bias"), [])
+    wt = weight.reshape(co, kh, kw).astype(np.float32)
     if scale is not None:
-        wt = wt * scale[:, None]
-    wt = wt.reshape(c, m, kh * kw, 1)
-    hq = ho + ((kh - 1) * geom[4]) // geom[2] + 1
-    tiles = channel_tiles(n, c, hq * wo + m * ho * wo, ctx.tile())
+        wt = wt * scale[:, None, None]
+    wt = wt.reshape(c, m, kh, kw).transpose(0, 1, 3, 2)  # (c, m, kw, kh)
+    geom = geom[:6] + (geom[6][0], geom[6][2])
+    phases = len({(i * geom[4]) % geom[2] for i in range(kh)})
+    hq = ho + ((kh - 1) * geom[4]) // geom[2]
+    tiles = channel_tiles(n, c, kw * hq * wo + (m * p if phases > 1 or p < SMALL_MAP else 0), ctx.tile())
 
     def work(t):
         b, c0, c1 = t
-        ot = out[b, c0 * m: c1 * m].reshape(c1 - c0, m, ho * wo)
-        tmp = np.empty_like(ot)
+        ot = out[b, c0 * m: c1 * m].reshape(c1 - c0, m, p)
+        tmp = np.empty_like(ot) if phases > 1 or p < SMALL_MAP else None
         count = 0
-        for taps, plane in shifted_planes(x[b, c0:c1], 0.0, geom[:6] + (geom[6][0], geom[6][2]), ho, wo):
-            count += _taps_times_weights(ot, tmp, plane, taps, wt[c0:c1], kw, first=count == 0)
-            del plane
+        for planes, offsets in phase_planes(x[b, c0:c1], 0.0, geom, ho, wo):
+            if p < SMALL_MAP:  # short rows: one multiply and one add per tap beat einsum's strided loops
+                for j in range(kw):
+                    for i, off in offsets:
+                        np.multiply(planes[j, :, None, off:off + p], wt[c0:c1, :, j, i, None], out=tmp if count else ot)
+                        if count:
+                            ot += tmp
+                        count += ot.size
+            else:
+                w_ph = wt[c0:c1, :, :, [i for i, _ in offsets]]
+                np.einsum("cjip,cmji->cmp", tap_view(planes, offsets, p), w_ph, out=tmp if count else ot)
+                if count:
+                    ot += tmp
+                count += ot.size * kw * len(offsets)
+            del planes
         apply_post(out[b, c0 * m: c1 * m], c0 * m, c1 * m, None, shift, acts)
         return count
 
@@ -411,14 +429,23 @@ def linear(op, ins, ctx):
 
 # ----------------------------------------------------------------------------- element-wise
 def _eltwise(ctx, out: np.ndarray, fn: Callable) -> np.ndarray:
-    """fn(b, c0, c1) over channel tiles of ``out`` (N, C, ...) on the pool; one call for small
-    tensors or vectors."""
+    """fn(b, c0, c1) over channel tiles of ``out`` (N, C, ...) on the pool, then the fused
+    activations of ``ctx.post`` on each tile while it is in cache; one call for small tensors or
+    vectors."""
+    acts = [op.fn for op, _ in ctx.post] if all(op.kind == "activation" for op, _ in ctx.post) else []
+
+    def tile(bi, c0, c1):
+        fn(bi, c0, c1)
+        for a in acts:
+            ACTIVATIONS[a](out[bi, c0:c1], out[bi, c0:c1])
+
+    ctx.fused = bool(acts)
     if out.size <= SMALL or out.ndim < 3:
-        fn(slice(None), 0, out.shape[1])
+        tile(slice(None), 0, out.shape[1])
         return out
     n, c = out.shape[:2]
     per = int(np.prod(out.shape[2:], dtype=np.int64))
-    ctx.pmap(lambda t: fn(*t), channel_tiles(n, c, per, ctx.tile() // 2))
+    ctx.pmap(lambda t: tile(*t), channel_tiles(n, c, per, ctx.tile() // 2))
     return out
 
 
@@ -463,7 +490,7 @@ def multiply(op, ins, ctx):
     a, b = ins
     shape = np.broadcast_shapes(a.shape, b.shape)
     out = a if ctx.inplace and a.shape == shape else np.empty(shape, np.float32)
-    if a.ndim < 3 or a.shape[:2] != shape[:2] or b.shape[:2] != shape[:2]:
+    if a.ndim < 3 or a.shape[:2] != shape[:2] or b.shape[:2] != shape[:2]:  # tiles need (N, C) on both
         return (np.multiply(a, b, out=out),)
     return (_eltwise(ctx, out, lambda bi, c0, c1: np.multiply(a[bi, c0:c1], b[bi, c0:c1], out=out[bi, c0:c1])),)
 
@@ -485,24 +512,26 @@ def _window_reduce(x, ctx, geom, ho, wo, fill, reduce, finish=None):
     """out[:, :, y, x] = reduce over the window taps (max or sum), tile by tile of channels."""
     n, c = x.shape[:2]
     out = np.empty((n, c, ho, wo), np.float32)
-    hq = ho + (geom[0] - 1) // geom[2] + 1
+    p = ho * wo
+    hq = ho + (geom[0] - 1) // geom[2]
 
     def work(t):
         b, c0, c1 = t
-        ot = out[b, c0:c1].reshape(c1 - c0, ho * wo)
+        ot = out[b, c0:c1].reshape(c1 - c0, p)
         first = True
-        for taps, plane in shifted_planes(x[b, c0:c1], fill, geom, ho, wo):
-            for _, _, off in taps:
-                if first:
-                    ot[...] = plane[:, off: off + ho * wo]
-                    first = False
-                else:
-                    reduce(ot, plane[:, off: off + ho * wo], out=ot)
-            del plane
+        for planes, offsets in phase_planes(x[b, c0:c1], fill, geom, ho, wo):
+            for j in range(geom[1]):
+                for _, off in offsets:
+                    if first:
+                        ot[...] = planes[j, :, off: off + p]
+                        first = False
+                    else:
+                        reduce(ot, planes[j, :, off: off + p], out=ot)
+            del planes
         if finish is not None:
             finish(ot)
 
-    ctx.pmap(work, channel_tiles(n, c, hq * wo, ctx.tile()))
+    ctx.pmap(work, channel_tiles(n, c, geom[1] * hq * wo, ctx.tile()))
     return out
 
 
