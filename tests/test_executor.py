@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import costmodel
 from costmodel import CostModelError, GraphBuilder, GraphError
 from costmodel import executor as ex
-from costmodel import kernels
+from costmodel.kernels import base as kernel_base
 from costmodel.cli import cli
 from costmodel.executor import (KERNELS, VerificationError, calibrate_batchnorm, check_weights, execute,
                                 init_weights, load_weights, random_input, run, save_weights)
@@ -115,7 +115,7 @@ def test_tiny_workspace_gives_same_values_and_madds(op, monkeypatch):
     g = single(op, (4, 20, 20))
     x = random_input(g, 3)
     whole = run(g, x, threads=1)
-    monkeypatch.setattr(kernels, "MIN_WORKSPACE", 1)
+    monkeypatch.setattr(kernel_base, "MIN_WORKSPACE", 1)
     monkeypatch.setattr(ex, "WORKSPACE_FRACTION", 0.0)
     for threads in (1, 2):
         tiled = run(g, x, threads=threads)
@@ -405,7 +405,7 @@ def test_random_graphs_shapes_and_madds_equal(case, batch):
     with pytest.MonkeyPatch.context() as mp:
         for k, v in workspace.items():
             mp.setattr(ex, k, v)
-            mp.setattr(kernels, "MIN_WORKSPACE", 1)
+            mp.setattr(kernel_base, "MIN_WORKSPACE", 1)
         fast = run(graph, x, weights=w, threads=case["threads"])
     assert fast.ok and [c.counted for c in fast.checks] == [c.counted for c in e.checks]
     np.testing.assert_allclose(fast.outputs[0], e.outputs[0], rtol=1e-5, atol=1e-5)
