@@ -21,6 +21,7 @@ on a quiet machine. Goals (issue 17): batch 8 within 2x PyTorch with 2 threads, 
 1.5x, peak memory within 1.5x the analytic optimal peak.
 """
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -59,16 +60,27 @@ def peak_bytes(fn, x):
 
 
 def load_baseline(rev):
-    """costmodel/executor.py at git revision ``rev``, as a module of this checkout's package."""
+    """costmodel/executor.py at git revision ``rev``, imported as a module of this checkout's package
+    (``costmodel._executor_baseline``) from a temporary copy."""
     import importlib.util
+    import tempfile
     src = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:costmodel/executor.py"], capture_output=True,
                          text=True, check=True).stdout
     name = "costmodel._executor_baseline"
-    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
-    mod.__package__ = "costmodel"
-    sys.modules[name] = mod  # dataclasses look their module up
-    exec(compile(src, f"{rev[:7]}:costmodel/executor.py", "exec"), mod.__dict__)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "_executor_baseline.py")
+        with open(path, "w") as f:
+            f.write(src)
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod  # dataclasses look their module up
+        spec.loader.exec_module(mod)
     return mod
+
+
+def torch_forward(torch, model, xt):
+    with torch.no_grad():
+        model(xt)
 
 
 def child(a):
@@ -90,18 +102,13 @@ def child(a):
         model = to_torch(g, w)
         for batch in map(int, a.batches.split(",")):
             x = random_input(g, batch, 0)
-            xt = torch.from_numpy(x)
-
-            def run_pt():
-                with torch.no_grad():
-                    model(xt)
-
-            run_new = lambda: execute(g, x, weights=w, threads=a.threads)  # noqa: E731
+            run_pt = functools.partial(torch_forward, torch, model, torch.from_numpy(x))
+            run_new = functools.partial(execute, g, x, weights=w, threads=a.threads)
             row = {"net": name, "batch": batch, "threads": a.threads,
                    "new_ms": median_ms(run_new, a.repeat), "torch_ms": median_ms(run_pt, a.repeat),
                    "new_peak": peak_bytes(run_new, x) / (optimal * batch)}
             if old is not None:
-                run_old = lambda: old.execute(g, x, weights=w)  # noqa: E731
+                run_old = functools.partial(old.execute, g, x, weights=w)
                 row.update(old_ms=median_ms(run_old, a.repeat), old_peak=peak_bytes(run_old, x) / (optimal * batch))
             print(json.dumps(row), flush=True)
     print(json.dumps({"load": os.getloadavg()[0]}), flush=True)
@@ -123,7 +130,10 @@ def table(rows, markdown):
                  + "|"]
         return "\n".join(lines + ["| " + " | ".join(b) + " |" for b in body])
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
-    fmt = lambda cells: "  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def fmt(cells):
+        return "  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(cells, widths)))
+
     return "\n".join([fmt(head)] + [fmt(b) for b in body])
 
 

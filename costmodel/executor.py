@@ -26,8 +26,9 @@ import os
 import weakref
 import zipfile
 import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Tuple  # the weights functions' annotations
 
 import numpy as np
 
@@ -184,8 +185,8 @@ class NodeCheck:
     name: str
     kind: str
     label: str
-    expected: Tuple[Tuple[int, ...], ...]
-    actual: Tuple[Tuple[int, ...], ...]
+    expected: tuple[tuple[int, ...], ...]
+    actual: tuple[tuple[int, ...], ...]
     madds: int
     counted: int
     batch: int = 1
@@ -224,13 +225,13 @@ class Execution:
     order), and the node execution stopped at (a shape mismatch stops it: later analytical shapes
     are moot)."""
 
-    outputs: Tuple[np.ndarray, ...]
-    tensors: Dict[str, np.ndarray] = field(default_factory=dict)
-    checks: List[NodeCheck] = field(default_factory=list)
-    stopped_at: Optional[str] = None
+    outputs: tuple[np.ndarray, ...]
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    checks: list[NodeCheck] = field(default_factory=list)
+    stopped_at: str | None = None
 
     @property
-    def mismatches(self) -> List[NodeCheck]:
+    def mismatches(self) -> list[NodeCheck]:
         return [c for c in self.checks if not (c.shapes_equal and c.madds_equal)]
 
     @property
@@ -262,7 +263,7 @@ def _input(graph: Graph, x, seed: int) -> np.ndarray:
 
 #: id(graph) -> (weak reference to the graph, {(schedule, fuse): what ``_schedule`` returns}); graphs
 #: are immutable, and an entry goes when its graph does
-_SCHEDULE_CACHE: Dict[int, tuple] = {}
+_SCHEDULE_CACHE: dict[int, tuple] = {}
 
 
 def _schedule(graph: Graph, schedule: str, fuse: bool):
@@ -314,10 +315,10 @@ def _make_schedule(graph: Graph, schedule: str, fuse: bool):
     return order, post, s.peak
 
 
-def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mapping] = None, seed: int = 0,
+def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = None, seed: int = 0,
         keep: bool = False, verify: bool = True, raise_on_mismatch: bool = True,
-        progress: Optional[Callable[[int], None]] = None, calibrate: bool = False,
-        schedule: str = "sequential", threads: Optional[int] = None) -> Execution:
+        progress: Callable[[int], None] | None = None, calibrate: bool = False,
+        schedule: str = "sequential", threads: int | None = None) -> Execution:
     """Execute ``graph`` node by node (see ``execute``); return an ``Execution``.
 
     With ``verify``, each node's executed shapes and Mult-Adds count are compared with the
@@ -338,13 +339,13 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
     order, post, peak = _schedule(graph, schedule, fuse=not (keep or calibrate))
     workspace = int(WORKSPACE_FRACTION * peak * batch)
     threads = default_threads() if threads is None else max(1, int(threads))
-    last_use: Dict[str, int] = {}
+    last_use: dict[str, int] = {}
     for i, n in enumerate(order):
         for r in n.inputs:
             last_use[r] = i
     for r in graph.outputs:
         last_use[r] = len(order)
-    live: Dict[str, np.ndarray] = {INPUT: x}
+    live: dict[str, np.ndarray] = {INPUT: x}
     fused: set = set()
     ex = Execution(outputs=())
     if keep:
@@ -405,8 +406,8 @@ def _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate, followe
     return outs, ctx.madds, (followers if ctx.fused else ())
 
 
-def calibrate_batchnorm(graph: Graph, weights: Mapping, x: Optional[np.ndarray] = None, seed: int = 0
-                        ) -> Dict[str, Dict[str, np.ndarray]]:
+def calibrate_batchnorm(graph: Graph, weights: Mapping, x: np.ndarray | None = None, seed: int = 0
+                        ) -> dict[str, dict[str, np.ndarray]]:
     """Weights whose BatchNorm running statistics come from each BatchNorm's input when the graph
     runs on ``x`` (default: ``random_input(graph, 2, seed)``), layer by layer in order: running
     mean = the per-channel mean, running variance = the per-channel variance + 0.1 x its mean
@@ -420,9 +421,9 @@ def calibrate_batchnorm(graph: Graph, weights: Mapping, x: Optional[np.ndarray] 
     return w
 
 
-def execute(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mapping] = None, seed: int = 0,
+def execute(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = None, seed: int = 0,
             return_intermediates: bool = False, verify: bool = True, schedule: str = "sequential",
-            threads: Optional[int] = None):
+            threads: int | None = None):
     """Run ``graph`` in NumPy float32 on ``x`` of shape (N,) + graph.input_shape (a random batch
     of one when None) with ``weights`` (layer -> arrays, PyTorch layout; ``init_weights(graph,
     seed)`` when None).
@@ -438,6 +439,6 @@ def execute(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[M
     return (out, ex.tensors) if return_intermediates else out
 
 
-__all__ = ["execute", "run", "init_weights", "calibrate_batchnorm", "check_weights", "weight_shapes",
-           "save_weights", "load_weights", "random_input", "Execution", "NodeCheck", "VerificationError",
-           "KERNELS", "SCHEDULES"]
+__all__ = ["KERNELS", "SCHEDULES", "Execution", "NodeCheck", "VerificationError", "calibrate_batchnorm",
+           "check_weights", "execute", "init_weights", "load_weights", "random_input", "run", "save_weights",
+           "weight_shapes"]

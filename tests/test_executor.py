@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import costmodel
 from costmodel import CostModelError, GraphBuilder, GraphError
 from costmodel import executor as ex
-from costmodel.kernels import base as kernel_base
 from costmodel.cli import cli
 from costmodel.executor import (KERNELS, VerificationError, calibrate_batchnorm, check_weights, execute,
                                 init_weights, load_weights, random_input, run, save_weights)
+from costmodel.kernels import base as kernel_base
 from costmodel.ops import (OP_KINDS, Activation, AvgPool, BatchNorm, ChannelShuffle, Concat, Conv2d, Dropout,
                            Flatten, GlobalAvgPool, Linear, MaxPool, Multiply, Split, Upsample)
 
@@ -57,7 +57,7 @@ def conv_direct(x, w, b, stride, pads, dilation, groups):
 def conv_pixels(x, w, stride, pads, dilation, groups):
     """Convolution by a loop over output pixels: each one a contraction of its dilated window
     with the weights, group by group."""
-    n, c, h, wd = x.shape
+    n, _c, h, wd = x.shape
     co, cg, kh, kw = w.shape
     t, b, left, r = pads
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (t, b), (left, r)))
@@ -516,7 +516,7 @@ def test_verify_one_network_lines():
     assert r.exit_code == 0, r.output
     assert "dwconv3x3/2" in r.output and "conv1x1" in r.output
     # 13 pointwise convs, shapes and Mult-Adds all equal; 85 nodes; total = the analytical madds
-    assert re.search(r"^  conv1x1 +13  shapes equal 13/13  Mult-Adds equal 13/13$", r.output, re.M)
+    assert re.search(r"^  conv1x1 +13  shapes equal 13/13  Mult-Adds equal 13/13$", r.output, re.MULTILINE)
     madds = costmodel.analyze(costmodel.build("mobilenet_v1", alpha=0.25, res=64)).totals["madds"]
     assert r.output.splitlines()[-1] == (f"summary: 85 nodes checked, 85 shapes equal, 28/28 counted Mult-Adds equal "
                                          f"({madds:,} analytical Mult-Adds per sample)")
@@ -530,8 +530,8 @@ def test_verify_exit_1_on_injected_mismatch(monkeypatch):
     out = r.output
     assert "MISMATCH node 'dwsep1.dw' (conv2d: out_channels=8, kernel=(3, 3)" in out
     assert "counted 18432 Mult-Adds per sample != analytical 18433" in out  # 8 x 16 x 16 x 9
-    assert re.search(r"^  dwconv3x3 +9  shapes equal 9/9  Mult-Adds equal 0/9$", out, re.M)
-    assert re.search(r"^  dwconv3x3/2 +4  shapes equal 4/4  Mult-Adds equal 0/4$", out, re.M)
+    assert re.search(r"^  dwconv3x3 +9  shapes equal 9/9  Mult-Adds equal 0/9$", out, re.MULTILINE)
+    assert re.search(r"^  dwconv3x3/2 +4  shapes equal 4/4  Mult-Adds equal 0/4$", out, re.MULTILINE)
     assert out.count("MISMATCH") == 13 and "85 shapes equal, 15/28 counted Mult-Adds equal" in out
 
 
