@@ -80,7 +80,7 @@ def multiply(op, ins, ctx):
 def adaptive_avgpool(op, ins, ctx):
     """Window sums from 2-D prefix sums (no loop over pixels): cell (i, j) = S[r1, c1] - S[r0, c1]
     - S[r1, c0] + S[r0, c0] over PyTorch's adaptive windows, divided by the window's area."""
-    from .ops import adaptive_windows
+    from ..ops import adaptive_windows
     (x,) = ins
     n, c, h, w = x.shape
     s = np.zeros((n, c, h + 1, w + 1), np.float64)
