@@ -15,9 +15,11 @@ last reader has run. Unless every tensor is kept (``keep``) or BatchNorm statist
 calibrated, the units of the memory model's deployment plan (``costmodel.memory.plan``) are fused
 the same way: a conv or linear kernel applies its folded BatchNorm and fused activations to its
 output tiles, and those nodes pass the array on (their check compares that array's shape). An
-activation fused into a pool or element-wise op runs in place on its input. Kernels' temporary
-buffers share a workspace of ``WORKSPACE_FRACTION`` of the analytic peak (sequential schedule,
-x batch), so the executor's peak memory stays close to the model's.
+activation fused into a pool or element-wise op runs in place on its input. A kernel's temporary
+buffers get the room between the tensors the memory model holds at its step (plus the input,
+which the caller holds to the end) and (1 + ``WORKSPACE_FRACTION``) x the schedule's analytic
+peak, at least ``costmodel.kernels.base.MIN_WORKSPACE`` elements: big tiles where memory is
+slack, small ones at the peak, so the executor's peak stays within about 1.25 x the model's.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from .errors import CostModelError, GraphError
 from .graph import INPUT, Graph, require_graph
 from .kernels import INPLACE, KERNELS, Ctx, default_threads
 
-#: kernels' temporaries may hold this fraction of the analytic peak memory (elements x batch)
+#: kernels' temporaries may take the executor to (1 + this) x the analytic peak memory
 WORKSPACE_FRACTION = 0.25
 #: schedules the executor follows (names of ``costmodel.memory.schedule``)
 SCHEDULES = ("sequential", "optimal")
@@ -267,8 +269,8 @@ _SCHEDULE_CACHE: dict[int, tuple] = {}
 
 
 def _schedule(graph: Graph, schedule: str, fuse: bool):
-    """(nodes in execution order, node name -> fused follower nodes, analytic peak elements of the
-    schedule), cached per graph. Units of the memory plan run in the schedule's order; nodes
+    """(nodes in execution order, node name -> fused follower nodes, node name -> room for its
+    kernel's temporaries in elements per sample), cached per graph. Units of the memory plan run in the schedule's order; nodes
     outside units (views) run as soon as their inputs exist."""
     if schedule not in SCHEDULES:
         raise CostModelError(f"unknown schedule {schedule!r}; the executor follows: {', '.join(SCHEDULES)}")
@@ -289,8 +291,16 @@ def _make_schedule(graph: Graph, schedule: str, fuse: bool):
     s = evaluate(p, range(len(p.units)), "sequential") if schedule == "sequential" else memory_schedule(p, schedule)
     by_name = {n.name: n for n in graph.nodes}
     post = {u.nodes[0]: tuple(by_name[m] for m in u.nodes[1:]) for u in p.units if len(u.nodes) > 1} if fuse else {}
+    # room for kernels' temporaries at each unit (elements per sample): up to (1 + WORKSPACE_FRACTION) x the
+    # peak, less the tensors live at that step and the input when the model has freed it (the caller holds it)
+    cap = (1 + WORKSPACE_FRACTION) * s.peak
+    held = p.buffers[0].elements
+    room = {}
+    for step, u in enumerate(s.order):
+        free = cap - s.live[step] - (0 if 0 in s.live_sets[step] else held)
+        room.update(dict.fromkeys(p.units[u].nodes, int(free)))
     if schedule == "sequential":
-        return list(graph.nodes), post, s.peak
+        return list(graph.nodes), post, room
     views = [n for n in graph.nodes if p.node_unit.get(n.name) is None]
     ready, order = {INPUT}, []
 
@@ -312,7 +322,7 @@ def _make_schedule(graph: Graph, schedule: str, fuse: bool):
         for name in p.units[u].nodes:
             place(by_name[name])
         flush()
-    return order, post, s.peak
+    return order, post, room
 
 
 def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = None, seed: int = 0,
@@ -336,8 +346,7 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
         weights = init_weights(graph, seed)
     elif not calibrate:
         weights = check_weights(graph, weights)
-    order, post, peak = _schedule(graph, schedule, fuse=not (keep or calibrate))
-    workspace = int(WORKSPACE_FRACTION * peak * batch)
+    order, post, room = _schedule(graph, schedule, fuse=not (keep or calibrate))
     threads = default_threads() if threads is None else max(1, int(threads))
     last_use: dict[str, int] = {}
     for i, n in enumerate(order):
@@ -357,7 +366,7 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
             counted = 0
         else:
             outs, counted, done = _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate,
-                                            post.get(node.name, ()), workspace, threads)
+                                            post.get(node.name, ()), room.get(node.name, 0) * batch, threads)
             fused.update(n.name for n in done)
         del ins
         for r in set(node.inputs):

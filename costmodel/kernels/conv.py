@@ -92,8 +92,9 @@ def _im2col(op, x, wm, out, ctx, geom, ho, wo):
     n, c = x.shape[:2]
     g = wm.shape[0]
     k = c * kh * kw
-    rows = max(1, min(ho, ctx.workspace // max(1, k * wo)))
-    samples = max(1, min(n, ctx.workspace // max(1, k * ho * wo))) if rows == ho else 1
+    per_row = k * wo + c * sh * (x.shape[3] + pads[2] + pads[3])  # columns + padded input band per output row
+    rows = max(1, min(ho, ctx.workspace // per_row))
+    samples = max(1, min(n, ctx.workspace // (per_row * ho))) if rows == ho else 1
     co = out.shape[1] * out.shape[2]
     out3 = out.reshape(n, co, ho * wo)  # a view: out is contiguous
     post = ctx.post and epilogue(ctx, ctx.w.get("bias") if op.bias else None, co)
