@@ -16,8 +16,8 @@ Peak memory is measured with tracemalloc (NumPy reports its array buffers to it)
 the peak of what the run allocates, plus the input array the caller holds, divided by the analytic
 optimal peak ``costmodel.memory.schedule(graph, "optimal").peak`` x 4 bytes x batch.
 
-Other processes distort timings: the load average is printed before and after each child; measure
-on a quiet machine. Goals (issue 17): batch 8 within 2x PyTorch with 2 threads, batch 1 within
+Other processes distort timings: each child reports the CPUs other processes used on average while
+it ran (from /proc/stat, less its own CPU time); measure on a quiet machine. Goals (issue 17): batch 8 within 2x PyTorch with 2 threads, batch 1 within
 1.5x, peak memory within 1.5x the analytic optimal peak.
 """
 import argparse
@@ -78,6 +78,21 @@ def load_baseline(rev):
     return mod
 
 
+def busy_seconds():
+    """CPU seconds all processes have used since boot (/proc/stat; None where there is none)."""
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    except (OSError, ValueError):
+        return None
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds():
+    t = os.times()
+    return t.user + t.system
+
+
 def torch_forward(torch, model, xt):
     with torch.no_grad():
         model(xt)
@@ -95,6 +110,7 @@ def child(a):
     torch.set_num_threads(a.threads)
     old = load_baseline(a.baseline) if a.baseline else None
     print(json.dumps({"load": os.getloadavg()[0], "torch": torch.__version__}), flush=True)
+    busy0, own0, wall0 = busy_seconds(), own_seconds(), time.perf_counter()
     for name in a.nets.split(","):
         g = costmodel.build(name)
         w = init_weights(g, 0)
@@ -111,7 +127,9 @@ def child(a):
                 run_old = functools.partial(old.execute, g, x, weights=w)
                 row.update(old_ms=median_ms(run_old, a.repeat), old_peak=peak_bytes(run_old, x) / (optimal * batch))
             print(json.dumps(row), flush=True)
-    print(json.dumps({"load": os.getloadavg()[0]}), flush=True)
+    busy1, own1, wall1 = busy_seconds(), own_seconds(), time.perf_counter()
+    others = None if busy0 is None else ((busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
+    print(json.dumps({"load": os.getloadavg()[0], "others": others}), flush=True)
 
 
 def table(rows, markdown):
@@ -156,7 +174,7 @@ def main(argv=None):
     except ImportError:
         print("this benchmark compares with PyTorch: pip install torch==2.13.0")
         return 2
-    rows = []
+    rows, quiet = [], []
     for n in a.threads.split(","):
         env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n)
         cmd = [sys.executable, os.path.abspath(__file__), "--child", "--threads", n, "--nets", a.nets,
@@ -169,12 +187,17 @@ def main(argv=None):
                 print(f"  {r['net']} batch {r['batch']} threads {r['threads']}: executor {r['new_ms']:.1f} ms, "
                       f"PyTorch {r['torch_ms']:.1f} ms", file=sys.stderr, flush=True)
             else:
-                print(f"{n} thread(s): load average {r['load']:.2f}" + (f", torch {r['torch']}" if "torch" in r else ""),
-                      file=sys.stderr, flush=True)
+                print(f"{n} thread(s): load average {r['load']:.2f}" + (f", torch {r['torch']}" if "torch" in r else "")
+                      + (f"; other processes used {r['others']:.2f} CPUs on average during the run"
+                         if r.get("others") is not None else ""), file=sys.stderr, flush=True)
+                if r.get("others") is not None:
+                    quiet.append(f"{n} thread(s): {r['others']:.2f}")
         if proc.wait():
             return proc.returncode
     rows.sort(key=lambda r: (r["net"], r["batch"], r["threads"]))
     print(table(rows, a.markdown))
+    if quiet:
+        print(f"\nCPUs used by other processes during each run (of {os.cpu_count()}): {'; '.join(quiet)}")
     return 0
 
 

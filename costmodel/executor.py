@@ -269,8 +269,9 @@ _SCHEDULE_CACHE: dict[int, tuple] = {}
 
 
 def _schedule(graph: Graph, schedule: str, fuse: bool):
-    """(nodes in execution order, node name -> fused follower nodes, node name -> room for its
-    kernel's temporaries in elements per sample), cached per graph. Units of the memory plan run in the schedule's order; nodes
+    """(nodes in execution order, node name -> fused follower nodes, node name -> (room for its
+    kernel's temporaries in elements per sample, label, analytical output shapes, analytical
+    Mult-Adds)), cached per graph. Units of the memory plan run in the schedule's order; nodes
     outside units (views) run as soon as their inputs exist."""
     if schedule not in SCHEDULES:
         raise CostModelError(f"unknown schedule {schedule!r}; the executor follows: {', '.join(SCHEDULES)}")
@@ -295,12 +296,15 @@ def _make_schedule(graph: Graph, schedule: str, fuse: bool):
     # peak, less the tensors live at that step and the input when the model has freed it (the caller holds it)
     cap = (1 + WORKSPACE_FRACTION) * s.peak
     held = p.buffers[0].elements
-    room = {}
+    room = {n.name: 0 for n in graph.nodes}
     for step, u in enumerate(s.order):
         free = cap - s.live[step] - (0 if 0 in s.live_sets[step] else held)
         room.update(dict.fromkeys(p.units[u].nodes, int(free)))
+    # per node: room, label, analytical output shapes and Mult-Adds (ops are immutable)
+    static = {n.name: (room[n.name], n.op.label(n.in_shapes), tuple(n.out_shapes),
+                       n.op.madds(n.in_shapes, n.out_shapes)) for n in graph.nodes}
     if schedule == "sequential":
-        return list(graph.nodes), post, room
+        return list(graph.nodes), post, static
     views = [n for n in graph.nodes if p.node_unit.get(n.name) is None]
     ready, order = {INPUT}, []
 
@@ -322,7 +326,7 @@ def _make_schedule(graph: Graph, schedule: str, fuse: bool):
         for name in p.units[u].nodes:
             place(by_name[name])
         flush()
-    return order, post, room
+    return order, post, static
 
 
 def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = None, seed: int = 0,
@@ -346,7 +350,7 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
         weights = init_weights(graph, seed)
     elif not calibrate:
         weights = check_weights(graph, weights)
-    order, post, room = _schedule(graph, schedule, fuse=not (keep or calibrate))
+    order, post, static = _schedule(graph, schedule, fuse=not (keep or calibrate))
     threads = default_threads() if threads is None else max(1, int(threads))
     last_use: dict[str, int] = {}
     for i, n in enumerate(order):
@@ -366,7 +370,7 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
             counted = 0
         else:
             outs, counted, done = _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate,
-                                            post.get(node.name, ()), room.get(node.name, 0) * batch, threads)
+                                            post.get(node.name, ()), static[node.name][0] * batch, threads)
             fused.update(n.name for n in done)
         del ins
         for r in set(node.inputs):
@@ -377,8 +381,8 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
             if keep:
                 ex.tensors[r] = a
         if verify:
-            chk = NodeCheck(node.name, node.op.kind, node.op.label(node.in_shapes), tuple(node.out_shapes),
-                            tuple(a.shape[1:] for a in outs), node.op.madds(node.in_shapes, node.out_shapes),
+            _, label, expected, madds = static[node.name]
+            chk = NodeCheck(node.name, node.op.kind, label, expected, tuple(a.shape[1:] for a in outs), madds,
                             counted, batch)
             ex.checks.append(chk)
             if not (chk.shapes_equal and chk.madds_equal):

@@ -47,13 +47,17 @@ def phase_planes(xt: np.ndarray, fill: float, geom, ho: int, wo: int):
         ys0 = py - top
         y_lo, y_hi = _span(h, ys0, sh, hq)
         planes = np.empty((kw, c, hq, wo), np.float32)
-        planes[:, :, :y_lo] = fill
-        planes[:, :, y_hi:] = fill
+        if y_lo:
+            planes[:, :, :y_lo] = fill
+        if y_hi < hq:
+            planes[:, :, y_hi:] = fill
         for j in range(kw):
             xs0 = j * dw - left
             x_lo, x_hi = _span(w, xs0, sw, wo)
-            planes[j, :, y_lo:y_hi, :x_lo] = fill
-            planes[j, :, y_lo:y_hi, x_hi:] = fill
+            if x_lo:
+                planes[j, :, y_lo:y_hi, :x_lo] = fill
+            if x_hi < wo:
+                planes[j, :, y_lo:y_hi, x_hi:] = fill
             if y_hi > y_lo and x_hi > x_lo:
                 planes[j, :, y_lo:y_hi, x_lo:x_hi] = xt[:, ys0 + y_lo * sh: ys0 + (y_hi - 1) * sh + 1: sh,
                                                         xs0 + x_lo * sw: xs0 + (x_hi - 1) * sw + 1: sw]
