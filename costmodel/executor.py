@@ -263,9 +263,19 @@ def _input(graph: Graph, x, seed: int) -> np.ndarray:
     return x
 
 
-#: id(graph) -> (weak reference to the graph, {(schedule, fuse): what ``_schedule`` returns}); graphs
-#: are immutable, and an entry goes when its graph does
-_SCHEDULE_CACHE: dict[int, tuple] = {}
+#: id(graph) -> (weak reference to the graph, {key: value}): what the executor derives from a graph
+#: (schedules, expected weight shapes); graphs are immutable, and an entry goes when its graph does
+_GRAPH_CACHE: dict[int, tuple] = {}
+
+
+def _cached(graph: Graph, key, make: Callable):
+    entry = _GRAPH_CACHE.get(id(graph))
+    if entry is None or entry[0]() is not graph:
+        entry = _GRAPH_CACHE[id(graph)] = (weakref.ref(graph), {})
+        weakref.finalize(graph, _GRAPH_CACHE.pop, id(graph), None)
+    if key not in entry[1]:
+        entry[1][key] = make()
+    return entry[1][key]
 
 
 def _schedule(graph: Graph, schedule: str, fuse: bool):
@@ -275,14 +285,23 @@ def _schedule(graph: Graph, schedule: str, fuse: bool):
     outside units (views) run as soon as their inputs exist."""
     if schedule not in SCHEDULES:
         raise CostModelError(f"unknown schedule {schedule!r}; the executor follows: {', '.join(SCHEDULES)}")
-    entry = _SCHEDULE_CACHE.get(id(graph))
-    if entry is None or entry[0]() is not graph:
-        entry = _SCHEDULE_CACHE[id(graph)] = (weakref.ref(graph), {})
-        weakref.finalize(graph, _SCHEDULE_CACHE.pop, id(graph), None)
-    per_graph = entry[1]
-    if (schedule, fuse) not in per_graph:
-        per_graph[(schedule, fuse)] = _make_schedule(graph, schedule, fuse)
-    return per_graph[(schedule, fuse)]
+    return _cached(graph, ("schedule", schedule, fuse), lambda: _make_schedule(graph, schedule, fuse))
+
+
+def _checked(graph: Graph, weights: Mapping) -> Mapping:
+    """``weights`` itself when every layer has exactly the expected float32 arrays (the kernels only
+    read them), else ``check_weights(graph, weights)`` (its copies, or its error)."""
+    expected = _cached(graph, "weight_shapes", lambda: weight_shapes(graph))
+    try:
+        if len(weights) == len(expected) and all(
+                len(weights[layer]) == len(shapes)
+                and all(type(a := weights[layer][k]) is np.ndarray and a.dtype == np.float32 and a.shape == shape
+                        for k, shape in shapes.items())
+                for layer, shapes in expected.items()):
+            return weights
+    except (KeyError, TypeError):
+        pass
+    return check_weights(graph, weights)
 
 
 def _make_schedule(graph: Graph, schedule: str, fuse: bool):
@@ -349,7 +368,7 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
     if weights is None:
         weights = init_weights(graph, seed)
     elif not calibrate:
-        weights = check_weights(graph, weights)
+        weights = _checked(graph, weights)
     order, post, static = _schedule(graph, schedule, fuse=not (keep or calibrate))
     threads = default_threads() if threads is None else max(1, int(threads))
     last_use: dict[str, int] = {}
