@@ -1,6 +1,6 @@
 """NumPy reference executor: run a graph on real float32 arrays (NCHW, batch N) and check, node
-by node, that the executed shapes equal the analytical ones and that the multiply-accumulates
-actually performed equal ``op.madds`` (+ ``op.attn_madds``, attention's matrix products).
+by node, that the executed shapes equal the analytical ones and that the Mult-Adds (multiply-
+accumulates) actually performed equal ``op.madds`` (+ ``op.attn_madds``, attention's matrix products).
 
 * ``execute(graph, x, weights=..., seed=...)``   -> the output (a tuple if the graph has several)
 * ``run(graph, ...)``                            -> ``Execution``: outputs, tensors, per-node checks
@@ -8,40 +8,44 @@ actually performed equal ``op.madds`` (+ ``op.attn_madds``, attention's matrix p
   PyTorch's layout (conv ``weight`` (out, in/groups, kh, kw), ``bias`` (out,); linear ``weight``
   (out, in); BatchNorm ``weight``, ``bias``, ``running_mean``, ``running_var``).
 
-Every op kind has one kernel in ``KERNELS``. A kernel computes its output from the arrays it is
-given and the op's attributes (padding through ``op.pads``), never from the graph's inferred
-shapes, so the shape check is a real check. Conv and linear kernels count the MACs of the
-matrix products and multiply-adds they really perform, from the operand shapes
-(``_Ctx.matmul``: batch x M x K x P; ``_depthwise``: output elements x taps).
-
-Convolutions are matrix products: 1x1 is one (batched, grouped) matmul; k x k gathers a strided
-window view into an im2col buffer (tiled along output rows to stay under ``IM2COL_BYTES``) and
-multiplies it by the (groups, out/groups, in/groups*kh*kw) weight; depthwise convs accumulate
-k*k shifted strided slices times per-channel weights. No Python loop runs over pixels or channels.
+Every op kind has one kernel in ``KERNELS`` (``costmodel.kernels``: how each computes and counts).
+The executor runs the nodes in a schedule (``schedule="sequential"``: definition order, or
+``"optimal"``: the lowest-peak order of ``costmodel.memory``) and frees each tensor as soon as its
+last reader has run. Unless every tensor is kept (``keep``) or BatchNorm statistics are being
+calibrated, the units of the memory model's deployment plan (``costmodel.memory.plan``) are fused
+the same way: a conv or linear kernel applies its folded BatchNorm and fused activations to its
+output tiles, and those nodes pass the array on (their check compares that array's shape). An
+activation fused into a pool or element-wise op runs in place on its input. A kernel's temporary
+buffers get the room between the tensors the memory model holds at its step (plus the input,
+which the caller holds to the end) and (1 + ``WORKSPACE_FRACTION``) x the schedule's analytic
+peak, at least ``costmodel.kernels.base.MIN_WORKSPACE`` elements: big tiles where memory is
+slack, small ones at the peak, so the executor's peak stays within about 1.25 x the model's.
 """
 from __future__ import annotations
 
 import io
 import os
+import weakref
 import zipfile
 import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Dict, Tuple  # the weights functions' annotations
 
 import numpy as np
 
 from .errors import CostModelError, GraphError
 from .graph import INPUT, Graph, require_graph
-from .kernels_attention import ATTENTION_KERNELS, gelu
+from .kernels import INPLACE, KERNELS, Ctx, default_threads
 
-#: largest im2col buffer a k x k convolution materializes at once (bytes); larger ones are tiled
-IM2COL_BYTES = 64 * 2 ** 20
-#: BatchNorm epsilon (PyTorch's default)
-BN_EPS = 1e-5
+#: kernels' temporaries may take the executor to (1 + this) x the analytic peak memory
+WORKSPACE_FRACTION = 0.25
+#: schedules the executor follows (names of ``costmodel.memory.schedule``)
+SCHEDULES = ("sequential", "optimal")
 
 
 class VerificationError(CostModelError):
-    """An executed shape or MAC count differs from the analytical one."""
+    """An executed shape or Mult-Adds count differs from the analytical one."""
 
 
 # ----------------------------------------------------------------------------- weights
@@ -169,362 +173,17 @@ def load_weights(path: str) -> Dict[str, Dict[str, np.ndarray]]:
         out.setdefault(layer, {})[key] = a
     return out
 
-
-# ----------------------------------------------------------------------------- kernels
-class _Ctx:
-    """What a kernel gets besides the op and its inputs: the layer's weights, whether it may
-    overwrite its first input, and the MAC counter it must feed."""
-
-    __slots__ = ("w", "inplace", "macs", "calibrate")
-
-    def __init__(self, w, inplace, calibrate=False):
-        self.w = w
-        self.inplace = inplace
-        self.macs = 0
-        self.calibrate = calibrate
-
-    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """a (..., M, K) @ b (..., K, P), counting prod(batch) * M * K * P MACs."""
-        out = np.matmul(a, b)
-        m, k = a.shape[-2:]
-        self.macs += int(np.prod(out.shape[:-2], dtype=np.int64)) * m * k * b.shape[-1]
-        return out
-
-    def out_like(self, x: np.ndarray) -> np.ndarray:
-        return x if self.inplace else np.empty_like(x)
-
-
-def _pad(x: np.ndarray, pads, value=0.0) -> np.ndarray:
-    """x (N, C, H, W) padded by (top, bottom, left, right) with ``value``."""
-    t, b, left, r = pads
-    if not any(pads):
-        return x
-    n, c, h, w = x.shape
-    xp = np.full((n, c, h + t + b, w + left + r), value, np.float32)
-    xp[:, :, t:t + h, left:left + w] = x
-    return xp
-
-
-def _n_windows(size: int, k: int, s: int, d: int, p0: int, p1: int, ceil: bool = False) -> Tuple[int, int]:
-    """(number of windows, extra padding needed after) of a k-tap window with stride s and
-    dilation d sliding over size + p0 + p1 positions; ``ceil`` as PyTorch pooling (a last,
-    partial window is kept if it starts inside the input or the left padding)."""
-    span = size + p0 + p1 - (d * (k - 1) + 1)
-    if span < 0:
-        return 0, 0
-    n = (-(-span // s) if ceil else span // s) + 1
-    while ceil and n > 1 and (n - 1) * s >= size + p0:
-        n -= 1
-    return n, max(0, (n - 1) * s - span)
-
-
-def _taps(xp: np.ndarray, kh, kw, sh, sw, dh, dw, ho, wo):
-    """Yield (i, j, strided slice of xp for kernel tap (i, j)), each (N, C, ho, wo)."""
-    for i in range(kh):
-        for j in range(kw):
-            yield i, j, xp[:, :, i * dh: i * dh + sh * (ho - 1) + 1: sh, j * dw: j * dw + sw * (wo - 1) + 1: sw]
-
-
-def _depthwise(out, xp, wt, geom) -> int:
-    """out = sum over taps (i, j) of the shifted strided input slice times the per-channel
-    weight wt[:, i * kw + j]; returns the MACs performed (output elements per tap)."""
-    kh, kw, sh, sw, dh, dw = geom
-    tmp = np.empty_like(out)
-    macs = 0
-    for i, j, xs in _taps(xp, kh, kw, sh, sw, dh, dw, out.shape[2], out.shape[3]):
-        t = i * kw + j
-        np.multiply(xs, wt[:, t], out=out if t == 0 else tmp)
-        if t:
-            out += tmp
-        macs += out.size
-    return macs
-
-
-def conv2d(op, ins, ctx):
-    """Convolution as matrix products (see the module docstring)."""
-    (x,) = ins
-    n, c, h, w = x.shape
-    weight = ctx.w["weight"]
-    co, cg, kh, kw = weight.shape
-    g = op.groups
-    if c % g or c // g != cg:
-        raise GraphError(f"input has {c} channels, weight expects {cg} x {g} groups")
-    (sh, sw), (dh, dw) = op.stride, op.dilation
-    pads = op.pads((h, w))
-    ho, _ = _n_windows(h, kh, sh, dh, pads[0], pads[1])
-    wo, _ = _n_windows(w, kw, sw, dw, pads[2], pads[3])
-    if ho < 1 or wo < 1:
-        raise GraphError(f"kernel {kh}x{kw} does not fit the padded {h}x{w} input")
-    xp = _pad(x, pads)
-    if cg == 1 and g == c:  # depthwise (channel multiplier co // c): k*k shifted multiply-adds
-        m = co // c
-        if m > 1:
-            xp = np.repeat(xp, m, axis=1)
-        out = np.empty((n, co, ho, wo), np.float32)
-        ctx.macs += _depthwise(out, xp, weight.reshape(co, kh * kw, 1, 1), (kh, kw, sh, sw, dh, dw))
-    else:
-        wm = weight.reshape(g, co // g, cg * kh * kw)
-        if (kh, kw, sh, sw) == (1, 1, 1, 1):
-            out = ctx.matmul(wm, xp.reshape(n, g, cg, ho * wo))
-        else:
-            # strided window view (N, C, kh, kw, ho, wo), gathered in row tiles into im2col buffers
-            sn, sc, sy, sx = xp.strides
-            win = np.lib.stride_tricks.as_strided(
-                xp, (n, c, kh, kw, ho, wo), (sn, sc, sy * dh, sx * dw, sy * sh, sx * sw), writeable=False)
-            rows = max(1, min(ho, IM2COL_BYTES // max(1, 4 * n * c * kh * kw * wo)))
-            out = np.empty((n, g, co // g, ho * wo), np.float32)
-            for r0 in range(0, ho, rows):
-                r1 = min(ho, r0 + rows)
-                cols = np.ascontiguousarray(win[:, :, :, :, r0:r1]).reshape(n, g, cg * kh * kw, (r1 - r0) * wo)
-                out[..., r0 * wo: r1 * wo] = ctx.matmul(wm, cols)
-        out = out.reshape(n, co, ho, wo)
-    if op.bias:
-        out += ctx.w["bias"][:, None, None]
-    return (out,)
-
-
-def linear(op, ins, ctx):
-    (x,) = ins
-    out = ctx.matmul(x, ctx.w["weight"].T)
-    if op.bias:
-        out += ctx.w["bias"]
-    return (out,)
-
-
-def batchnorm(op, ins, ctx):
-    """Inference form y = (x - mean) / sqrt(var + eps) * gamma + beta, as y = x * a + b."""
-    (x,) = ins
-    w = ctx.w
-    if ctx.calibrate:  # running statistics := this input's per-channel statistics
-        axes = (0,) + tuple(range(2, x.ndim))
-        w["running_mean"] = x.mean(axis=axes, dtype=np.float64).astype(np.float32)
-        var = x.var(axis=axes, dtype=np.float64)
-        w["running_var"] = (var + 0.1 * var.mean() + 1e-3).astype(np.float32)  # no near-constant channel blows up
-    a = (1.0 / np.sqrt(w["running_var"].astype(np.float64) + BN_EPS))
-    if op.affine:
-        a = a * w["weight"]
-    b = (w["bias"] if op.affine else 0.0) - w["running_mean"] * a
-    shape = (-1,) + (1,) * (x.ndim - 2)
-    out = ctx.out_like(x)
-    np.multiply(x, a.astype(np.float32).reshape(shape), out=out)
-    out += b.astype(np.float32).reshape(shape)
-    return (out,)
-
-
-def _relu6(x, out):
-    return np.clip(x, 0.0, 6.0, out=out)
-
-
-def _hsigmoid(x, out):
-    """relu6(x + 3) / 6."""
-    np.add(x, 3.0, out=out)
-    np.clip(out, 0.0, 6.0, out=out)
-    out *= np.float32(1.0 / 6.0)
-    return out
-
-
-def _sigmoid(x, out):
-    """1 / (1 + exp(-x))."""
-    with np.errstate(over="ignore"):
-        np.negative(x, out=out)
-        np.exp(out, out=out)
-    out += 1.0
-    np.reciprocal(out, out=out)
-    return out
-
-
-ACTIVATIONS: Dict[str, Callable] = {
-    "relu": lambda x, out: np.maximum(x, 0.0, out=out),
-    "relu6": _relu6,
-    "sigmoid": _sigmoid,
-    "swish": lambda x, out: np.multiply(x, _sigmoid(x, np.empty_like(x)), out=out),
-    "hsigmoid": _hsigmoid,
-    "hswish": lambda x, out: np.multiply(x, _hsigmoid(x, np.empty_like(x)), out=out),
-    "gelu": gelu,
-}
-
-
-def activation(op, ins, ctx):
-    (x,) = ins
-    return (ACTIVATIONS[op.fn](x, ctx.out_like(x)),)
-
-
-def _pool_geometry(op, x):
-    _, _, h, w = x.shape
-    kh, kw = op.kernel
-    sh, sw = op.stride
-    t, b, left, r = op.pads((h, w))
-    ho, eh = _n_windows(h, kh, sh, 1, t, b, op.ceil_mode)
-    wo, ew = _n_windows(w, kw, sw, 1, left, r, op.ceil_mode)
-    if ho < 1 or wo < 1:
-        raise GraphError(f"pool window {kh}x{kw} does not fit the padded {h}x{w} input")
-    return (kh, kw, sh, sw, ho, wo), (t, b, left, r), (eh, ew)
-
-
-def maxpool(op, ins, ctx):
-    """Max over k*k taps of the input padded with -inf (PyTorch's implicit padding)."""
-    (x,) = ins
-    (kh, kw, sh, sw, ho, wo), (t, b, left, r), (eh, ew) = _pool_geometry(op, x)
-    xp = _pad(x, (t, b + eh, left, r + ew), -np.inf)
-    out = None
-    for _, _, xs in _taps(xp, kh, kw, sh, sw, 1, 1, ho, wo):
-        out = xs.copy() if out is None else np.maximum(out, xs, out=out)
-    return (out,)
-
-
-def _divisor(size, k, s, n, p0, p1, include_pad):
-    """Per-axis window sizes PyTorch divides by: the window clipped to the padded input
-    (count_include_pad) or to the input itself."""
-    start = np.arange(n) * s
-    lo, hi = (0, size + p0 + p1) if include_pad else (p0, p0 + size)
-    return np.minimum(start + k, hi) - np.maximum(start, lo)
-
-
-def avgpool(op, ins, ctx):
-    """Sum over k*k taps of the zero-padded input, divided as PyTorch's AvgPool2d divides."""
-    (x,) = ins
-    _, _, h, w = x.shape
-    (kh, kw, sh, sw, ho, wo), (t, b, left, r), (eh, ew) = _pool_geometry(op, x)
-    xp = _pad(x, (t, b + eh, left, r + ew))
-    out = None
-    for _, _, xs in _taps(xp, kh, kw, sh, sw, 1, 1, ho, wo):
-        out = xs.copy() if out is None else np.add(out, xs, out=out)
-    dh = _divisor(h, kh, sh, ho, t, b, op.count_include_pad)
-    dw = _divisor(w, kw, sw, wo, left, r, op.count_include_pad)
-    out /= np.maximum(dh[:, None] * dw[None, :], 1).astype(np.float32)  # a window of padding only: 0
-    return (out,)
-
-
-def adaptive_avgpool(op, ins, ctx):
-    """Window sums from 2-D prefix sums (no loop over pixels): cell (i, j) = S[r1, c1] - S[r0, c1]
-    - S[r1, c0] + S[r0, c0] over PyTorch's adaptive windows, divided by the window's area."""
-    from .ops import adaptive_windows
-    (x,) = ins
-    n, c, h, w = x.shape
-    s = np.zeros((n, c, h + 1, w + 1), np.float64)
-    s[:, :, 1:, 1:] = x.cumsum(axis=2, dtype=np.float64).cumsum(axis=3)
-    rows = np.array(adaptive_windows(h, op.size[0]))
-    cols = np.array(adaptive_windows(w, op.size[1]))
-    r0, r1 = rows[:, 0][:, None], rows[:, 1][:, None]
-    c0, c1 = cols[:, 0][None, :], cols[:, 1][None, :]
-    total = s[:, :, r1, c1] - s[:, :, r0, c1] - s[:, :, r1, c0] + s[:, :, r0, c0]
-    return ((total / ((r1 - r0) * (c1 - c0))).astype(np.float32),)
-
-
-def global_avgpool(op, ins, ctx):
-    (x,) = ins
-    return (x.mean(axis=(2, 3), keepdims=True, dtype=np.float32),)
-
-
-def add(op, ins, ctx):
-    out = np.add(ins[0], ins[1], out=ctx.out_like(ins[0]))
-    for y in ins[2:]:
-        out += y
-    return (out,)
-
-
-def multiply(op, ins, ctx):
-    a, b = ins
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    out = a if ctx.inplace and a.shape == shape else np.empty(shape, np.float32)
-    return (np.multiply(a, b, out=out),)
-
-
-def concat(op, ins, ctx):
-    return (np.concatenate(ins, axis=1),)
-
-
-def split(op, ins, ctx):
-    (x,) = ins
-    return tuple(np.split(x, np.cumsum(op.sizes)[:-1], axis=1))
-
-
-def channel_shuffle(op, ins, ctx):
-    """(N, g, C/g, H, W) -> transpose to (N, C/g, g, H, W) -> (N, C, H, W), as torch's."""
-    (x,) = ins
-    n, c = x.shape[:2]
-    y = x.reshape((n, op.groups, c // op.groups) + x.shape[2:]).swapaxes(1, 2)
-    return (np.ascontiguousarray(y).reshape(x.shape),)
-
-
-def flatten(op, ins, ctx):
-    (x,) = ins
-    return (x.reshape(x.shape[0], -1),)
-
-
-def unflatten(op, ins, ctx):
-    (x,) = ins
-    return (x.reshape((x.shape[0],) + tuple(op.shape)),)
-
-
-def dropout(op, ins, ctx):
-    return (ins[0],)
-
-
-def _bilinear_axis(n_in, n_out):
-    """Source indices i0, i1 and weight of i1 along one axis, align_corners=False:
-    src = max((dst + 0.5) * n_in / n_out - 0.5, 0)."""
-    scale = np.float32(n_in / n_out)
-    src = np.maximum((np.arange(n_out, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5), 0)
-    i0 = np.minimum(src.astype(np.int64), n_in - 1)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    return i0, i1, (src - i0).astype(np.float32)
-
-
-def _nearest_axis(n_in, n_out):
-    """floor(dst * n_in / n_out), clipped (torch 'nearest')."""
-    scale = np.float32(n_in / n_out)
-    return np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * scale).astype(np.int64), n_in - 1)
-
-
-def upsample(op, ins, ctx):
-    (x,) = ins
-    _, _, h, w = x.shape
-    ho, wo = op.size
-    if op.mode == "nearest":
-        return (x[:, :, _nearest_axis(h, ho)][:, :, :, _nearest_axis(w, wo)],)
-    i0, i1, lh = _bilinear_axis(h, ho)
-    y = x[:, :, i0] * (1 - lh)[:, None] + x[:, :, i1] * lh[:, None]
-    j0, j1, lw = _bilinear_axis(w, wo)
-    return (y[..., j0] * (1 - lw) + y[..., j1] * lw,)
-
-
-#: op kind -> kernel(op, inputs, ctx) -> tuple of output arrays
-KERNELS: Dict[str, Callable] = {
-    "conv2d": conv2d,
-    "linear": linear,
-    "batchnorm": batchnorm,
-    "activation": activation,
-    "maxpool": maxpool,
-    "avgpool": avgpool,
-    "global_avgpool": global_avgpool,
-    "adaptive_avgpool": adaptive_avgpool,
-    "add": add,
-    "multiply": multiply,
-    "concat": concat,
-    "split": split,
-    "channel_shuffle": channel_shuffle,
-    "flatten": flatten,
-    "unflatten": unflatten,
-    "dropout": dropout,
-    "upsample": upsample,
-    **ATTENTION_KERNELS,
-}
-#: kernels that may write their result into their (dead, unshared) first input
-INPLACE = {"batchnorm", "activation", "add", "multiply", "softmax", "layer_scale"}
-
-
 # ----------------------------------------------------------------------------- running
 @dataclass(frozen=True)
 class NodeCheck:
     """One node's verification: executed vs analytical output shapes (without batch) and the
-    MACs the kernel performed per sample vs ``op.madds``."""
+    Mult-Adds the kernel performed (``counted``, whole batch) vs ``op.madds`` (per sample)."""
 
     name: str
     kind: str
     label: str
-    expected: Tuple[Tuple[int, ...], ...]
-    actual: Tuple[Tuple[int, ...], ...]
+    expected: tuple[tuple[int, ...], ...]
+    actual: tuple[tuple[int, ...], ...]
     madds: int
     counted: int
     batch: int = 1
@@ -534,12 +193,12 @@ class NodeCheck:
         return self.expected == self.actual
 
     @property
-    def counts_macs(self) -> bool:
-        """Whether this op multiplies at all (conv, linear): only these are MAC-checked."""
+    def counts_madds(self) -> bool:
+        """Whether this op multiplies at all (conv, linear): only these are Mult-Adds-checked."""
         return self.madds > 0 or self.counted > 0
 
     @property
-    def macs_equal(self) -> bool:
+    def madds_equal(self) -> bool:
         return self.counted == self.madds * self.batch
 
     def describe(self, op) -> str:
@@ -549,7 +208,7 @@ class NodeCheck:
             what = (f"executed shape {_fmt_shapes(self.actual)} != analytical {_fmt_shapes(self.expected)}")
         else:
             per = self.counted // self.batch if self.counted % self.batch == 0 else self.counted / self.batch
-            what = f"counted {per} MACs per sample != analytical madds {self.madds}"
+            what = f"counted {per} Mult-Adds per sample != analytical {self.madds}"
         return f"node {self.name!r} ({self.kind}: {attrs}): {what}"
 
 
@@ -559,17 +218,18 @@ def _fmt_shapes(shapes) -> str:
 
 @dataclass
 class Execution:
-    """Result of ``run``: outputs in graph order, kept tensors, per-node checks, and the node
-    execution stopped at (a shape mismatch stops it: later analytical shapes are moot)."""
+    """Result of ``run``: outputs in graph order, kept tensors, per-node checks (in execution
+    order), and the node execution stopped at (a shape mismatch stops it: later analytical shapes
+    are moot)."""
 
-    outputs: Tuple[np.ndarray, ...]
-    tensors: Dict[str, np.ndarray] = field(default_factory=dict)
-    checks: List[NodeCheck] = field(default_factory=list)
-    stopped_at: Optional[str] = None
+    outputs: tuple[np.ndarray, ...]
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    checks: list[NodeCheck] = field(default_factory=list)
+    stopped_at: str | None = None
 
     @property
-    def mismatches(self) -> List[NodeCheck]:
-        return [c for c in self.checks if not (c.shapes_equal and c.macs_equal)]
+    def mismatches(self) -> list[NodeCheck]:
+        return [c for c in self.checks if not (c.shapes_equal and c.madds_equal)]
 
     @property
     def ok(self) -> bool:
@@ -582,62 +242,152 @@ def random_input(graph: Graph, batch: int = 1, seed: int = 0) -> np.ndarray:
     return rng.standard_normal((int(batch),) + tuple(graph.input_shape), dtype=np.float32)
 
 
-def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mapping] = None, seed: int = 0,
-        keep: bool = False, verify: bool = True, raise_on_mismatch: bool = True,
-        progress: Optional[Callable[[int], None]] = None, calibrate: bool = False) -> Execution:
-    """Execute ``graph`` node by node (see ``execute``); return an ``Execution``.
-
-    With ``verify``, each node's executed shapes and MAC count are compared with the analytical
-    ones; a mismatch raises ``VerificationError`` (``raise_on_mismatch``) or is recorded (a shape
-    mismatch also stops the run). ``progress(i)`` is called after each node. ``keep`` keeps
-    every tensor (by node name, ``node:i`` for multi-output nodes, and ``input``). ``calibrate``
-    replaces every BatchNorm's running statistics (in ``weights``, which must then be a dict this
-    call may modify) by those of its input on this run; see ``calibrate_batchnorm``."""
-    require_graph(graph, "execute")
+def _input(graph: Graph, x, seed: int) -> np.ndarray:
     if x is None:
-        x = random_input(graph, 1, seed)
-    else:
-        try:
-            x = np.asarray(x, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise GraphError(f"input must be a numeric array of shape (N,) + {tuple(graph.input_shape)}, "
-                             f"got {type(x).__name__}") from None
+        return random_input(graph, 1, seed)
+    try:
+        x = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise GraphError(f"input must be a numeric array of shape (N,) + {tuple(graph.input_shape)}, "
+                         f"got {type(x).__name__}") from None
     if x.shape[1:] != tuple(graph.input_shape) or x.ndim != len(graph.input_shape) + 1:
         raise GraphError(f"input has shape {x.shape}; graph {graph.name!r} expects (N,) + "
                          f"{tuple(graph.input_shape)}")
-    batch = x.shape[0]
-    if batch < 1:
+    if x.shape[0] < 1:
         raise GraphError("input batch is empty; give at least one sample")
+    return x
+
+
+#: id(graph) -> (weak reference to the graph, {key: value}): what the executor derives from a graph
+#: (schedules, expected weight shapes); graphs are immutable, and an entry goes when its graph does
+_GRAPH_CACHE: dict[int, tuple] = {}
+
+
+def _cached(graph: Graph, key, make: Callable):
+    entry = _GRAPH_CACHE.get(id(graph))
+    if entry is None or entry[0]() is not graph:
+        entry = _GRAPH_CACHE[id(graph)] = (weakref.ref(graph), {})
+        weakref.finalize(graph, _GRAPH_CACHE.pop, id(graph), None)
+    if key not in entry[1]:
+        entry[1][key] = make()
+    return entry[1][key]
+
+
+def _schedule(graph: Graph, schedule: str, fuse: bool):
+    """(nodes in execution order, node name -> fused follower nodes, node name -> (room for its
+    kernel's temporaries in elements per sample, label, analytical output shapes, analytical
+    Mult-Adds)), cached per graph. Units of the memory plan run in the schedule's order; nodes
+    outside units (views) run as soon as their inputs exist."""
+    if schedule not in SCHEDULES:
+        raise CostModelError(f"unknown schedule {schedule!r}; the executor follows: {', '.join(SCHEDULES)}")
+    return _cached(graph, ("schedule", schedule, fuse), lambda: _make_schedule(graph, schedule, fuse))
+
+
+def _checked(graph: Graph, weights: Mapping) -> Mapping:
+    """``weights`` itself when every layer has exactly the expected float32 arrays (the kernels only
+    read them), else ``check_weights(graph, weights)`` (its copies, or its error)."""
+    expected = _cached(graph, "weight_shapes", lambda: weight_shapes(graph))
+    try:
+        if len(weights) == len(expected) and all(
+                len(weights[layer]) == len(shapes)
+                and all(type(a := weights[layer][k]) is np.ndarray and a.dtype == np.float32 and a.shape == shape
+                        for k, shape in shapes.items())
+                for layer, shapes in expected.items()):
+            return weights
+    except (KeyError, TypeError):
+        pass
+    return check_weights(graph, weights)
+
+
+def _make_schedule(graph: Graph, schedule: str, fuse: bool):
+    from .memory import evaluate, plan
+    from .memory import schedule as memory_schedule
+    p = plan(graph)
+    s = evaluate(p, range(len(p.units)), "sequential") if schedule == "sequential" else memory_schedule(p, schedule)
+    by_name = {n.name: n for n in graph.nodes}
+    post = {u.nodes[0]: tuple(by_name[m] for m in u.nodes[1:]) for u in p.units if len(u.nodes) > 1} if fuse else {}
+    # room for kernels' temporaries at each unit (elements per sample): up to (1 + WORKSPACE_FRACTION) x the
+    # peak, less the tensors live at that step and the input when the model has freed it (the caller holds it)
+    cap = (1 + WORKSPACE_FRACTION) * s.peak
+    held = p.buffers[0].elements
+    room = {n.name: 0 for n in graph.nodes}
+    for step, u in enumerate(s.order):
+        free = cap - s.live[step] - (0 if 0 in s.live_sets[step] else held)
+        room.update(dict.fromkeys(p.units[u].nodes, int(free)))
+    # per node: room, label, analytical output shapes and Mult-Adds (ops are immutable)
+    static = {n.name: (room[n.name], n.op.label(n.in_shapes), tuple(n.out_shapes),
+                       n.op.madds(n.in_shapes, n.out_shapes) + n.op.attn_madds(n.in_shapes, n.out_shapes))
+              for n in graph.nodes}
+    if schedule == "sequential":
+        return list(graph.nodes), post, static
+    views = [n for n in graph.nodes if p.node_unit.get(n.name) is None]
+    ready, order = {INPUT}, []
+
+    def place(n):
+        order.append(n)
+        ready.update(n.outputs)
+
+    def flush():
+        while True:
+            go = [n for n in views if all(r in ready for r in n.inputs)]
+            if not go:
+                return
+            for n in go:
+                views.remove(n)
+                place(n)
+
+    flush()
+    for u in s.order:
+        for name in p.units[u].nodes:
+            place(by_name[name])
+        flush()
+    return order, post, static
+
+
+def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = None, seed: int = 0,
+        keep: bool = False, verify: bool = True, raise_on_mismatch: bool = True,
+        progress: Callable[[int], None] | None = None, calibrate: bool = False,
+        schedule: str = "sequential", threads: int | None = None) -> Execution:
+    """Execute ``graph`` node by node (see ``execute``); return an ``Execution``.
+
+    With ``verify``, each node's executed shapes and Mult-Adds count are compared with the
+    analytical ones; a mismatch raises ``VerificationError`` (``raise_on_mismatch``) or is recorded
+    (a shape mismatch also stops the run). ``progress(i)`` is called after each node. ``keep``
+    keeps every tensor (by node name, ``node:i`` for multi-output nodes, and ``input``) and runs
+    every node on its own (no fusion). ``calibrate`` replaces every BatchNorm's running statistics
+    (in ``weights``, which must then be a dict this call may modify) by those of its input on this
+    run; see ``calibrate_batchnorm``. ``schedule``: the node order (module docstring); ``threads``:
+    the kernels' thread pool (default ``costmodel.kernels.default_threads()``; BLAS has its own)."""
+    require_graph(graph, "execute")
+    x = _input(graph, x, seed)
+    batch = x.shape[0]
     if weights is None:
         weights = init_weights(graph, seed)
     elif not calibrate:
-        weights = check_weights(graph, weights)
-    last_use: Dict[str, int] = {}
-    for i, n in enumerate(graph.nodes):
+        weights = _checked(graph, weights)
+    order, post, static = _schedule(graph, schedule, fuse=not (keep or calibrate))
+    threads = default_threads() if threads is None else max(1, int(threads))
+    last_use: dict[str, int] = {}
+    for i, n in enumerate(order):
         for r in n.inputs:
             last_use[r] = i
     for r in graph.outputs:
-        last_use[r] = len(graph.nodes)
-    live: Dict[str, np.ndarray] = {INPUT: x}
+        last_use[r] = len(order)
+    live: dict[str, np.ndarray] = {INPUT: x}
+    fused: set = set()
     ex = Execution(outputs=())
     if keep:
         ex.tensors[INPUT] = x
-    for i, node in enumerate(graph.nodes):
-        kernel = KERNELS.get(node.op.kind)
-        if kernel is None:
-            raise GraphError(f"node {node.name!r} ({node.op.label(node.in_shapes)}): the executor has no kernel "
-                             f"for op kind {node.op.kind!r}; implemented: {', '.join(sorted(KERNELS))}")
+    for i, node in enumerate(order):
         ins = [live[r] for r in node.inputs]
-        first = node.inputs[0]
-        inplace = (not keep and node.op.kind in INPLACE and first != INPUT and last_use[first] == i
-                   and node.inputs.count(first) == 1
-                   and not np.may_share_memory(ins[0], x)
-                   and not any(np.may_share_memory(ins[0], a) for r, a in live.items() if r != first))
-        ctx = _Ctx(weights.get(node.name), inplace, calibrate)
-        try:
-            outs = kernel(node.op, ins, ctx)
-        except CostModelError as e:
-            raise GraphError(f"node {node.name!r} ({node.op.kind}): {e}") from None
+        if node.name in fused:  # applied by its producer's kernel: the array passes on
+            outs = (ins[0],)
+            counted = 0
+        else:
+            outs, counted, done = _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate,
+                                            post.get(node.name, ()), static[node.name][0] * batch, threads)
+            fused.update(n.name for n in done)
+        del ins
         for r in set(node.inputs):
             if last_use[r] == i:
                 del live[r]
@@ -646,29 +396,46 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
             if keep:
                 ex.tensors[r] = a
         if verify:
-            chk = NodeCheck(node.name, node.op.kind, node.op.label(node.in_shapes), tuple(node.out_shapes),
-                            tuple(a.shape[1:] for a in outs), _all_madds(node),
-                            ctx.macs, batch)
+            _, label, expected, madds = static[node.name]
+            chk = NodeCheck(node.name, node.op.kind, label, expected, tuple(a.shape[1:] for a in outs), madds,
+                            counted, batch)
             ex.checks.append(chk)
-            if not (chk.shapes_equal and chk.macs_equal):
+            if not (chk.shapes_equal and chk.madds_equal):
                 if raise_on_mismatch:
                     raise VerificationError(chk.describe(node.op))
                 if not chk.shapes_equal:
                     ex.stopped_at = node.name
                     return ex
+        del outs
         if progress is not None:
             progress(i + 1)
     ex.outputs = tuple(live[r] for r in graph.outputs)
     return ex
 
 
-def _all_madds(node) -> int:
-    """The multiply-accumulates a kernel performs: conv/linear ``madds`` + attention's ``attn_madds``."""
-    return node.op.madds(node.in_shapes, node.out_shapes) + node.op.attn_madds(node.in_shapes, node.out_shapes)
+def _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate, followers: Sequence, workspace,
+              threads):
+    """(outputs, Mult-Adds counted, the follower nodes the kernel applied) of one node."""
+    kernel = KERNELS.get(node.op.kind)
+    if kernel is None:
+        raise GraphError(f"node {node.name!r} ({node.op.label(node.in_shapes)}): the executor has no kernel "
+                         f"for op kind {node.op.kind!r}; implemented: {', '.join(sorted(KERNELS))}")
+    first = node.inputs[0]
+    inplace = (not keep and node.op.kind in INPLACE and first != INPUT and last_use[first] == i
+               and node.inputs.count(first) == 1
+               and not np.may_share_memory(ins[0], x)
+               and not any(np.may_share_memory(ins[0], a) for r, a in live.items() if r != first))
+    post = [(n.op, weights.get(n.name)) for n in followers]
+    ctx = Ctx(weights.get(node.name), inplace, calibrate, post, workspace, threads)
+    try:
+        outs = kernel(node.op, ins, ctx)
+    except CostModelError as e:
+        raise GraphError(f"node {node.name!r} ({node.op.kind}): {e}") from None
+    return outs, ctx.madds, (followers if ctx.fused else ())
 
 
-def calibrate_batchnorm(graph: Graph, weights: Mapping, x: Optional[np.ndarray] = None, seed: int = 0
-                        ) -> Dict[str, Dict[str, np.ndarray]]:
+def calibrate_batchnorm(graph: Graph, weights: Mapping, x: np.ndarray | None = None, seed: int = 0
+                        ) -> dict[str, dict[str, np.ndarray]]:
     """Weights whose BatchNorm running statistics come from each BatchNorm's input when the graph
     runs on ``x`` (default: ``random_input(graph, 2, seed)``), layer by layer in order: running
     mean = the per-channel mean, running variance = the per-channel variance + 0.1 x its mean
@@ -682,22 +449,24 @@ def calibrate_batchnorm(graph: Graph, weights: Mapping, x: Optional[np.ndarray] 
     return w
 
 
-def execute(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mapping] = None, seed: int = 0,
-            return_intermediates: bool = False, verify: bool = True):
+def execute(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = None, seed: int = 0,
+            return_intermediates: bool = False, verify: bool = True, schedule: str = "sequential",
+            threads: int | None = None):
     """Run ``graph`` in NumPy float32 on ``x`` of shape (N,) + graph.input_shape (a random batch
     of one when None) with ``weights`` (layer -> arrays, PyTorch layout; ``init_weights(graph,
     seed)`` when None).
 
     Returns the output array (a tuple when the graph has several outputs), and with
     ``return_intermediates`` also a dict of every tensor by node name (``node:i`` for split
-    outputs). With ``verify`` (default) a node whose executed shape or MAC count differs from
-    the analytical one raises ``VerificationError`` naming the node, both values and the op's
-    attributes."""
-    ex = run(graph, x, weights=weights, seed=seed, keep=return_intermediates, verify=verify)
+    outputs). With ``verify`` (default) a node whose executed shape or Mult-Adds count differs
+    from the analytical one raises ``VerificationError`` naming the node, both values and the op's
+    attributes. ``schedule`` and ``threads``: see ``run``."""
+    ex = run(graph, x, weights=weights, seed=seed, keep=return_intermediates, verify=verify, schedule=schedule,
+             threads=threads)
     out = ex.outputs[0] if len(ex.outputs) == 1 else ex.outputs
     return (out, ex.tensors) if return_intermediates else out
 
 
-__all__ = ["execute", "run", "init_weights", "calibrate_batchnorm", "check_weights", "weight_shapes",
-           "save_weights", "load_weights",
-           "random_input", "Execution", "NodeCheck", "VerificationError", "KERNELS", "IM2COL_BYTES"]
+__all__ = ["KERNELS", "SCHEDULES", "Execution", "NodeCheck", "VerificationError", "calibrate_batchnorm",
+           "check_weights", "execute", "init_weights", "load_weights", "random_input", "run", "save_weights",
+           "weight_shapes"]

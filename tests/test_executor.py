@@ -1,5 +1,5 @@
 """The NumPy reference executor: kernels against direct loops and hand computations, executed
-shapes and counted MACs against the analytical model (hand-picked and random graphs, and every
+shapes and counted Mult-Adds against the analytical model (hand-picked and random graphs, and every
 registry network through ``costmodel verify --all``), weights, and the verify command."""
 import dataclasses
 import re
@@ -15,6 +15,7 @@ from costmodel import executor as ex
 from costmodel.cli import cli
 from costmodel.executor import (KERNELS, VerificationError, calibrate_batchnorm, check_weights, execute,
                                 init_weights, load_weights, random_input, run, save_weights)
+from costmodel.kernels import base as kernel_base
 from costmodel.ops import (OP_KINDS, Activation, AvgPool, BatchNorm, ChannelShuffle, Concat, Conv2d, Dropout,
                            Flatten, GlobalAvgPool, Linear, MaxPool, Multiply, Split, Upsample)
 
@@ -56,7 +57,7 @@ def conv_direct(x, w, b, stride, pads, dilation, groups):
 def conv_pixels(x, w, stride, pads, dilation, groups):
     """Convolution by a loop over output pixels: each one a contraction of its dilated window
     with the weights, group by group."""
-    n, c, h, wd = x.shape
+    n, _c, h, wd = x.shape
     co, cg, kh, kw = w.shape
     t, b, left, r = pads
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (t, b), (left, r)))
@@ -104,14 +105,23 @@ def test_conv_3x3_known_values():
     assert y[0, 0].tolist() == [[10, 18, 24, 18], [27, 45, 54, 39], [51, 81, 90, 63], [42, 66, 72, 50]]
 
 
-def test_conv_tiling_gives_same_values_and_macs(monkeypatch):
-    g = single(Conv2d(8, 3, 2, 1, groups=2), (4, 20, 20))
+@pytest.mark.parametrize("op", [
+    Conv2d(8, 3, 2, 1, groups=2),         # im2col: one output row per tile
+    Conv2d(8, (3, 2), 1, (1, 1, 0, 1), groups=4, bias=True),  # depthwise x2: one channel per tile
+    MaxPool(3, 2, 1, ceil_mode=True),
+    AvgPool(3, 2, 1, count_include_pad=False),
+])
+def test_tiny_workspace_gives_same_values_and_madds(op, monkeypatch):
+    g = single(op, (4, 20, 20))
     x = random_input(g, 3)
-    whole = run(g, x)
-    monkeypatch.setattr(ex, "IM2COL_BYTES", 1000)  # forces one output row per tile
-    tiled = run(g, x)
-    np.testing.assert_allclose(tiled.outputs[0], whole.outputs[0], rtol=1e-6, atol=1e-6)
-    assert tiled.checks[0].counted == whole.checks[0].counted == 3 * 8 * 10 * 10 * 2 * 9
+    whole = run(g, x, threads=1)
+    monkeypatch.setattr(kernel_base, "MIN_WORKSPACE", 1)
+    monkeypatch.setattr(ex, "WORKSPACE_FRACTION", 0.0)
+    for threads in (1, 2):
+        tiled = run(g, x, threads=threads)
+        np.testing.assert_allclose(tiled.outputs[0], whole.outputs[0], rtol=1e-6, atol=1e-6)
+        assert tiled.checks[0].counted == whole.checks[0].counted == 3 * g.nodes[0].op.madds(
+            g.nodes[0].in_shapes, g.nodes[0].out_shapes)
 
 
 def test_linear_and_batchnorm_formulas():
@@ -339,7 +349,7 @@ def test_wrong_analytical_shape_is_reported(monkeypatch):
 def test_wrong_analytical_madds_is_reported(monkeypatch):
     g = single(Conv2d(4, 3, 1, 1), (2, 5, 5))
     monkeypatch.setattr(Conv2d, "madds", lambda self, ins, outs: 7)
-    with pytest.raises(VerificationError, match="counted 1800 MACs per sample != analytical madds 7"):
+    with pytest.raises(VerificationError, match="counted 1800 Mult-Adds per sample != analytical 7"):
         execute(g)
 
 
@@ -351,16 +361,26 @@ conv_cases = st.builds(
     pad=st.one_of(st.just("same"), st.just("valid"), st.tuples(*[st.integers(0, 2)] * 4)),
     hw=st.tuples(st.integers(8, 12), st.integers(8, 12)), bias=st.booleans(),
     pool=st.sampled_from(["max", "avg", "avg_excl", None]), ceil=st.booleans(),
+    bn=st.booleans(), act=st.sampled_from([None, "relu6", "hswish", "swish"]),
+    threads=st.integers(1, 2), tiny_workspace=st.booleans(),
 )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conv_cases, st.integers(1, 2))
-def test_random_graphs_shapes_and_macs_equal(case, batch):
+def test_random_graphs_shapes_and_madds_equal(case, batch):
+    """Random conv (+ BatchNorm, activation, pool) graphs: node by node (``keep``) every shape and
+    the conv's Mult-Adds equal the analytical ones and the conv equals a loop over output pixels;
+    the fused, tiled run (epilogues in the conv kernel, 1 or 2 threads, tiles of one channel or
+    row when the workspace is tiny) gives the same output and counts."""
     c_in = case["c_per_group"] * case["groups"]
     g = GraphBuilder("rand", (c_in,) + case["hw"])
     y = g.add(Conv2d(case["out_per_group"] * case["groups"], case["k"], case["s"], case["pad"], case["d"],
                      case["groups"], case["bias"]), "input", "conv")
+    if case["bn"]:
+        y = g.add(BatchNorm(), y, "bn")
+    if case["act"]:
+        y = g.add(Activation(case["act"]), y, "act")
     if case["pool"] and min(g.shape(y)[1:]) >= 2:
         kind = MaxPool if case["pool"] == "max" else AvgPool
         extra = {"count_include_pad": False} if case["pool"] == "avg_excl" else {}
@@ -381,9 +401,99 @@ def test_random_graphs_shapes_and_macs_equal(case, batch):
     if op.bias:
         want += w["conv"]["bias"][:, None, None]
     np.testing.assert_allclose(e.tensors["conv"], want, rtol=1e-5, atol=1e-5)
+    workspace = {"WORKSPACE_FRACTION": 0.0} if case["tiny_workspace"] else {}
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in workspace.items():
+            mp.setattr(ex, k, v)
+            mp.setattr(kernel_base, "MIN_WORKSPACE", 1)
+        fast = run(graph, x, weights=w, threads=case["threads"])
+    assert fast.ok and [c.counted for c in fast.checks] == [c.counted for c in e.checks]
+    np.testing.assert_allclose(fast.outputs[0], e.outputs[0], rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- fusion, schedules, memory
+#: networks covering every fused pattern: conv+BN+act, SE gates (hsigmoid, multiply), add+relu,
+#: split/concat/shuffle, mixed kernels, inception branches, avg/max pools
+NETS = ["mobilenet_v3_large", "resnet50", "shufflenet_v2", "mixnet_s", "googlenet"]
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_fused_run_equals_node_by_node_run(name, monkeypatch):
+    """The fast path (units of the memory plan fused, tiles, threads, either schedule) computes
+    what running every node on its own computes; every BatchNorm the plan folds never runs its
+    own kernel."""
+    from costmodel.memory import plan
+    g = costmodel.build(name, res=max(64, costmodel.networks()[name].min_res))
+    w = calibrate_batchnorm(g, init_weights(g))
+    x = random_input(g, 2, 1)
+    ref = run(g, x, weights=w, keep=True)
+    calls = []
+    real = KERNELS["batchnorm"]
+    monkeypatch.setitem(KERNELS, "batchnorm", lambda op, ins, ctx: calls.append(1) or real(op, ins, ctx))
+    folded = {m for u in plan(g).units for m in u.nodes[1:] if g.node(m).op.kind == "batchnorm"}
+    n_bn = sum(n.op.kind == "batchnorm" for n in g.nodes)
+    assert len(folded) <= n_bn and (folded or name == "googlenet")  # GoogLeNet (2014) has no BatchNorm
+    for threads, schedule in [(1, "sequential"), (2, "optimal")]:
+        calls.clear()
+        fast = run(g, x, weights=w, threads=threads, schedule=schedule)
+        assert fast.ok and len(fast.checks) == len(g)
+        assert len(calls) == n_bn - len(folded)
+        assert sorted(c.counted for c in fast.checks) == sorted(c.counted for c in ref.checks)
+        scale = float(np.abs(ref.outputs[0]).max())
+        np.testing.assert_allclose(fast.outputs[0], ref.outputs[0], rtol=0, atol=1e-4 * scale)
+
+
+def test_optimal_schedule_runs_units_in_the_memory_models_order():
+    from costmodel.memory import schedule
+    g = costmodel.build("xception", res=71)  # its lowest-peak order is not the definition order
+    s = schedule(g, "optimal")
+    heads = [s.plan.units[u].name for u in s.order]
+    assert heads != [u.name for u in s.plan.units]
+    x, w = random_input(g), calibrate_batchnorm(g, init_weights(g))
+    e = run(g, x, weights=w, schedule="optimal", threads=1)
+    assert [c.name for c in e.checks if c.name in set(heads)] == heads and e.ok and len(e.checks) == len(g)
+    want = execute(g, x, weights=w, threads=1)
+    np.testing.assert_allclose(e.outputs[0], want, rtol=0, atol=1e-5 * float(np.abs(want).max()))
+    with pytest.raises(CostModelError, match="unknown schedule 'streamed'; the executor follows: sequential, "
+                                             "optimal"):
+        run(g, schedule="streamed")
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "shufflenet_v2", "mobilenet_v3_large"])
+def test_peak_memory_within_one_and_a_half_analytic_peaks(name):
+    """tracemalloc's peak of what a run allocates, plus the caller's input (held to the end), is at
+    most 1.5 x the analytic optimal peak at 224 x 224 (the executor frees each tensor after its
+    last reader and bounds its kernels' temporaries by a quarter of the analytic peak)."""
+    import tracemalloc
+    from costmodel.memory import schedule
+    g = costmodel.build(name)
+    w = init_weights(g)
+    x = random_input(g, 2)
+    execute(g, x, weights=w, threads=2)
+    tracemalloc.start()
+    try:
+        execute(g, x, weights=w, threads=2)
+        peak = tracemalloc.get_traced_memory()[1] + x.nbytes
+    finally:
+        tracemalloc.stop()
+    optimal = schedule(g, "optimal").peak * 4 * 2
+    assert optimal < peak <= 1.5 * optimal
 
 
 # ----------------------------------------------------------------------------- the CLI
+def test_verify_all_registry_networks():
+    """Every registry network at its default knobs, at resolution 64 (or its minimum)."""
+    r = CliRunner().invoke(cli, ["verify", "--all"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    nets = costmodel.networks()
+    for name, net in nets.items():
+        assert any(line.startswith(f"ok  {name} res {max(64, net.min_res)}: ") for line in lines), name
+    assert not any(line.startswith(("FAIL", "skip")) for line in lines)
+    assert lines[-1] == f"summary: {len(nets)} networks, {len(nets)} configurations verified: all match"
+
+
+@pytest.mark.slow
 def test_verify_all_registry_networks_and_knob_choices():
     r = CliRunner().invoke(cli, ["verify", "--all", "--knobs"])
     assert r.exit_code == 0, r.output
@@ -405,11 +515,11 @@ def test_verify_one_network_lines():
     r = CliRunner().invoke(cli, ["verify", "mobilenet_v1", "--alpha", "0.25", "--res", "64", "--batch", "2"])
     assert r.exit_code == 0, r.output
     assert "dwconv3x3/2" in r.output and "conv1x1" in r.output
-    # 13 pointwise convs, shapes and MACs all equal; 85 nodes; total = the analytical madds
-    assert re.search(r"^  conv1x1 +13  shapes equal 13/13  MACs equal 13/13$", r.output, re.M)
+    # 13 pointwise convs, shapes and Mult-Adds all equal; 85 nodes; total = the analytical madds
+    assert re.search(r"^  conv1x1 +13  shapes equal 13/13  Mult-Adds equal 13/13$", r.output, re.MULTILINE)
     madds = costmodel.analyze(costmodel.build("mobilenet_v1", alpha=0.25, res=64)).totals["madds"]
-    assert r.output.splitlines()[-1] == (f"summary: 85 nodes checked, 85 shapes equal, 28/28 counted MACs equal "
-                                         f"({madds:,} analytical MACs per sample)")
+    assert r.output.splitlines()[-1] == (f"summary: 85 nodes checked, 85 shapes equal, 28/28 counted Mult-Adds equal "
+                                         f"({madds:,} analytical Mult-Adds per sample)")
 
 
 def test_verify_exit_1_on_injected_mismatch(monkeypatch):
@@ -419,10 +529,10 @@ def test_verify_exit_1_on_injected_mismatch(monkeypatch):
     assert r.exit_code == 1
     out = r.output
     assert "MISMATCH node 'dwsep1.dw' (conv2d: out_channels=8, kernel=(3, 3)" in out
-    assert "counted 18432 MACs per sample != analytical madds 18433" in out  # 8 x 16 x 16 x 9
-    assert re.search(r"^  dwconv3x3 +9  shapes equal 9/9  MACs equal 0/9$", out, re.M)
-    assert re.search(r"^  dwconv3x3/2 +4  shapes equal 4/4  MACs equal 0/4$", out, re.M)
-    assert out.count("MISMATCH") == 13 and "85 shapes equal, 15/28 counted MACs equal" in out
+    assert "counted 18432 Mult-Adds per sample != analytical 18433" in out  # 8 x 16 x 16 x 9
+    assert re.search(r"^  dwconv3x3 +9  shapes equal 9/9  Mult-Adds equal 0/9$", out, re.MULTILINE)
+    assert re.search(r"^  dwconv3x3/2 +4  shapes equal 4/4  Mult-Adds equal 0/4$", out, re.MULTILINE)
+    assert out.count("MISMATCH") == 13 and "85 shapes equal, 15/28 counted Mult-Adds equal" in out
 
 
 def test_verify_exit_1_on_shape_mismatch(monkeypatch):

@@ -1,12 +1,16 @@
 """Numerics cross-check: the NumPy executor against PyTorch running the same graph with the same
 weights (``costmodel.torch_bridge`` translates any graph op by op into torch.nn modules).
 
-Two comparisons. Node by node: every torch module is fed the executor's own inputs to that node
-and must reproduce the executor's output within ``NODE_RTOL`` of its largest magnitude (float32
-rounding of one op; errors do not compound). End to end for the networks issue 5 names, at their
-default resolution: outputs within ``END_RTOL`` of their largest magnitude. Weights are
-``init_weights`` with BatchNorm statistics calibrated on another random batch
-(``calibrate_batchnorm``), so activations stay of order one through every depth.
+Two comparisons. Node by node (the executor running every node on its own, keeping every tensor):
+every torch module is fed the executor's own inputs to that node and must reproduce the executor's
+output within ``NODE_RTOL`` of its largest magnitude (float32 rounding of one op; errors do not
+compound). End to end for the networks issue 5 names, at their default resolution, and for every
+single op: the outputs of both the node-by-node run and the executor's fast path (BatchNorm and
+activations fused into conv epilogues, tiles, threads) within ``END_RTOL`` of their largest
+magnitude. Weights are ``init_weights`` with BatchNorm statistics calibrated on another random
+batch (``calibrate_batchnorm``), so activations stay of order one through every depth. Every
+registry network at its defaults is compared node by node; every other knob choice is in the
+``slow`` set.
 """
 import numpy as np
 import pytest
@@ -59,9 +63,11 @@ def compare(graph, batch=2, seed=0, end_to_end=False):
                 _close(tensors[r], t, NODE_RTOL, f"{graph.name} node {r!r} ({node.op.label(node.in_shapes)})")
         if end_to_end:
             ours, theirs = _tuple(out), _tuple(model(torch.from_numpy(x)))
-            assert len(ours) == len(theirs) == len(graph.outputs)
-            for r, a, b in zip(graph.outputs, ours, theirs):
+            fast = _tuple(execute(graph, x, weights=w))
+            assert len(ours) == len(theirs) == len(fast) == len(graph.outputs)
+            for r, a, f, b in zip(graph.outputs, ours, fast, theirs):
                 _close(a, b, END_RTOL, f"{graph.name} output {r!r} end to end")
+                _close(f, b, END_RTOL, f"{graph.name} output {r!r} end to end, fused and tiled")
 
 
 @pytest.mark.parametrize("name", NAMED)
@@ -72,8 +78,9 @@ def test_named_networks_match_torch(name):
 
 
 def _configurations():
-    """(network, knobs) for every registry network at its defaults (those not in NAMED) and for
-    every other choice of each knob, one at a time - what ``costmodel verify --all --knobs`` runs."""
+    """(network, knobs) for every registry network at its defaults (those not in NAMED) and, in the
+    slow set, for every other choice of each knob, one at a time - what ``costmodel verify --all
+    --knobs`` runs."""
     for net in costmodel.networks().values():
         for cfg in _configs(net, knobs=True):
             try:  # knob choices that only apply with another knob (aspp without a DeepLab head) are not configs
@@ -81,7 +88,8 @@ def _configurations():
             except costmodel.CostModelError:
                 continue
             if cfg or net.name not in NAMED:
-                yield pytest.param(net, cfg, id=" ".join([net.name] + [f"{k}={v}" for k, v in cfg.items()]))
+                yield pytest.param(net, cfg, id=" ".join([net.name] + [f"{k}={v}" for k, v in cfg.items()]),
+                                   marks=[pytest.mark.slow] if cfg else [])
 
 
 @pytest.mark.parametrize("net,cfg", list(_configurations()))
@@ -89,7 +97,7 @@ def test_registry_configurations_match_torch(net, cfg):
     graph = _build(net, None, cfg)
     madds = costmodel.analyze(graph).totals["madds"]
     if madds > MAX_MADDS:
-        pytest.skip(f"{net.name}: {madds / 1e9:.1f} G MACs at its minimum resolution {graph.meta['resolution']}; "
+        pytest.skip(f"{net.name}: {madds / 1e9:.1f} G Mult-Adds at its minimum resolution {graph.meta['resolution']}; "
                     f"its op kinds are cross-checked on the other networks")
     compare(graph)
 

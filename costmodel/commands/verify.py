@@ -1,5 +1,6 @@
 """``costmodel verify NET``: run the network in the NumPy executor and check every node's
-executed shape and every conv/linear node's counted MACs against the analytical model."""
+executed shape and every conv/linear node's counted Mult-Adds (multiply-accumulates performed)
+against the analytical model."""
 from __future__ import annotations
 
 import sys
@@ -61,9 +62,9 @@ def _classes(checks):
 
 
 def _summary(checks, ex) -> str:
-    n_mac = sum(1 for c in checks if c.counts_macs)
+    n_mult = sum(1 for c in checks if c.counts_madds)
     return (f"{len(checks)} nodes checked, {sum(c.shapes_equal for c in checks)} shapes equal, "
-            f"{sum(c.macs_equal for c in checks if c.counts_macs)}/{n_mac} counted MACs equal"
+            f"{sum(c.madds_equal for c in checks if c.counts_madds)}/{n_mult} counted Mult-Adds equal"
             + (f"; stopped at {ex.stopped_at!r}" if ex.stopped_at else ""))
 
 
@@ -89,14 +90,14 @@ def _verify_one(graph, batch, seed) -> bool:
     groups = _classes(ex.checks)
     width = max([len(k) for k in groups] + [10])
     for label, cs in groups.items():
-        macs = (f"MACs equal {sum(c.macs_equal for c in cs)}/{len(cs)}" if any(c.counts_macs for c in cs)
-                else "MACs -")
+        madds = (f"Mult-Adds equal {sum(c.madds_equal for c in cs)}/{len(cs)}" if any(c.counts_madds for c in cs)
+                 else "Mult-Adds -")
         click.echo(f"  {label:<{width}}  {len(cs):4d}  shapes equal {sum(c.shapes_equal for c in cs)}/{len(cs)}"
-                   f"  {macs}")
+                   f"  {madds}")
     for line in _mismatch_lines(graph, ex):
         click.echo(line)
     total = sum(c.madds for c in ex.checks)
-    click.echo(f"summary: {_summary(ex.checks, ex)} ({total:,} analytical MACs per sample)")
+    click.echo(f"summary: {_summary(ex.checks, ex)} ({total:,} analytical Mult-Adds per sample)")
     return ex.ok
 
 
@@ -171,8 +172,8 @@ def _verify_all(res, batch, seed, knobs) -> bool:
                    "rejects are listed as skipped).")
 def cmd(batch, seed, all_, knob_choices, **kwargs):
     """Run NET in the NumPy reference executor; check that every node's executed shape and every
-    conv/linear node's counted multiply-accumulates equal the analytical ones. Exit 1 on any
-    mismatch."""
+    conv/linear node's counted Mult-Adds (multiply-accumulates performed) equal the analytical
+    ones. Exit 1 on any mismatch."""
     from .. import validate
     from ..errors import KnobError
     args = NetworkArgs.take(kwargs)

@@ -1,5 +1,5 @@
 """NumPy kernels of the attention op kinds (``costmodel.ops_attention``) and of GELU, for the
-reference executor (``costmodel.executor`` lists them in ``KERNELS`` and ``ACTIVATIONS``).
+reference executor (``costmodel.kernels`` lists them in ``KERNELS``; GELU is in ``ACTIVATIONS``).
 
 A kernel is ``kernel(op, inputs, ctx) -> tuple of outputs`` on float32 arrays with a leading batch
 axis; matrix products go through ``ctx.matmul``, which counts the multiply-accumulates the
@@ -27,6 +27,12 @@ def gelu(x, out):
 def reshape(op, ins, ctx):
     (x,) = ins
     return (x.reshape((x.shape[0],) + op.shape),)
+
+
+def unflatten(op, ins, ctx):
+    """(N, F) -> (N, *op.shape)."""
+    (x,) = ins
+    return (x.reshape((x.shape[0],) + tuple(op.shape)),)
 
 
 def matmul(op, ins, ctx):
@@ -57,5 +63,6 @@ def layer_scale(op, ins, ctx):
     return (np.multiply(x, ctx.w["gamma"][:, None, None], out=ctx.out_like(x)),)
 
 
-#: op kind -> kernel, merged into ``executor.KERNELS``
-ATTENTION_KERNELS = {"reshape": reshape, "matmul": matmul, "softmax": softmax, "layer_scale": layer_scale}
+#: op kind -> kernel, merged into ``costmodel.kernels.KERNELS``
+ATTENTION_KERNELS = {"reshape": reshape, "unflatten": unflatten, "matmul": matmul, "softmax": softmax,
+                     "layer_scale": layer_scale}
