@@ -22,6 +22,10 @@ FOLDABLE = ("Shape", "ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose
 FOLD_LIMIT = 1 << 20
 
 
+def _small(shape) -> bool:
+    return math.prod(shape) <= FOLD_LIMIT
+
+
 class Folding:
     """Mixin of the importer: Constant nodes, constant folding, lazily evaluated shape computations."""
 
@@ -60,7 +64,7 @@ class Folding:
                     fill = a.get("value")  # a TensorProto of one element (default float 0)
                     fill = numpy_helper.to_array(fill).reshape(-1)[0] if fill is not None else np.float32(0)
                     shape = tuple(int(d) for d in x.reshape(-1))
-                    if math.prod(shape) > FOLD_LIMIT:
+                    if not _small(shape) or min(shape, default=1) < 0:
                         return False
                     out = np.full(shape, fill)
                 elif t == "Concat":
@@ -100,6 +104,9 @@ class Folding:
                     out = np.take(x, ins[1], axis=int(a.get("axis", 0)))
                 elif t == "Identity":
                     out = x
+                elif t in ("Add", "Sub", "Mul", "Div", "Pow") and not _small(np.broadcast_shapes(x.shape,
+                                                                                                 ins[1].shape)):
+                    return False  # a broadcast too large to evaluate (checked before allocating)
                 elif t in ("Add", "Sub", "Mul", "Div"):
                     y = ins[1]
                     if t == "Div" and np.issubdtype(x.dtype, np.integer):
@@ -113,7 +120,10 @@ class Folding:
                 elif t == "Pow":
                     out = np.power(x, ins[1])
                 elif t == "Range":
-                    out = np.arange(x.reshape(-1)[0], ins[1].reshape(-1)[0], ins[2].reshape(-1)[0])
+                    start, limit, delta = (v.reshape(-1)[0].item() for v in ins[:3])
+                    if not delta or max(math.ceil((limit - start) / delta), 0) > FOLD_LIMIT:
+                        return False
+                    out = np.arange(start, limit, delta, dtype=x.dtype)
                 else:
                     return False
         except Exception:  # not a computation we can evaluate: mapped (or listed) as an op instead

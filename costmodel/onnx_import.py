@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Tuple
 from .errors import CostModelError
 from .graph import Graph, GraphBuilder
 from .onnx_attention import AttentionForms, Operand
-from .onnx_fold import FOLDABLE, Folding
+from .onnx_fold import FOLD_LIMIT, FOLDABLE, Folding
 from .onnx_forms import WriterForms
 from .onnx_layers import LayerForms
 from .onnx_read import (MIN_INPUTS, OnnxError, _attrs, _show, _Unsupported, check_single_writers, input_shape,
@@ -260,6 +260,9 @@ class _Importer(LayerForms, TensorForms, AttentionForms, WriterForms, Folding):
         if len(n.input) < need or not all(n.input[:need]) or not n.output or not n.output[0]:
             raise OnnxError(f"{self.where(n)}: malformed node: {n.op_type} needs {need} input(s) and an output, "
                             f"got {len(n.input)} input(s) and {len(n.output)} output(s)")
+        if n.op_type in FOLDABLE and not self.data_inputs(n):  # fold() declined it
+            raise _Unsupported(f"{n.op_type} of constants that is not evaluated (its result would exceed "
+                               f"{FOLD_LIMIT:,} elements, or its values cannot be computed)")
         handler = getattr(self, f"op_{n.op_type}", None)
         if handler is None:
             raise _Unsupported(f"{n.op_type} of a tensor (only constant shape computations are evaluated)")
