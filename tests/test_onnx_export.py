@@ -129,8 +129,15 @@ def test_bad_weights_and_batch_are_one_line_errors():
 
 
 
+#: attention's softmax amplifies float32 rounding: at res 96 MobileNetV4-Hybrid-M's logits from
+#: onnxruntime and the executor differ by 5.0e-4 of the largest (MobileNetV2 0.5: 3.4e-5), and each
+#: float32 run (onnxruntime, the executor, PyTorch) is 2-4e-4 from a float64 run; a mapping error
+#: (a transpose, a scale) moves the logits by their own size
+ATTN_ATOL = 2e-3
+
+
 @pytest.mark.parametrize("name,alpha", [("mobilenet_v2", 0.5), ("shufflenet_v2", 0.5), ("mixnet_s", 0.5),
-                                        ("squeezenet1_1", 1.0)])
+                                        ("squeezenet1_1", 1.0), ("mobilenet_v4_hybrid_medium", 1.0)])
 def test_onnxruntime_output_equals_the_executor(name, alpha):
     ort_ = pytest.importorskip("onnxruntime", reason="numerics check needs onnxruntime (pip install '.[measure]')")
     from costmodel.executor import calibrate_batchnorm, execute, init_weights, random_input
@@ -141,7 +148,8 @@ def test_onnxruntime_output_equals_the_executor(name, alpha):
     y = s.run(None, {"input": x})[0]
     ref = execute(g, x, weights=w)
     assert y.shape == ref.shape
-    np.testing.assert_allclose(y, ref, rtol=1e-3, atol=1e-4 * float(np.abs(ref).max()))
+    atol = ATTN_ATOL if "hybrid" in name else 1e-4
+    np.testing.assert_allclose(y, ref, rtol=1e-3, atol=atol * float(np.abs(ref).max()))
 
 
 def test_every_op_kind_runs_in_onnxruntime():
