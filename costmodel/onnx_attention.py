@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple, Optional, Tuple
 
-from .onnx_read import OnnxError, _attrs, _Unsupported
+from .onnx_read import OnnxError, _attrs, _Unsupported, brief
 from .ops_attention import LayerScale, MatMul, Reshape, Softmax
 
 
@@ -139,8 +139,8 @@ class AttentionForms:
             shape = op.shape[:-2] + (op.shape[-1], op.shape[-2])
             if self._fold(n, Operand(op.src, not op.transposed, op.scale, shape)):
                 return
-        raise _Unsupported(f"Transpose perm={perm} (modelled in a channel shuffle, and as a swap of the last two "
-                           f"axes of an operand of MatMuls of two activations)")
+        raise _Unsupported(f"Transpose perm={brief(perm)} (modelled in a channel shuffle, and as a swap of the last "
+                           f"two axes of an operand of MatMuls of two activations)")
 
     def fold_unsqueeze(self, n, x: str) -> bool:
         """Unsqueeze of leading axes of a folded operand: its source viewed with the same axes

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from .onnx_read import OnnxError, _attrs, _show, _Unsupported, int_tuple
+from .onnx_read import OnnxError, _attrs, _show, _Unsupported, brief, int_tuple
 from .ops import (Activation, Add, AvgPool, BatchNorm, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool,
                   Multiply)
 
@@ -99,15 +99,16 @@ class LayerForms:
 
     def op_Gemm(self, n, a):
         x = self.first_data(n)
-        if a.get("transA", 0):
+        trans_b = self._flag(n, a, "transB")
+        if self._flag(n, a, "transA"):
             raise _Unsupported("transA=1")
         f_in = self._vector_in(n, x)
         bd = self.dims(n.input[1], n)
         if len(bd) != 2:
             raise OnnxError(f"{self.where(n)}: weight {_show(n.input[1])} must be 2-D, got {list(bd)}")
-        k, f_out = (bd[1], bd[0]) if a.get("transB", 0) else bd
+        k, f_out = (bd[1], bd[0]) if trans_b else bd
         if k != f_in:
-            raise OnnxError(f"{self.where(n)}: weight {_show(n.input[1])} {list(bd)} (transB={a.get('transB', 0)}) "
+            raise OnnxError(f"{self.where(n)}: weight {_show(n.input[1])} {list(bd)} (transB={int(trans_b)}) "
                             f"expects {k} input features, the input has {f_in}")
         bias = len(n.input) > 2 and bool(n.input[2]) and a.get("beta", 1.0) != 0
         self.emit(n, Linear(f_out, bias), [x])
@@ -145,10 +146,11 @@ class LayerForms:
     def op_BatchNormalization(self, n, a):
         x = n.input[0]
         c = self.g.shape(self.ref(x, n))[0]
-        if self.dims(n.input[1], n) != (c,):
-            raise OnnxError(f"{self.where(n)}: scale {_show(n.input[1])} must have shape ({c},)")
-        ref = self.emit(n, BatchNorm(), [x])
-        self.refs[n.output[0]] = ref
+        for what, name in zip(("scale", "bias", "mean", "var"), n.input[1:5]):
+            if self.dims(name, n) != (c,):
+                raise OnnxError(f"{self.where(n)}: {what} {_show(name)} has shape {list(self.dims(name, n))}; "
+                                f"BatchNormalization of {c} channels takes ({c},) vectors")
+        self.emit(n, BatchNorm(), [x])
 
     def _act(self, n, fn, x=None):
         ref = self.g.add(Activation(fn), [self.ref(x or self.first_data(n), n)], self.node_names[id(n)])
@@ -284,10 +286,14 @@ class LayerForms:
         if axes is None and len(n.input) > 1 and n.input[1]:
             axes = self.value(n.input[1], n)
         if axes is None or sorted(int(v) % 4 for v in axes) != [2, 3] or len(self.g.shape(self.ref(x, n))) != 3:
-            raise _Unsupported(f"ReduceMean over axes {axes} (only the spatial mean over (2, 3) is modelled)")
+            raise _Unsupported(f"ReduceMean over axes {brief(axes or [])} (only the spatial mean over (2, 3) is "
+                               f"modelled)")
+        keep = a.get("keepdims", 1)
+        if keep not in (0, 1) or isinstance(keep, float):
+            raise OnnxError(f"{self.where(n)}: keepdims={keep!r:.40} must be 0 or 1")
         name = self.node_names[id(n)]
         ref = self.g.add(GlobalAvgPool(), [self.ref(x, n)], name)
-        if not a.get("keepdims", 1):
+        if not keep:
             ref = self.g.add(Flatten(), [ref], name + ".flatten")
         self.refs[n.output[0]] = ref
 

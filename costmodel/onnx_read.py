@@ -36,6 +36,15 @@ def _show(s) -> str:
     return s if s and s.isprintable() else repr(s)
 
 
+def brief(values, n: int = 8) -> str:
+    """A list from the file, shown whole when short, else its first ``n`` values and its length
+    (an error line never echoes an unbounded value)."""
+    values = list(values)
+    if len(values) <= n:
+        return str(values)
+    return "[" + ", ".join(map(str, values[:n])) + f", ... ({len(values)} values)]"
+
+
 def read_model(path: str):
     """Parse an ONNX file (structure only); one-line ``OnnxError`` for missing, empty, truncated or
     non-ONNX files (special files and the size cap: ``fileio.read_bytes``)."""
@@ -137,4 +146,4 @@ def int_tuple(where: str, a: dict, key: str, default: Sequence[int], count: int,
     return tuple(int(x) for x in v)
 
 
-__all__ = ["OnnxError", "read_model", "check_single_writers", "input_shape", "int_tuple", "MIN_INPUTS"]
+__all__ = ["OnnxError", "brief", "read_model", "check_single_writers", "input_shape", "int_tuple", "MIN_INPUTS"]

@@ -16,7 +16,7 @@ import math
 from typing import Tuple
 
 from .errors import CostModelError
-from .onnx_read import OnnxError, _attrs, _Unsupported
+from .onnx_read import OnnxError, _attrs, _Unsupported, brief
 from .ops import ChannelShuffle, Concat, Dropout, Flatten, Split, Unflatten
 from .ops_attention import Reshape
 
@@ -48,12 +48,14 @@ class TensorForms:
             sizes = [int(v) for v in self.value(n.input[1], n)]
         else:
             k = int(a.get("num_outputs", len(outs)))
+            if k < 1:
+                raise OnnxError(f"{self.where(n)}: num_outputs={k} must be a positive integer")
             if c % k and "num_outputs" not in a:
                 raise OnnxError(f"{self.where(n)}: {c} channels cannot be split into {k} equal parts")
             part = -(-c // k)
             sizes = [part] * (k - 1) + [c - part * (k - 1)]
         if len(sizes) != len(outs):
-            raise OnnxError(f"{self.where(n)}: {len(sizes)} split sizes for {len(outs)} outputs")
+            raise OnnxError(f"{self.where(n)}: {len(sizes)} split sizes {brief(sizes)} for {len(outs)} outputs")
         self.emit(n, Split(tuple(sizes)), [x])
 
     def op_Slice(self, n, a):
@@ -65,9 +67,12 @@ class TensorForms:
         else:
             starts, ends = list(a.get("starts", [])), list(a.get("ends", []))
             axes, steps = list(a.get("axes", range(len(starts)))), [1] * len(starts)
+        if 0 in steps or not len(starts) == len(ends) == len(axes) == len(steps):
+            raise OnnxError(f"{self.where(n)}: starts {brief(starts)}, ends {brief(ends)}, axes {brief(axes)} and "
+                            f"steps {brief(steps)} must have one entry per sliced axis, steps non-zero")
         if len(starts) != 1 or steps[0] != 1 or not self._channel_axis(n, int(axes[0]), x):
-            raise _Unsupported(f"Slice starts={starts} ends={ends} axes={list(axes)} steps={steps} (only a "
-                               f"contiguous channel range is modelled, as a split)")
+            raise _Unsupported(f"Slice starts={brief(starts)} ends={brief(ends)} axes={brief(axes)} "
+                               f"steps={brief(steps)} (only a contiguous channel range is modelled, as a split)")
         c = self.g.shape(self.ref(x, n))[0]
         lo, hi, _ = slice(int(starts[0]), int(max(min(ends[0], 2 ** 62), -2 ** 62))).indices(c)
         if hi <= lo:
@@ -82,19 +87,21 @@ class TensorForms:
         """ONNX Reshape target with 0 (copy) and -1 (infer) resolved."""
         shape = self.const_list(n.input[1], n)
         if allowzero and 0 in shape:
-            raise _Unsupported(f"Reshape to {shape} with allowzero=1 (an empty tensor)")
+            raise _Unsupported(f"Reshape to {brief(shape)} with allowzero=1 (an empty tensor)")
         out = [in_full[i] if v == 0 and i < len(in_full) else v for i, v in enumerate(shape)]
         if out.count(-1) > 1 or any(v < -1 for v in out) or 0 in out:
-            raise OnnxError(f"{self.where(n)}: Reshape target {shape} is not a valid shape of its {list(in_full)} "
-                            f"input (accepted: positive sizes, 0 to copy an input dimension, one -1 to infer)")
+            raise OnnxError(f"{self.where(n)}: Reshape target {brief(shape)} is not a valid shape of its "
+                            f"{list(in_full)} input (accepted: positive sizes, 0 to copy an input dimension, one -1 "
+                            f"to infer)")
         total = math.prod(in_full)
         known = math.prod(v for v in out if v != -1)
         if -1 in out:
             if known == 0 or total % known:
-                raise OnnxError(f"{self.where(n)}: cannot reshape {list(in_full)} to {shape}")
+                raise OnnxError(f"{self.where(n)}: cannot reshape {list(in_full)} to {brief(shape)}")
             out[out.index(-1)] = total // known
         if math.prod(out) != total:
-            raise OnnxError(f"{self.where(n)}: cannot reshape {list(in_full)} ({total} elements) to {shape}")
+            raise OnnxError(f"{self.where(n)}: cannot reshape {list(in_full)} ({total} elements) to "
+                            f"{brief(shape)}")
         return tuple(out)
 
     def _shuffle(self, n, in_full, target):
@@ -177,7 +184,7 @@ class TensorForms:
             axes = self.const_list(n.input[1], n)
         axes = [i for i, d in enumerate(full) if d == 1 and i] if axes is None else axes
         if not all(-len(full) <= int(v) < len(full) for v in axes):
-            raise OnnxError(f"{self.where(n)}: axes {list(axes)} must be in [{-len(full)}, {len(full) - 1}]")
+            raise OnnxError(f"{self.where(n)}: axes {brief(axes)} must be in [{-len(full)}, {len(full) - 1}]")
         axes = sorted({int(v) % len(full) for v in axes})
         if 0 in axes or any(full[i] != 1 for i in axes):
             raise _Unsupported(f"Squeeze of axes {axes} of shape {list(full)} (modelled: axes of size 1 after the "
@@ -192,7 +199,8 @@ class TensorForms:
             self.value(n.input[1], n) if len(n.input) > 1 and n.input[1] else [])
         shape = self.g.shape(self.ref(x, n))
         if len(shape) != 3 or len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
-            raise _Unsupported(f"pads {pads} (only non-negative H/W padding of a (N, C, H, W) map is modelled)")
+            raise _Unsupported(f"pads {brief(pads)} (only non-negative H/W padding of a (N, C, H, W) map is "
+                               f"modelled)")
         user = self.only_consumer(n.output[0])
         if (user is None or user.op_type not in ("Conv", "MaxPool", "AveragePool") or user.input[0] != n.output[0]
                 or (_attrs(user).get("auto_pad", "NOTSET") or "NOTSET") not in ("NOTSET", "VALID")):

@@ -322,6 +322,38 @@ def test_attribute_errors_name_the_node_and_what_is_accepted(tmp_path, op, attrs
     assert "\n" not in str(e.value) and "unsupported" not in str(e.value)
 
 
+def test_siblings_name_the_node_and_never_echo_unbounded_values(tmp_path):
+    """The same class as issue 16's attribute items, across the other mapped ops."""
+    x3 = (1, 3, 8, 8)
+    cases = [
+        ([helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn")],
+         [W("s", 3), W("b", 3), W("m", 4), W("v", 3)],
+         r"node bn \(BatchNormalization\): mean m has shape \[4\]; BatchNormalization of 3 channels takes \(3,\)"),
+        ([helper.make_node("Split", ["x"], ["a", "b"], name="sp", axis=1, num_outputs=0)], [],
+         r"node sp \(Split\): num_outputs=0 must be a positive integer"),
+        ([helper.make_node("Slice", ["x", "st", "en", "ax", "zero"], ["y"], name="sl")],
+         [I64("st", [0]), I64("en", [2]), I64("ax", [1]), I64("zero", [0])],
+         r"node sl \(Slice\): starts \[0\], ends \[2\], axes \[1\] and steps \[0\] must have one entry per sliced "
+         r"axis, steps non-zero"),
+        ([helper.make_node("Reshape", ["x", "t"], ["y"], name="rs")], [I64("t", [-1] * 5000)],
+         r"node rs \(Reshape\): Reshape target \[-1, -1, -1, -1, -1, -1, -1, -1, ... \(5000 values\)\] is not a valid "
+         r"shape"),
+        ([helper.make_node("GlobalAveragePool", ["x"], ["g"], name="gap"),
+          helper.make_node("Flatten", ["g"], ["f"], name="fl"),
+          helper.make_node("Gemm", ["f", "w"], ["y"], name="fc", transB=2)], [W("w", 10, 3)],
+         r"node fc \(Gemm\): transB=2 must be 0 or 1"),
+        ([helper.make_node("ReduceMean", ["x"], ["y"], name="rm", axes=[2, 3], keepdims=5)], [],
+         r"node rm \(ReduceMean\): keepdims=5 must be 0 or 1"),
+    ]
+    long = "n" * 100_000  # an 100 KB node name is shortened in messages and in the graph
+    cases.append(([helper.make_node("Conv", ["x", "w"], ["y"], name=long, strides=[0, 0])], [W("w", 4, 3, 1, 1)],
+                  r"node n{100}\.\.\. \(Conv\): strides=\[0, 0\]"))
+    for nodes, inits, expected in cases:
+        with pytest.raises(OnnxError, match=expected) as e:
+            load_onnx(save(tmp_path, nodes, inits, in_shape=x3))
+        assert "\n" not in str(e.value) and len(str(e.value)) < 400
+
+
 @pytest.mark.parametrize("dims,expected", [((1, 3, 0, 8), "height 0"), ((1, 3, 8, -4), "width -4"),
                                            ((1, 0, 8, 8), "channel 0"), ((0, 3, 8, 8), "batch 0")])
 def test_zero_or_negative_input_dims_are_not_called_symbolic(tmp_path, dims, expected):
