@@ -231,7 +231,8 @@ class AttentionForms:
         if list(_attrs(t).get("perm", [])) != [0, 2, 1, 3]:
             return None
         r = self.only_consumer(t.output[0])
-        p = self.only_consumer(r.output[0]) if r is not None and r.op_type == "Reshape" else None
+        p = (self.only_consumer(r.output[0]) if r is not None and r.op_type == "Reshape" and r.input[0] == t.output[0]
+             else None)
         if p is None or p.op_type != "Transpose" or list(_attrs(p).get("perm", [])) != [0, 3, 1, 2]:
             return None
         _, heads, rows, cols = shape

@@ -114,6 +114,7 @@ class NetworkArgs:
     batch: int = 1
     knobs: dict = field(default_factory=dict)
     skip_unsupported: bool = False
+    warn_unsupported: bool = True
 
     @classmethod
     def take(cls, kwargs: dict) -> "NetworkArgs":
@@ -125,14 +126,14 @@ class NetworkArgs:
                    1 if batch is None else validate.batch(batch, "--batch"), collect_knobs(kwargs),
                    bool(kwargs.pop("skip_unsupported", False)))
 
-    def load(self, warn: bool = True):
+    def load(self):
         """The graph (``costmodel.load``); warns once on stderr about ops counted as zero (unless
-        ``warn`` is False: a command that refuses such graphs says so in its own one line)."""
+        ``warn_unsupported`` is False: a command that refuses such graphs says so in its own line)."""
         from ..sources import load
         graph = load(self.net, self.alpha, self.res, self.classes, self.depth,
                      skip_unsupported=self.skip_unsupported, **self.knobs)
         unsupported = graph.meta.get("unsupported")
-        if unsupported and warn:
+        if unsupported and self.warn_unsupported:
             click.echo(f"costmodel: warning: unsupported op(s) treated as identity and counted as zero "
                        f"(rows 'unsupported:<Op>'): {unsupported}", err=True)
         return graph

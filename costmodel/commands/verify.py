@@ -188,7 +188,8 @@ def cmd(batch, seed, all_, knob_choices, **kwargs):
             raise KnobError("give a network name (see 'costmodel list') or --all")
         if knob_choices:
             raise KnobError("--knobs goes with --all; for one network give the knob flags themselves")
-        graph = args.load(warn=False)
+        args.warn_unsupported = False
+        graph = args.load()
         if graph.meta.get("unsupported"):  # one line, not a warning followed by the executor's error
             from ..errors import CostModelError
             raise CostModelError(f"{args.net}: verify runs every node in the NumPy executor, which cannot run the "
