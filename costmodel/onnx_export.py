@@ -12,7 +12,8 @@ Op mapping (IR kind -> ONNX), one function per kind in ``WRITERS``:
 * conv2d -> Conv with explicit ``pads`` (the IR's resolved padding, so 'same' and asymmetric
   paddings are exact); linear -> Gemm(transB=1); batchnorm -> BatchNormalization (eps 1e-5, the
   executor's); activation -> Relu, Clip(0, 6), Sigmoid, HardSigmoid(1/6, 0.5), HardSwish and
-  swish as Mul(x, Sigmoid(x)) (ONNX 17 has no Swish; the importer fuses the pair back).
+  swish as Mul(x, Sigmoid(x)) (ONNX 17 has no Swish; the importer fuses the pair back); gelu as
+  Div(x, sqrt 2), Erf, Add 1, Mul x, Mul 0.5 (ONNX has Gelu from opset 20; PyTorch's export form).
 * maxpool / avgpool -> MaxPool / AveragePool (ceil_mode, count_include_pad); global_avgpool ->
   GlobalAveragePool; adaptive_avgpool -> AveragePool when every window has the same size
   (H % oh == 0 and W % ow == 0), else two MatMuls with PyTorch's averaging matrices
@@ -22,6 +23,11 @@ Op mapping (IR kind -> ONNX), one function per kind in ``WRITERS``:
   Transpose (0, 2, 1, 3, 4), Reshape (N, C, H, W) (what torch exports); flatten -> Flatten(1);
   dropout -> Dropout (inference: identity); upsample -> Resize (bilinear: linear with
   pytorch_half_pixel, as torch's align_corners=False; nearest: asymmetric + floor, torch's).
+* reshape, unflatten -> Reshape (target (0, *shape): the batch dimension copied); matmul -> MatMul
+  of the (N, batch, rows, columns) tensors, a transposed operand through Transpose (0, 1, 3, 2), a
+  scale other than 1 as a Mul by a constant scalar after the product (the executor's order);
+  softmax -> Softmax(axis -1); layer_scale -> Mul by its gamma stored as a (C, 1, 1) initializer.
+  The importer folds the Transposes and the scale back into one matmul.
 * unsupported (an identity placeholder of an imported op costmodel does not model) -> Identity,
   exactly what costmodel counted; the original op type is kept in the node's doc string.
 
@@ -90,16 +96,17 @@ class _Writer:
         from onnx import helper
         self.nodes.append(helper.make_node(op_type, list(inputs), list(outputs), name=name, **attrs))
 
-    def weight(self, n, key: str) -> str:
+    def weight(self, n, key: str, shape=None) -> str:
+        """The initializer ``<layer>.<key>``, reshaped to ``shape`` when given (a broadcast form)."""
         w = self.weights[n.name][key]
         if isinstance(w, tuple):  # structure only: a shape, no values
             from onnx import TensorProto
             t = TensorProto()
             t.name, t.data_type = f"{n.name}.{key}", TensorProto.FLOAT
-            t.dims.extend(w)
+            t.dims.extend(shape or w)
             self.inits.append(t)
             return t.name
-        return self.init(f"{n.name}.{key}", w)
+        return self.init(f"{n.name}.{key}", w if shape is None else np.asarray(w).reshape(shape))
 
     # ------------------------------------------------------------------ ops
     def conv2d(self, n, ins, out):
@@ -141,6 +148,13 @@ class _Writer:
             gate = f"{n.name}.sigmoid"
             self.node("Sigmoid", [x], [gate], gate)
             self.node("Mul", [x, gate], [out], n.name)
+        elif fn == "gelu":  # ONNX has Gelu from opset 20: 0.5 x (1 + erf(x / sqrt 2)), as PyTorch exports it
+            d, e, p, m = (f"{n.name}.{s}" for s in ("div", "erf", "add", "mul"))
+            self.node("Div", [x, self.const(n.name, np.array(np.sqrt(2.0), np.float32))], [d], d)
+            self.node("Erf", [d], [e], e)
+            self.node("Add", [e, self.const(n.name, np.array(1.0, np.float32))], [p], p)
+            self.node("Mul", [x, p], [m], m)
+            self.node("Mul", [m, self.const(n.name, np.array(0.5, np.float32))], [out], n.name)
         else:  # pragma: no cover - ops.Activation validates fn
             raise OnnxExportError(f"node {n.name!r}: no ONNX form for activation {fn!r}")
 
@@ -215,6 +229,36 @@ class _Writer:
             attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
         self.node("Resize", [ins[0], "", "", sizes], [out], n.name, **attrs)
 
+    def reshape(self, n, ins, out):
+        shape = self.const(n.name, np.array([0, *n.op.shape], np.int64))  # 0: copy the batch dimension
+        self.node("Reshape", [ins[0], shape], [out], n.name)
+
+    unflatten = reshape  # (N, F) -> (N, C, H, W): the same Reshape
+
+    def matmul(self, n, ins, out):
+        """MatMul of (N, batch, rows, columns) tensors; a transposed operand through Transpose
+        (0, 1, 3, 2), the scale as a Mul by a constant after the product (the executor's order)."""
+        op, (a, b) = n.op, ins
+        if op.transpose_a:
+            self.node("Transpose", [a], [f"{n.name}.a_t"], f"{n.name}.a_t", perm=[0, 1, 3, 2])
+            a = f"{n.name}.a_t"
+        if op.transpose_b:
+            self.node("Transpose", [b], [f"{n.name}.b_t"], f"{n.name}.b_t", perm=[0, 1, 3, 2])
+            b = f"{n.name}.b_t"
+        if op.scale == 1.0:
+            self.node("MatMul", [a, b], [out], n.name)
+            return
+        self.node("MatMul", [a, b], [f"{n.name}.product"], n.name)
+        scale = self.const(n.name, np.array(op.scale, np.float32))
+        self.node("Mul", [f"{n.name}.product", scale], [out], f"{n.name}.scale")
+
+    def softmax(self, n, ins, out):
+        self.node("Softmax", ins, [out], n.name, axis=-1)
+
+    def layer_scale(self, n, ins, out):
+        gamma = self.weight(n, "gamma", (n.in_shapes[0][0], 1, 1))
+        self.node("Mul", [ins[0], gamma], [out], n.name)
+
     def unsupported(self, n, ins, outs):
         from onnx import helper
         for i, o in enumerate(outs):
@@ -261,7 +305,8 @@ class _Writer:
 
 WRITERS: Dict[str, object] = {k: getattr(_Writer, k) for k in (
     "conv2d", "linear", "batchnorm", "activation", "maxpool", "avgpool", "global_avgpool", "adaptive_avgpool",
-    "add", "multiply", "concat", "split", "channel_shuffle", "flatten", "dropout", "upsample", "unsupported")}
+    "add", "multiply", "concat", "split", "channel_shuffle", "flatten", "unflatten", "dropout", "upsample",
+    "reshape", "matmul", "softmax", "layer_scale", "unsupported")}
 
 
 def to_onnx(graph: Graph, weights: Optional[Mapping] = None, seed: int = 0, batch: int = 1,

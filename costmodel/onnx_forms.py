@@ -9,11 +9,8 @@
 """
 from __future__ import annotations
 
+from .onnx_read import _Unsupported
 from .ops import AdaptiveAvgPool, Add, Upsample
-
-
-class _Unsupported(Exception):
-    """A supported op type with parameters outside the mapping (the reason says which)."""
 
 
 class WriterForms:

@@ -29,14 +29,7 @@ def _roundtrip(graph, tmp_path, values=True):
     return load_onnx(str(path))
 
 
-#: interim (one commit): the attention ops of MobileNetV4-Hybrid have no ONNX mapping yet; strict, so the
-#: marks must go when the writer and the importer gain them
-ATTENTION_PENDING = pytest.mark.xfail(reason="attention ops (matmul, softmax, reshape, layer_scale) have no ONNX "
-                                             "mapping yet", strict=True)
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=ATTENTION_PENDING) if "hybrid" in n else n
-                                  for n in costmodel.networks()])
+@pytest.mark.parametrize("name", costmodel.networks())
 def test_every_registry_network_round_trips(name, tmp_path):
     # structure-only files (the counts read only the initializers' shapes): VGG-16's 500 MB of FC
     # weights would dominate the suite; the same writer with values is checked below and numerically
@@ -51,7 +44,8 @@ def test_every_registry_network_round_trips(name, tmp_path):
 def _every_op_graph():
     from costmodel.graph import GraphBuilder
     from costmodel.ops import (AdaptiveAvgPool, AvgPool, BatchNorm, ChannelShuffle, Dropout, Flatten, GlobalAvgPool,
-                               Linear, MaxPool, Multiply, Split, Upsample)
+                               LayerScale, Linear, MatMul, MaxPool, Multiply, Reshape, Softmax, Split, Unflatten,
+                               Upsample)
     g = GraphBuilder("allops", (8, 13, 13))
     x = g.conv("input", 16, 3, 2, padding="same", name="c1", act="hswish")
     a = g.add(AdaptiveAvgPool((5, 5)), x, "adaptive")          # windows of unequal size: two MatMuls
@@ -62,8 +56,17 @@ def _every_op_graph():
     cc = g.concat(["split:1", "split:0"], "cat")
     sh = g.add(ChannelShuffle(4), cc, "shuffle")
     y = g.add_tensors([sh, x, cc], "sum3")
-    for fn in ("swish", "hsigmoid", "sigmoid", "relu6", "relu"):
+    for fn in ("swish", "hsigmoid", "sigmoid", "relu6", "relu", "gelu"):
         y = g.act(y, fn, fn)
+    # attention (MobileNetV4's Mobile MQA form): heads as views, products with transposed operands and a scale
+    q = g.add(Reshape((4, 4, 49)), y, "q.heads")
+    kv = g.add(Reshape((1, 4, 49)), g.conv(y, 4, 1, bn=False, name="kv"), "kv.rows")
+    att = g.add(Softmax(), g.add(MatMul(transpose_a=True, scale=0.5), [q, kv], "logits"), "softmax")
+    ctx = g.add(MatMul(transpose_b=True), [kv, att], "context")
+    both = g.add(MatMul(transpose_a=True, transpose_b=True, scale=0.25), [kv, g.add(Reshape((4, 49, 4)), y, "q2")],
+                 "both_t")
+    ctx = g.add(MatMul(), [ctx, g.add(Softmax(), both, "softmax2")], "plain")
+    y = g.add_tensors([y, g.add(LayerScale(), g.add(Reshape((16, 7, 7)), ctx, "context.map"), "ls")], "residual")
     y = g.add(MaxPool(3, 2, 1, ceil_mode=True), y, "maxpool")
     y = g.add(AvgPool(3, 1, 1, count_include_pad=False), y, "avgpool")
     gp = g.add(GlobalAvgPool(), y, "gap")
@@ -72,10 +75,10 @@ def _every_op_graph():
     f = g.add(BatchNorm(), f, "bn1d")
     f = g.add(Dropout(0.2), f, "dropout")
     o = g.add(Linear(10), f, "fc")
-    return g.build([o, a, a2, u, un])
+    uf = g.add(Unflatten((10, 1, 1)), o, "unflatten")
+    return g.build([o, a, a2, u, un, uf])
 
 
-@ATTENTION_PENDING
 def test_every_op_kind_has_a_writer():
     assert set(WRITERS) == set(OP_KINDS)
 
@@ -86,7 +89,6 @@ def test_round_trip_with_weight_values(name, tmp_path):
     assert analyze(_roundtrip(g, tmp_path)).totals == analyze(g).totals
 
 
-@ATTENTION_PENDING
 def test_every_op_kind_round_trips_with_equal_counts(tmp_path):
     g = _every_op_graph()
     kinds = {n.op.kind for n in g.nodes}
@@ -127,8 +129,15 @@ def test_bad_weights_and_batch_are_one_line_errors():
 
 
 
+#: attention's softmax amplifies float32 rounding: at res 96 MobileNetV4-Hybrid-M's logits from
+#: onnxruntime and the executor differ by 5.0e-4 of the largest (MobileNetV2 0.5: 3.4e-5), and each
+#: float32 run (onnxruntime, the executor, PyTorch) is 2-4e-4 from a float64 run; a mapping error
+#: (a transpose, a scale) moves the logits by their own size
+ATTN_ATOL = 2e-3
+
+
 @pytest.mark.parametrize("name,alpha", [("mobilenet_v2", 0.5), ("shufflenet_v2", 0.5), ("mixnet_s", 0.5),
-                                        ("squeezenet1_1", 1.0)])
+                                        ("squeezenet1_1", 1.0), ("mobilenet_v4_hybrid_medium", 1.0)])
 def test_onnxruntime_output_equals_the_executor(name, alpha):
     ort_ = pytest.importorskip("onnxruntime", reason="numerics check needs onnxruntime (pip install '.[measure]')")
     from costmodel.executor import calibrate_batchnorm, execute, init_weights, random_input
@@ -139,7 +148,8 @@ def test_onnxruntime_output_equals_the_executor(name, alpha):
     y = s.run(None, {"input": x})[0]
     ref = execute(g, x, weights=w)
     assert y.shape == ref.shape
-    np.testing.assert_allclose(y, ref, rtol=1e-3, atol=1e-4 * float(np.abs(ref).max()))
+    atol = ATTN_ATOL if "hybrid" in name else 1e-4
+    np.testing.assert_allclose(y, ref, rtol=1e-3, atol=atol * float(np.abs(ref).max()))
 
 
 def test_every_op_kind_runs_in_onnxruntime():

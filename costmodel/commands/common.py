@@ -116,6 +116,8 @@ class NetworkArgs:
     skip_unsupported: bool = False
     #: ``--set precision=...`` (``costmodel.precision.parse_text``): per-layer bits, not a network knob
     precision: Optional[str] = None
+    #: False: ``load`` does not warn about unsupported ops (a command that refuses them says so itself)
+    warn_unsupported: bool = True
 
     @classmethod
     def take(cls, kwargs: dict) -> "NetworkArgs":
@@ -129,7 +131,8 @@ class NetworkArgs:
                    bool(kwargs.pop("skip_unsupported", False)), knobs.pop("precision", None))
 
     def load(self):
-        """The graph (``costmodel.load``); warns once on stderr about ops counted as zero."""
+        """The graph (``costmodel.load``); warns once on stderr about ops counted as zero (unless
+        ``warn_unsupported`` is False: a command that refuses such graphs says so in its own line)."""
         from ..sources import load
         graph = load(self.net, self.alpha, self.res, self.classes, self.depth,
                      skip_unsupported=self.skip_unsupported, **self.knobs)
@@ -137,7 +140,7 @@ class NetworkArgs:
             from ..precision import parse_text, with_precision
             graph = with_precision(graph, parse_text(self.precision))
         unsupported = graph.meta.get("unsupported")
-        if unsupported:
+        if unsupported and self.warn_unsupported:
             click.echo(f"costmodel: warning: unsupported op(s) treated as identity and counted as zero "
                        f"(rows 'unsupported:<Op>'): {unsupported}", err=True)
         return graph

@@ -189,7 +189,13 @@ def cmd(batch, seed, all_, knob_choices, **kwargs):
             raise KnobError("give a network name (see 'costmodel list') or --all")
         if knob_choices:
             raise KnobError("--knobs goes with --all; for one network give the knob flags themselves")
-        ok = _verify_one(args.load(), batch, seed)
+        args.warn_unsupported = False
+        graph = args.load()
+        if graph.meta.get("unsupported"):  # one line, not a warning followed by the executor's error
+            from ..errors import CostModelError
+            raise CostModelError(f"{args.net}: verify runs every node in the NumPy executor, which cannot run the "
+                                 f"op(s) --skip-unsupported counted as identity: {graph.meta['unsupported']}")
+        ok = _verify_one(graph, batch, seed)
     sys.exit(0 if ok else 1)
 
 
