@@ -79,7 +79,9 @@ def check_arg(key: str, value, shown: Optional[str] = None) -> Optional[str]:
     if ok(value):
         return None
     from .validate import short
-    what = f"{key} ({meaning})" if shown is None or shown == key else f"{shown} ({meaning} {key})"
+    shown = key if shown is None else shown
+    gloss = meaning if meaning == key or shown == key else f"{meaning} {key}"
+    what = shown if gloss == shown else f"{shown} ({gloss})"
     return f"{what} must be {accepted}, got {short(value)}"
 
 

@@ -174,7 +174,7 @@ def parse_block(text: str, offset: int = 0, full: Optional[str] = None) -> Block
         else:
             bad = check_arg(key, value, shown)
             if bad:
-                raise _err(quoted, col, f"{btype} {bad}")
+                raise _err(quoted, col, f"{btype}: {bad}")
             args[key] = value
     return Block(btype, args, repeat, name, inputs, fixed)
 

@@ -54,8 +54,9 @@ def cli():
 
 
 def fail(message: str, status: int = 2):
+    from .validate import bounded  # the last defence: no input makes an error line unbounded
     with contextlib.suppress(OSError, ValueError):  # stderr full or closed: the exit status still says it
-        click.echo(f"costmodel: error: {message}", err=True)
+        click.echo(f"costmodel: error: {bounded(message)}", err=True)
     sys.exit(status)
 
 

@@ -148,11 +148,14 @@ def save_weights(path: str, weights: Mapping) -> None:
 
 def load_weights(path: str) -> Dict[str, Dict[str, np.ndarray]]:
     """Read weights written by ``save_weights``."""
+    from .fileio import read_bytes  # a regular file under the size limit (costmodel.limits), or one line
+    if isinstance(path, (str, os.PathLike)) and not os.path.exists(path):
+        raise CostModelError(f"cannot read weights {path!r}: no such file")
+    data = read_bytes(path, "weights file")
     try:
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":
-                raise ValueError("it is not a zip archive; save weights with costmodel.save_weights")
-        z = np.load(path, allow_pickle=False)
+        if data[:4] != b"PK\x03\x04":
+            raise ValueError("it is not a zip archive; save weights with costmodel.save_weights")
+        z = np.load(io.BytesIO(data), allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise ValueError("a single .npy array, not an .npz archive of layer/array entries")
         with z:
@@ -594,11 +597,13 @@ def run(graph: Graph, x: Optional[np.ndarray] = None, *, weights: Optional[Mappi
     replaces every BatchNorm's running statistics (in ``weights``, which must then be a dict this
     call may modify) by those of its input on this run; see ``calibrate_batchnorm``."""
     require_graph(graph, "execute")
+    from .exec_checks import check_run  # seed, input kind and memory need, before anything is allocated
+    checked = check_run(graph, x, seed, keep, IM2COL_BYTES)
     if x is None:
         x = random_input(graph, 1, seed)
     else:
         try:
-            x = np.asarray(x, dtype=np.float32)
+            x = np.asarray(checked, dtype=np.float32)
         except (TypeError, ValueError):
             raise GraphError(f"input must be a numeric array of shape (N,) + {tuple(graph.input_shape)}, "
                              f"got {type(x).__name__}") from None

@@ -18,6 +18,8 @@ COSTMODEL_MAX_ALIAS_NODES  10,000                             the nodes YAML ali
                                                               a spec when expanded
 COSTMODEL_MAX_BLOCKS       10,000                             the blocks of one network after repeats
                                                               and the depth multiplier
+COSTMODEL_MAX_PATCHES      4,096                              the patches of ``costmodel memory --patches
+                                                              RxC`` (each is planned on its own)
 COSTMODEL_MAX_EXEC_BYTES   the memory available (MemAvailable  what the NumPy executor (``costmodel
                            in /proc/meminfo, else physical     verify``, ``costmodel.execute``) may
                            memory)                            allocate for weights and activations
@@ -81,6 +83,7 @@ LIMITS = {
     "model_bytes": Limit("COSTMODEL_MAX_MODEL_BYTES", 2 * 2 ** 30, "binary input file size", "bytes"),
     "alias_nodes": Limit("COSTMODEL_MAX_ALIAS_NODES", 10_000, "nodes added by YAML aliases", "nodes"),
     "blocks": Limit("COSTMODEL_MAX_BLOCKS", 10_000, "blocks after repeats and depth", "blocks"),
+    "patches": Limit("COSTMODEL_MAX_PATCHES", 4_096, "patches of a patch grid", "patches"),
     "exec_bytes": Limit("COSTMODEL_MAX_EXEC_BYTES", _available_memory, "executor memory", "bytes"),
 }
 
@@ -103,16 +106,18 @@ def get(key: str) -> int:
 
 
 def amount(n: int, unit: str) -> str:
-    """'16 MiB (16,777,216 bytes)' for bytes, '10,000 blocks' otherwise."""
+    """'16 MiB (16,777,216 bytes)' for bytes, '10,000 blocks' otherwise; huge amounts rounded."""
+    if unit == "bytes":
+        return f"{n:,} bytes" if n < 1024 else binary_size(n) + (f" ({n:,} bytes)" if n < 10 ** 15 else "")
     if n >= 10 ** 15:  # beyond any limit: its digits say nothing more
         return (f"about {float(n):.3g}" if n < 10 ** 300 else "more than 1e+300") + f" {unit}".rstrip()
-    if unit != "bytes":
-        return f"{n:,} {unit}".rstrip()
-    return f"{binary_size(n)} ({n:,} bytes)" if n >= 1024 else f"{n:,} bytes"
+    return f"{n:,} {unit}".rstrip()
 
 
 def binary_size(n: int) -> str:
-    """Bytes in binary units: 4.55 PiB, 16 MiB, 1.50 KiB (at most three significant figures)."""
+    """Bytes in binary units: 4.55 PiB, 16 MiB, 1.46 KiB (three significant figures)."""
+    if n >= 2 ** 1000:
+        return "more than 1e+300 bytes"
     v, unit = float(n), "B"
     for u in ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
         if v < 1024:
@@ -120,20 +125,19 @@ def binary_size(n: int) -> str:
         v, unit = v / 1024, u
     if unit == "B":
         return f"{n} B"
-    if v >= 1024:
-        return f"{v:.3g} {unit}" if v < 1e15 else f"{v:.2e} {unit}"
     return f"{v:.3g} {unit}"
 
 
 def check(key: str, need: int, what: Optional[str] = None, where: str = "",
           hint: Optional[Callable[[], str]] = None) -> None:
     """Raise ``LimitError`` when ``need`` exceeds limit ``key``: one line naming ``what`` (default:
-    the limit's own description), ``need``, the limit and how to raise it."""
+    the limit's own description), ``need``, the limit (then ``hint()``, with its own leading
+    punctuation) and how to raise it."""
     lim = LIMITS[key]
     cap = lim.value()
     if need <= cap:
         return
-    extra = f"; {hint()}" if hint else ""
+    extra = hint() if hint else ""
     raise LimitError(f"{where + ': ' if where else ''}{what or lim.what}: {amount(need, lim.unit)}, over the limit "
                      f"of {amount(cap, lim.unit)}{extra} (raise the limit with the environment variable {lim.env})")
 

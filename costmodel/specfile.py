@@ -169,7 +169,7 @@ def load_yaml(text: str, where: str):
             return None
         expanded, distinct = _expanded_size(node)
         limits.check("alias_nodes", expanded - distinct, "nodes added by expanding its YAML aliases (*name)", where,
-                     hint=lambda: f"the document has {distinct:,} nodes as written")
+                     hint=lambda: f"; the document has {distinct:,} nodes as written")
         return loader.construct_document(node)
     finally:
         loader.dispose()
