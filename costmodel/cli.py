@@ -43,7 +43,8 @@ class LazyGroup(click.Group):
         mod = COMMANDS.get(name)
         if mod is None:
             return None
-        return importlib.import_module(f"costmodel.commands.{mod}").cmd
+        from .commands.common import refuse_empty_values
+        return refuse_empty_values(importlib.import_module(f"costmodel.commands.{mod}").cmd)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -17,6 +17,10 @@ from typing import Optional, Sequence, Tuple
 from .errors import KnobError
 
 Resolution = Tuple[int, int]
+#: the largest resolution side, class count and batch size accepted: far beyond any real input, and
+#: small enough that every derived figure (products of counts, ratios, scaled units) stays within
+#: floating point where it is printed as one (counts themselves are exact Python integers)
+MAX_COUNT = 10 ** 60
 _HW_RE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 
 
@@ -38,7 +42,7 @@ def _integral(v) -> Optional[int]:
 def positive_real(v, what: str, where: str = "") -> float:
     """A positive finite number (alpha, depth); strings are not numbers here (the CLI converts)."""
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
-        raise KnobError(f"{_prefix(where)}{what} must be a positive finite number, got {v!r}")
+        raise KnobError(f"{_prefix(where)}{what} must be a positive finite number, got {_short(v)}")
     return float(v)
 
 
@@ -72,6 +76,9 @@ def resolution(v, where: str = "", min_res: int = 1) -> Resolution:
     if hw is None or (min(hw) < 1 and min_res <= 1):
         raise KnobError(f"{_prefix(where)}resolution must be a positive integer, got {_short(v)}; accepted: N or "
                         f"HxW (e.g. 224 or 320x240)")
+    if max(hw) > MAX_COUNT:
+        raise KnobError(f"{_prefix(where)}resolution {_short(max(hw), 40)} is larger than 10^60, the largest side "
+                        f"accepted")
     if min(hw) < min_res:
         raise KnobError(f"{_prefix(where)}resolution {format_res(hw)} is too small; this network needs at least "
                         f"{min_res}" + (" on each side" if hw[0] != hw[1] else ""))
@@ -111,6 +118,8 @@ def classes(v, where: str = "") -> int:
     c = _integral(v) if not isinstance(v, float) else None
     if c is None or c < 1:
         raise KnobError(f"{_prefix(where)}classes must be a positive integer, got {_short(v)}")
+    if c > MAX_COUNT:
+        raise KnobError(f"{_prefix(where)}classes {_short(c, 40)} is more than 10^60, the most accepted")
     return c
 
 
@@ -119,6 +128,8 @@ def batch(v, where: str = "") -> int:
     b = _integral(v) if not isinstance(v, float) else None
     if b is None or b < 1:
         raise KnobError(f"{_prefix(where)}batch size must be a positive integer, got {_short(v)}")
+    if b > MAX_COUNT:
+        raise KnobError(f"{_prefix(where)}batch size {_short(b, 40)} is more than 10^60, the most accepted")
     return b
 
 
