@@ -124,12 +124,14 @@ def _scratch(node, per: int, im2col_bytes: int, out_bytes: int) -> int:
 
 
 def check_memory(graph: Graph, batch: int = 1, keep: bool = False, im2col_bytes: int = DEFAULT_IM2COL_BYTES,
-                 where: Optional[str] = None) -> Dict[str, int]:
-    """``memory_need``, refused in one line (``LimitError``) beyond the limit ``exec_bytes``."""
+                 where: Optional[str] = None, runner: str = "the NumPy executor") -> Dict[str, int]:
+    """``memory_need``, refused in one line (``LimitError``) beyond the limit ``exec_bytes``.
+    ``runner`` names what would run the graph (``costmodel measure`` checks its runtimes with the
+    executor's estimate: they hold the same weights and at least the same live activations)."""
     from . import limits
     need = memory_need(graph, batch, keep, im2col_bytes)
     b = limits.binary_size
-    what = (f"memory for the NumPy executor (weights {b(need['weights'])}, activations {b(need['activations'])} "
+    what = (f"memory for {runner} (weights {b(need['weights'])}, activations {b(need['activations'])} "
             f"at batch {batch:,}, peaking at {need['at']!r})")
     own = limits.LIMITS["exec_bytes"].env in os.environ
     limits.check("exec_bytes", need["total"], what, where or graph.name,

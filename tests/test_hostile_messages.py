@@ -269,3 +269,26 @@ def test_patch_limit_can_be_raised(cli, monkeypatch):
                    "COSTMODEL_MAX_PATCHES")
     monkeypatch.setenv("COSTMODEL_MAX_PATCHES", "4")
     assert cli("memory", "conv_c8_s2 conv_c8 gap", "--res", 16, "--patches", "2x2").code == 0
+
+
+# ----------------------------------------------------------------------------- measure and calibrate
+@pytest.mark.parametrize("args,needle", [
+    (["--max-time", "-1"], "max_time must be a positive number of seconds, got -1.0"),
+    (["--max-time", "nan"], "max_time must be a positive number of seconds, got nan"),
+    (["--threads", "0"], "threads must be an integer >= 1, got 0"),
+    (["--threads", str(10 ** 20)], "threads must be an integer from 1 to 1024"),
+    (["--runs", "0"], "runs must be an integer >= 1, got 0"),
+    (["--res", "100000"], "memory for an onnxruntime run (weights"),
+])
+def test_measure_options(cli, tmp_path, monkeypatch, args, needle):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("COSTMODEL_MAX_EXEC_BYTES", "16GiB")
+    net = "mobilenet_v2" if "--res" in args else "conv_c8 gap"
+    extra = [] if "--res" in args else ["--res", "8"]
+    one_line_error(cli("measure", net, *extra, *args, "-o", tmp_path / "o.json"), needle,
+                   written=[tmp_path / "o.json"])
+
+
+def test_calibrate_with_no_network_is_an_error(cli, tmp_path):
+    one_line_error(cli("calibrate", "--networks", ",", "-o", tmp_path / "d.json"), "names no network",
+                   written=[tmp_path / "d.json"])
