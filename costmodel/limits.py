@@ -7,23 +7,20 @@ expand a thousand-fold per level). Every such path is bounded by one of these li
 *before* the work or the allocation is done, and refused with a one-line ``LimitError`` that
 names what was asked, the limit, and the variable that raises it.
 
-=========================  =================================  ==========================================
-variable                   default                            bounds
-=========================  =================================  ==========================================
-COSTMODEL_MAX_TEXT_BYTES   4 MiB                              a text input file: spec (.yaml/.yml/.json),
-                                                              device file (.json), PyTorch file (.py)
-COSTMODEL_MAX_MODEL_BYTES  2 GiB                              a binary input file: ONNX model, weights
-                                                              (.npz)
-COSTMODEL_MAX_ALIAS_NODES  10,000                             the nodes YAML aliases (``*name``) add to
-                                                              a spec when expanded
-COSTMODEL_MAX_BLOCKS       10,000                             the blocks of one network after repeats
-                                                              and the depth multiplier
-COSTMODEL_MAX_PATCHES      4,096                              the patches of ``costmodel memory --patches
-                                                              RxC`` (each is planned on its own)
-COSTMODEL_MAX_EXEC_BYTES   the memory available (MemAvailable  what the NumPy executor (``costmodel
-                           in /proc/meminfo, else physical     verify``, ``costmodel.execute``) may
-                           memory)                            allocate for weights and activations
-=========================  =================================  ==========================================
+- ``COSTMODEL_MAX_TEXT_BYTES`` (4 MiB): a text input file: spec (.yaml/.yml/.json), device file
+  (.json), PyTorch file (.py);
+- ``COSTMODEL_MAX_MODEL_BYTES`` (2 GiB): a binary input file: ONNX model, weights (.npz);
+- ``COSTMODEL_MAX_ALIAS_NODES`` (10,000): the nodes YAML aliases (``*name``) add to a spec when
+  expanded;
+- ``COSTMODEL_MAX_BLOCKS`` (2,000): the blocks of one network after repeats and the depth
+  multiplier (the deepest zoo network has about 60; ``costmodel table`` on 2,000 inverted
+  residual blocks takes about 2 s of CPU, ``costmodel memory`` about 50 s: its schedule lower
+  bound is quadratic in the layers);
+- ``COSTMODEL_MAX_PATCHES`` (4,096): the patches of ``costmodel memory --patches RxC`` (each is
+  planned on its own);
+- ``COSTMODEL_MAX_EXEC_BYTES`` (the memory available: MemAvailable of /proc/meminfo, else physical
+  memory): what the NumPy executor (``costmodel verify``, ``costmodel.execute``) or ``costmodel
+  measure`` may allocate for weights and activations (``costmodel.exec_checks``).
 
 A value is a non-negative integer, optionally with a unit: ``K``/``M``/``G``/``T`` (10^3..) or
 ``KiB``/``MiB``/``GiB``/``TiB`` (2^10..), ``B`` optional: ``COSTMODEL_MAX_TEXT_BYTES=100MB``.
@@ -82,7 +79,7 @@ LIMITS = {
     "text_bytes": Limit("COSTMODEL_MAX_TEXT_BYTES", 4 * 2 ** 20, "text input file size", "bytes"),
     "model_bytes": Limit("COSTMODEL_MAX_MODEL_BYTES", 2 * 2 ** 30, "binary input file size", "bytes"),
     "alias_nodes": Limit("COSTMODEL_MAX_ALIAS_NODES", 10_000, "nodes added by YAML aliases", "nodes"),
-    "blocks": Limit("COSTMODEL_MAX_BLOCKS", 10_000, "blocks after repeats and depth", "blocks"),
+    "blocks": Limit("COSTMODEL_MAX_BLOCKS", 2_000, "blocks after repeats and depth", "blocks"),
     "patches": Limit("COSTMODEL_MAX_PATCHES", 4_096, "patches of a patch grid", "patches"),
     "exec_bytes": Limit("COSTMODEL_MAX_EXEC_BYTES", _available_memory, "executor memory", "bytes"),
 }

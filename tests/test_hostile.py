@@ -160,7 +160,7 @@ def test_bad_limit_amounts(text):
 @pytest.mark.parametrize("depth", ["1e9", "1e300", "1.7e308"])
 def test_depth_cannot_ask_for_a_billion_blocks(cli, tmp_path, depth):
     one_line_error(cli("table", "efficientnet_b0", "--depth", depth, "-o", tmp_path / "o.csv"),
-                   f"efficientnet_b0: blocks at depth multiplier {float(depth):g}", "over the limit of 10,000 blocks",
+                   f"efficientnet_b0: blocks at depth multiplier {float(depth):g}", "over the limit of 2,000 blocks",
                    "COSTMODEL_MAX_BLOCKS", written=[tmp_path / "o.csv"])
 
 
