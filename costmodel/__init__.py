@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 #: names imported from a submodule on first use, so that ``import costmodel`` stays light
 _LAZY = {"execute": "executor", "init_weights": "executor", "save_weights": "executor",
          "load_weights": "executor", "load": "sources", "sweep": "sweeps",
-         "from_torch": "torch_import"}
+         "from_torch": "torch_import", "LimitError": "limits"}
 
 
 def __getattr__(name):

@@ -7,6 +7,7 @@ blocks (ShuffleNet units, fire modules, mixed depthwise, ...) live with their fa
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 from .errors import SpecError
@@ -14,6 +15,74 @@ from .graph import GraphBuilder
 from .ops import AdaptiveAvgPool, AvgPool, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool, Multiply
 from .rounding import make_divisible
 from .spec import Context, block_type
+
+
+# ----------------------------------------------------------------------------- argument rules
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _positive_int(v) -> bool:
+    return _int(v) and v >= 1
+
+
+def _positive_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def _ints(pred, pair: bool):
+    """An int passing ``pred``, or a list of them (a pair (H, W) when ``pair``)."""
+    def ok(v):
+        if isinstance(v, (tuple, list)):
+            return len(v) >= 1 and (not pair or len(v) == 2) and all(pred(x) for x in v)
+        return pred(v)
+    return ok
+
+
+_POS = ("a positive integer", _positive_int)
+_PAIR = ("a positive integer or a pair of them (H, W)", _ints(_positive_int, True))
+_KERNEL = ("a positive integer or a list of them", _ints(_positive_int, False))
+_RATIO = ("a positive number", _positive_number)
+_UNIT = ("a ratio from 0 to 1", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1)
+_PAD = ("a non-negative integer or a list of them", _ints(lambda x: _int(x) and x >= 0, False))
+
+#: what the common block arguments mean and accept: checked where users write blocks (spec files and
+#: block strings) before anything is built, so that an error names the argument the user wrote
+#: (``e`` / ``t``) and its value instead of the layer it would have produced. Type-specific
+#: arguments (uib's start_k, mixir's a and p, ...) are checked by their block.
+ARG_RULES = {
+    "c": ("output channels", _POS), "exp": ("expansion channels", _POS), "se_c": ("SE squeeze channels", _POS),
+    "c1": ("channels", _POS), "c2": ("channels", _POS), "c3": ("channels", _POS), "c3r": ("channels", _POS),
+    "c5": ("channels", _POS), "c5r": ("channels", _POS), "pp": ("channels", _POS),
+    "s1x1": ("squeeze channels", _POS), "e1x1": ("1x1 expand channels", _POS),
+    "e3x3": ("3x3 expand channels", _POS), "heads": ("attention heads", _POS),
+    "key_dim": ("key dimension", _POS), "value_dim": ("value dimension", _POS),
+    "t": ("expansion ratio", _RATIO), "e": ("expansion ratio", _RATIO), "expansion": ("expansion ratio", _RATIO),
+    "k": ("kernel size", _KERNEL), "dw_k": ("depthwise kernel size", _KERNEL), "kernel": ("kernel size", _KERNEL),
+    "s": ("stride", _PAIR), "kv_stride": ("key/value stride", _PAIR), "dilation": ("dilation", _PAIR),
+    "groups": ("groups", _POS), "size": ("output size", _PAIR), "se": ("SE ratio", _UNIT),
+    "padding": ("padding", _PAD),
+}
+
+
+def check_arg(key: str, value, shown: Optional[str] = None) -> Optional[str]:
+    """None when ``value`` is acceptable for the common argument ``key`` (or ``key`` has no rule, or
+    the value is None or not a number: types are checked elsewhere), else the message, naming the
+    argument as the user wrote it (``shown``: a block string's ``e`` for ``t``)."""
+    rule = ARG_RULES.get(key)
+    if rule is None or value is None or isinstance(value, (str, bool)):
+        return None
+    if isinstance(value, (tuple, list)) and not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                    for x in value):
+        return None
+    meaning, (accepted, ok) = rule
+    if ok(value):
+        return None
+    from .validate import short
+    shown = key if shown is None else shown
+    gloss = meaning if meaning == key or shown == key else f"{meaning} {key}"
+    what = shown if gloss == shown else f"{shown} ({gloss})"
+    return f"{what} must be {accepted}, got {short(value)}"
 
 
 @block_type("conv")
@@ -97,6 +166,9 @@ def inverted_residual(g: GraphBuilder, x: str, ctx: Context, *, c: int, t: Optio
         hidden = ctx.ch(exp, width)
     else:
         hidden = make_divisible(c_in * t, t_round) if t_round else int(round(c_in * t))
+        if hidden < 1:
+            raise SpecError(f"ir expansion ratio t {t!r} x {c_in} input channels rounds to {hidden} channels; the "
+                            f"expansion needs at least 1")
     c_out = ctx.ch(c, width)
     y = x
     if hidden != c_in:

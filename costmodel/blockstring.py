@@ -79,29 +79,42 @@ def _scalar(text: str):
     return text
 
 
-def _value(text: str):
-    if text.endswith(",") and len(text) > 1:  # k3, : a one-element list (MixNet's single kernel)
-        return tuple(_scalar(p) for p in text[:-1].split(","))
-    parts = text.split(",")
-    vals = tuple(_scalar(p) for p in parts)
+def _value(text: str, quoted: str = "", col: int = 0):
+    """An option's value: a scalar, or a tuple for a comma list (``k3,5``; ``k3,`` is one element)."""
+    try:
+        if text.endswith(",") and len(text) > 1:  # k3, : a one-element list (MixNet's single kernel)
+            return tuple(_scalar(p) for p in text[:-1].split(","))
+        vals = tuple(_scalar(p) for p in text.split(","))
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise _err(quoted or text, col or 1, f"a number in {_q(text)} has too many digits") from None
     return vals[0] if len(vals) == 1 else vals
 
 
 def _err(text: str, col: int, msg: str) -> SpecError:
-    return SpecError(f"block string {text!r}, column {col}: {msg}")
+    """An error at 1-based column ``col`` of ``text``, quoting at most 60 characters around it."""
+    from .validate import excerpt
+    return SpecError(f"block string {excerpt(text, col - 1)}, column {col}: {msg}")
+
+
+def _excerpt(text: str) -> str:
+    from .validate import excerpt
+    return excerpt(text)
+
+
+def _q(tok: str) -> str:
+    """A token of the string as an error quotes it (bounded: a token may be megabytes long)."""
+    from .validate import short
+    return short(tok)
 
 
 def parse_block(text: str, offset: int = 0, full: Optional[str] = None) -> Block:
     """Parse one block string into a ``Block``. Within a network string ``full``, the block starts
     at ``offset``: errors quote ``full`` and give the 1-based column in it."""
-    if full is not None:
-        try:
-            return parse_block(text, offset)
-        except SpecError as e:
-            raise SpecError(str(e).replace(f"block string {text!r}", f"block string {full!r}", 1)) from None
+    from .blocks import check_arg
+    quoted = text if full is None else full
     types = _block_types()
     if text.startswith("@"):
-        raise _err(text, offset + 1, f"{text!r} is a network setting ({', '.join('@' + k for k in SETTINGS)}); "
+        raise _err(quoted, offset + 1, f"{_q(text)} is a network setting ({', '.join('@' + k for k in SETTINGS)}); "
                                      f"settings come before the first block of a block-string network (in a "
                                      f"spec file, use the top-level keys)")
     tokens = text.split("_")
@@ -114,7 +127,8 @@ def parse_block(text: str, offset: int = 0, full: Optional[str] = None) -> Block
         import difflib
         close = difflib.get_close_matches(tokens[0], types, n=2)
         hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        raise _err(text, offset + 1, f"unknown block type {tokens[0]!r}{hint}; accepted: {', '.join(sorted(types))}")
+        raise _err(quoted, offset + 1, f"unknown block type {_q(tokens[0])}{hint}; accepted: "
+                                       f"{', '.join(sorted(types))}")
     btype = "_".join(tokens[:n_type])
     bt = types[btype]
     params = set(bt.params)
@@ -125,38 +139,42 @@ def parse_block(text: str, offset: int = 0, full: Optional[str] = None) -> Block
             key, _, raw = tok.partition("=")
             key = key.replace("-", "_")
             if not key or not raw:
-                raise _err(text, col, f"option {tok!r} needs the form ARG=VALUE")
-            value = _value(raw)
+                raise _err(quoted, col, f"option {_q(tok)} needs the form ARG=VALUE")
+            value = _value(raw, quoted, col)
+            shown = key
         elif tok in ACTS or tok == "noact":
-            key, value = "act", (None if tok == "noact" else tok)
+            key, value, shown = "act", (None if tok == "noact" else tok), "act"
         else:
             m = _SHORT_RE.match(tok)
             if not m or m.group(1) not in SHORT:
-                raise _err(text, col, f"cannot read option {tok!r}; expected KEYNUMBER with KEY one of "
-                                      f"{', '.join(SHORT)}, an activation ({', '.join(ACTS)}, noact) or ARG=VALUE")
-            key, value = SHORT[m.group(1)], _value(m.group(2))
+                raise _err(quoted, col, f"cannot read option {_q(tok)}; expected KEYNUMBER with KEY one of "
+                                        f"{', '.join(SHORT)}, an activation ({', '.join(ACTS)}, noact) or ARG=VALUE")
+            key, value, shown = SHORT[m.group(1)], _value(m.group(2), quoted, col), m.group(1)
         if key == "repeat":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise _err(text, col, f"repeat must be a positive integer, got {tok!r}")
+                raise _err(quoted, col, f"repeat must be a positive integer, got {_q(tok)}")
             repeat = value
         elif key == "name":
             if not isinstance(value, str):
-                raise _err(text, col, f"name must be a word, got {raw!r}")
+                raise _err(quoted, col, f"name must be a word, got {_q(raw)}")
             name = value
         elif key == "inputs":
             inputs = value if isinstance(value, tuple) else (value,)
             if not all(isinstance(v, str) for v in inputs):
-                raise _err(text, col, f"inputs must be block names, got {raw!r}")
+                raise _err(quoted, col, f"inputs must be block names, got {_q(raw)}")
         elif key == "fixed_depth":
             if not isinstance(value, bool):
-                raise _err(text, col, f"fixed-depth must be true or false, got {tok!r}")
+                raise _err(quoted, col, f"fixed-depth must be true or false, got {_q(tok)}")
             fixed = value
         elif key not in params:
             accepted = ", ".join(list(bt.params) + ["repeat", "name", "inputs", "fixed_depth"])
-            raise _err(text, col, f"{btype} has no argument {key!r} (option {tok!r}); accepted: {accepted}")
+            raise _err(quoted, col, f"{btype} has no argument {_q(key)} (option {_q(tok)}); accepted: {accepted}")
         elif key in args:
-            raise _err(text, col, f"argument {key!r} given twice")
+            raise _err(quoted, col, f"argument {key!r} given twice")
         else:
+            bad = check_arg(key, value, shown)
+            if bad:
+                raise _err(quoted, col, f"{btype}: {bad}")
             args[key] = value
     return Block(btype, args, repeat, name, inputs, fixed)
 
@@ -173,58 +191,63 @@ def _setting(tok: str, col: int, full: str) -> Tuple[str, object]:
     m = _SETTING_RE.match(tok)
     key = m.group(1) if m else None
     if key not in SETTINGS:
-        raise _err(full, col, f"cannot read network setting {tok!r}; expected @KEYNUMBER or @KEY=VALUE with "
+        raise _err(full, col, f"cannot read network setting {_q(tok)}; expected @KEYNUMBER or @KEY=VALUE with "
                               f"KEY one of {', '.join(SETTINGS)} (e.g. @res160 @classes100 @alpha0.5 "
                               f"@width=floor_min8)")
     raw = m.group(2) if m.group(2) is not None else m.group(3)
     field = SETTINGS[key]
     if field == "width":
         if raw not in POLICIES:
-            raise _err(full, col, f"unknown width policy {raw!r} in {tok!r}; accepted: {', '.join(POLICIES)}")
+            raise _err(full, col, f"unknown width policy {_q(raw)} in {_q(tok)}; accepted: {', '.join(POLICIES)}")
         return field, raw
     if field == "depth_rule":
         if raw not in REPEAT_RULES:
-            raise _err(full, col, f"unknown depth rule {raw!r} in {tok!r}; accepted: {', '.join(REPEAT_RULES)}")
+            raise _err(full, col, f"unknown depth rule {_q(raw)} in {_q(tok)}; accepted: {', '.join(REPEAT_RULES)}")
         return field, raw
     if field == "resolution" and "x" in raw:
         try:
             hw = validate.resolution(validate.parse_res(raw))
         except KnobError:
-            raise _err(full, col, f"resolution must be N or HxW with positive integers, got {tok!r}") from None
+            raise _err(full, col, f"resolution must be N or HxW with positive integers, got {_q(tok)}") from None
         return field, hw if hw[0] != hw[1] else hw[0]
-    v = _scalar(raw)
+    try:
+        v = _scalar(raw)
+    except ValueError:
+        raise _err(full, col, f"{key} in {_q(tok)} has too many digits") from None
     if field in ("alpha", "depth"):
         import math
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
             raise _err(full, col, f"{'alpha' if field == 'alpha' else 'depth'} must be a positive finite number, "
-                                  f"got {tok!r}")
+                                  f"got {_q(tok)}")
         return field, float(v)
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise _err(full, col, f"{key} must be a positive integer, got {tok!r}")
+        raise _err(full, col, f"{key} must be a positive integer, got {_q(tok)}")
     return field, v
 
 
 def parse_network(text: str) -> Tuple[dict, Tuple[Block, ...]]:
     """Parse a block-string network: its settings (``{"resolution": 160, "classes": 100, "alpha":
     0.35, "in_channels": 3, "width": "floor_min8"}``, only those given) and its blocks."""
+    from . import limits
     parts = split_blocks(text)
+    limits.check("blocks", sum(1 for tok, _ in parts if not tok.startswith("@")), "blocks", "block string")
     settings, blocks = {}, []
     for tok, off in parts:
         if tok.startswith("@") and not blocks:
             field, v = _setting(tok, off + 1, text)
             if field in settings:
-                raise _err(text, off + 1, f"network setting {tok!r} given twice")
+                raise _err(text, off + 1, f"network setting {_q(tok)} given twice")
             settings[field] = v
         elif tok.startswith("@"):
-            raise _err(text, off + 1, f"network setting {tok!r} after a block; settings come before the first "
+            raise _err(text, off + 1, f"network setting {_q(tok)} after a block; settings come before the first "
                                       f"block")
         else:
             blocks.append(parse_block(tok, off, text))
     if not blocks and settings:
-        raise SpecError(f"block string {text.strip()!r}: network settings but no block; give at least one block "
-                        f"after them, e.g. '@res160 conv_k3_s2_c32 gap fc'")
+        raise SpecError(f"block string {_excerpt(text.strip())}: network settings but no block; give at least one "
+                        f"block after them, e.g. '@res160 conv_k3_s2_c32 gap fc'")
     if not blocks:
         raise SpecError("empty block string: give at least one block, e.g. 'conv_k3_s2_c32 gap fc'")
     return settings, tuple(blocks)
@@ -236,7 +259,7 @@ def parse_blocks(text: str) -> Tuple[Block, ...]:
     being dropped)."""
     settings, blocks = parse_network(text)
     if settings:
-        raise SpecError(f"block string {text.strip()!r} has network settings "
+        raise SpecError(f"block string {_excerpt(text.strip())} has network settings "
                         f"({', '.join('@' + k for k in SETTINGS if SETTINGS[k] in settings)}); read it with "
                         f"costmodel.blockstring.parse_network or costmodel.load")
     return blocks

@@ -43,7 +43,8 @@ class LazyGroup(click.Group):
         mod = COMMANDS.get(name)
         if mod is None:
             return None
-        return importlib.import_module(f"costmodel.commands.{mod}").cmd
+        from .commands.common import refuse_empty_values
+        return refuse_empty_values(importlib.import_module(f"costmodel.commands.{mod}").cmd)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,8 +55,9 @@ def cli():
 
 
 def fail(message: str, status: int = 2):
+    from .validate import bounded  # the last defence: no input makes an error line unbounded
     with contextlib.suppress(OSError, ValueError):  # stderr full or closed: the exit status still says it
-        click.echo(f"costmodel: error: {message}", err=True)
+        click.echo(f"costmodel: error: {bounded(message)}", err=True)
     sys.exit(status)
 
 

@@ -152,11 +152,14 @@ def save_weights(path: str, weights: Mapping) -> None:
 
 def load_weights(path: str) -> Dict[str, Dict[str, np.ndarray]]:
     """Read weights written by ``save_weights``."""
+    from .fileio import read_bytes  # a regular file under the size limit (costmodel.limits), or one line
+    if isinstance(path, (str, os.PathLike)) and not os.path.exists(path):
+        raise CostModelError(f"cannot read weights {path!r}: no such file")
+    data = read_bytes(path, "weights file")
     try:
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":
-                raise ValueError("it is not a zip archive; save weights with costmodel.save_weights")
-        z = np.load(path, allow_pickle=False)
+        if data[:4] != b"PK\x03\x04":
+            raise ValueError("it is not a zip archive; save weights with costmodel.save_weights")
+        z = np.load(io.BytesIO(data), allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise ValueError("a single .npy array, not an .npz archive of layer/array entries")
         with z:
@@ -242,11 +245,13 @@ def random_input(graph: Graph, batch: int = 1, seed: int = 0) -> np.ndarray:
     return rng.standard_normal((int(batch),) + tuple(graph.input_shape), dtype=np.float32)
 
 
-def _input(graph: Graph, x, seed: int) -> np.ndarray:
+def _input(graph: Graph, x, seed: int, keep: bool) -> np.ndarray:
+    from .exec_checks import check_run  # seed, input kind and memory need, before anything is allocated
+    checked = check_run(graph, x, seed, keep)
     if x is None:
         return random_input(graph, 1, seed)
     try:
-        x = np.asarray(x, dtype=np.float32)
+        x = np.asarray(checked, dtype=np.float32)
     except (TypeError, ValueError):
         raise GraphError(f"input must be a numeric array of shape (N,) + {tuple(graph.input_shape)}, "
                          f"got {type(x).__name__}") from None
@@ -359,7 +364,7 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
     run; see ``calibrate_batchnorm``. ``schedule``: the node order (module docstring); ``threads``:
     the kernels' thread pool (default ``costmodel.kernels.default_threads()``; BLAS has its own)."""
     require_graph(graph, "execute")
-    x = _input(graph, x, seed)
+    x = _input(graph, x, seed, keep)
     batch = x.shape[0]
     if weights is None:
         weights = init_weights(graph, seed)

@@ -63,18 +63,76 @@ def set_force(flag: bool) -> None:
     FORCE.set(bool(flag))
 
 
-def read_bytes(path: str, what: str, error=CostModelError) -> bytes:
+#: what each input kind is (``read_bytes``'s ``what``) -> the size limit it is read under (costmodel.limits)
+TEXT_INPUTS = ("spec file", "device file", "Python file")
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _a(what: str) -> str:
+    return ("an " if what[:1].lower() in "aeio" else "a ") + what
+
+
+def read_bytes(path, what: str, error=CostModelError, *, limit: str | None = None) -> bytes:
     """The bytes of an input file, or one line naming the file and the problem (``what`` says
-    what the file should be: 'spec file', 'ONNX model')."""
+    what the file should be: 'spec file', 'ONNX model', 'device file', 'Python file', 'weights file').
+
+    Every input file of costmodel is read here, under the resource policy (costmodel.limits):
+    only a regular file is read (a symlink is followed); a FIFO, a terminal, a device such as
+    /dev/zero or /dev/urandom, a socket or a directory is refused before anything is read, so
+    that nothing blocks or runs without end. A file larger than its kind's limit (``limit``: a key
+    of ``costmodel.limits.LIMITS``; default ``text_bytes`` for the ``TEXT_INPUTS`` kinds,
+    ``model_bytes`` otherwise) is refused with a ``LimitError``, also when it grows while read."""
+    from . import limits
+    if not isinstance(path, (str, os.PathLike)):
+        raise error(f"{_a(what)} must be given as a file path, got {type(path).__name__}")
+    path = os.fspath(path)
+    shown = repr(path) if len(path) <= 200 else repr(path[:120] + "..." + path[-40:])
+    if not path:
+        raise error(f"{what} '': empty file name")
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise error(f"{what} {path!r} not found") from None
+        raise error(f"{what} {shown} not found") from None
     except IsADirectoryError:
-        raise error(f"{path!r} is a directory, not a {what}") from None
+        raise error(f"{shown} is a directory, not {_a(what)}") from None
     except OSError as e:
-        raise error(f"cannot read {what} {path!r}: {e.strerror or e}") from None
+        raise error(f"cannot read {what} {shown}: {_reason(e)}") from None
+    key = limit or ("text_bytes" if what in TEXT_INPUTS else "model_bytes")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise error(f"{shown} is {_not_regular(st.st_mode)}, not {_a(what)}: input files are read from regular "
+                        f"files only")
+        limits.check(key, st.st_size, f"{what} size", shown)
+        cap = limits.get(key)
+        chunks, total = [], 0
+        while True:
+            b = os.read(fd, min(1 << 22, cap + 1 - total))
+            if not b:
+                break
+            chunks.append(b)
+            total += len(b)
+            if total > cap:
+                limits.check(key, total, f"{what} size (still growing while read)", shown)
+        return b"".join(chunks)
+    except OSError as e:
+        raise error(f"cannot read {what} {shown}: {_reason(e)}") from None
+    finally:
+        os.close(fd)
 
 
 def _reason(e: BaseException) -> str:

@@ -335,6 +335,10 @@ def attribute(graph: Graph, runs: List[Dict[str, float]], bits: int = 32) -> (Li
 
 
 # ----------------------------------------------------------------------------- main
+#: the most intra-op threads a measurement may ask for
+MAX_THREADS = 1024
+
+
 def _check_int(v, what, lo=1):
     if v is None:
         return None
@@ -353,6 +357,10 @@ def measure(graph: Graph, backend: str = "onnxruntime", threads: int = 1, runs: 
     if backend not in BACKENDS:
         raise MeasureError(f"unknown backend {backend!r}; accepted: {', '.join(BACKENDS)}")
     threads = _check_int(threads, "threads")
+    if threads > MAX_THREADS:  # a runtime takes a C int, and more threads than this measure nothing useful
+        raise MeasureError(f"threads must be an integer from 1 to {MAX_THREADS}, got {threads}")
+    if isinstance(max_time, bool) or not isinstance(max_time, (int, float)) or not max_time > 0:
+        raise MeasureError(f"max_time must be a positive number of seconds, got {max_time!r}")
     runs = _check_int(runs, "runs")
     warmup = _check_int(warmup, "warmup", 0)
     batch = _check_int(batch, "batch")

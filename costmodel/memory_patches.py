@@ -38,7 +38,9 @@ def parse_grid(text) -> Tuple[int, int]:
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
-        raise CostModelError(f"patch grid must be ROWSxCOLS of positive integers (e.g. 4x4), got {text!r}")
+        raise CostModelError(f"patch grid must be ROWSxCOLS of positive integers (e.g. 4x4), got {text!r:.60}")
+    from . import limits
+    limits.check("patches", int(parts[0]) * int(parts[1]), f"patches in the {int(parts[0])}x{int(parts[1])} grid")
     return int(parts[0]), int(parts[1])
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from .errors import CostModelError
+from .validate import short
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class DeviceError(CostModelError):
 def _field(d: dict, key: str, path: str, where: str = ""):
     name = f"{where}{key}"
     if not isinstance(d, dict) or key not in d:
-        raise DeviceError(f"device file {path}: field {name!r} is missing")
+        raise DeviceError(f"device file {path}: field {short(name)} is missing")
     return d[key]
 
 
@@ -86,10 +87,10 @@ def _number(d: dict, key: str, path: str, where: str = "", positive: bool = Fals
     v = _field(d, key, path, where)
     name = f"{where}{key}"
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise DeviceError(f"device file {path}: field {name!r} must be a number, got {v!r}")
+        raise DeviceError(f"device file {path}: field {short(name)} must be a number, got {short(v)}")
     if v < 0 or (positive and v == 0):
         want = "positive" if positive else "non-negative"
-        raise DeviceError(f"device file {path}: field {name!r} must be {want}, got {v!r}")
+        raise DeviceError(f"device file {path}: field {short(name)} must be {want}, got {short(v)}")
     return float(v)
 
 
@@ -101,17 +102,21 @@ def load_device_file(path: str) -> Device:
     raw = read_bytes(path, "device file", DeviceError)
     try:
         d = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise DeviceError(f"device file {path}: not valid JSON ({' '.join(str(e).split())})") from None
+    except UnicodeDecodeError as e:
+        raise DeviceError(f"device file {path}: not a text file (byte {e.start} is not UTF-8)") from None
+    except RecursionError:
+        raise DeviceError(f"device file {path}: not valid JSON (nested too deeply)") from None
+    except ValueError as e:  # malformed, or an integer of more digits than Python converts
+        raise DeviceError(f"device file {path}: not valid JSON ({' '.join(str(e).split())[:160]})") from None
     if not isinstance(d, dict):
         raise DeviceError(f"device file {path}: expected a JSON object with name, model, peak_gflops, "
                           f"bandwidth_gbs, ...")
     name = _field(d, "name", path)
     if not isinstance(name, str) or not name:
-        raise DeviceError(f"device file {path}: field 'name' must be a non-empty string, got {name!r}")
+        raise DeviceError(f"device file {path}: field 'name' must be a non-empty string, got {short(name)}")
     model = _field(d, "model", path)
     if model not in ("roofline", "calibrated"):
-        raise DeviceError(f"device file {path}: field 'model' must be 'roofline' or 'calibrated', got {model!r}")
+        raise DeviceError(f"device file {path}: field 'model' must be 'roofline' or 'calibrated', got {short(model)}")
     peak = _number(d, "peak_gflops", path, positive=True)
     bw = _number(d, "bandwidth_gbs", path, positive=True)
     coefs, t0 = None, 0.0
@@ -131,7 +136,7 @@ def load_device_file(path: str) -> Device:
 
 def _positive(v, what):
     if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise CostModelError(f"{what} must be a positive number, got {v!r}")
+        raise CostModelError(f"{what} must be a positive number, got {short(v)}")
     return float(v)
 
 
@@ -154,11 +159,12 @@ def device(name: Optional[str] = None, peak_gflops: Optional[float] = None,
                       _positive(bandwidth_gbs, "bandwidth GB/s"), "user", "")
     known = {d.name: d for d in devices()}
     if name not in known:
-        raise CostModelError(f"unknown device {name!r}; accepted: {', '.join(known)}, a device file "
+        raise CostModelError(f"unknown device {short(name)}; accepted: {', '.join(known)}, a device file "
                              f"(costmodel calibrate -o FILE.json), or --peak-gflops and --bandwidth-gbs")
     d = known[name]
     if (peak_gflops is not None or bandwidth_gbs is not None) and d.model != "roofline":
-        raise CostModelError(f"device {name!r} is calibrated; --peak-gflops and --bandwidth-gbs override roofline "
+        raise CostModelError(f"device {short(name)} is calibrated; --peak-gflops and --bandwidth-gbs override "
+                             f"roofline "
                              f"devices only")
     if peak_gflops is not None or bandwidth_gbs is not None:
         d = Device(d.name + "*", d.kind,

@@ -38,8 +38,9 @@ def _text(source) -> str:
     if isinstance(source, os.PathLike):
         return os.fspath(source)
     if not isinstance(source, str):
+        from .validate import short
         raise KnobError(f"a network must be a name, a file path or a block string, got {type(source).__name__} "
-                        f"{source!r:.60}")
+                        f"{short(source)}")
     return source
 
 

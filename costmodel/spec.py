@@ -190,6 +190,23 @@ def scaled_repeat(spec: NetSpec, block: Block, depth: float) -> int:
     return repeat_rule(spec.depth_rule)(block.repeat, depth)
 
 
+def check_block_count(spec: NetSpec, depth: float) -> int:
+    """The number of blocks ``spec`` expands to at ``depth`` (repeats scaled by its depth rule),
+    refused before any is built when it exceeds the limit ``blocks`` (costmodel.limits,
+    COSTMODEL_MAX_BLOCKS): ``--depth 1e9`` must not try to build a billion blocks."""
+    from . import limits
+    cap, total = limits.get("blocks"), 0
+    for b in spec.blocks:
+        scaled = not (spec.depth_rule is None or b.repeat is None or b.fixed_depth or depth == 1.0)
+        if scaled and not b.repeat * depth <= cap:  # too many already, or overflowing: not rounded
+            total += int(min(b.repeat * depth, 1e308))
+        else:
+            total += scaled_repeat(spec, b, depth)
+    what = "blocks" + (f" at depth multiplier {depth:g}" if depth != 1.0 else " after repeats")
+    limits.check("blocks", total, what, spec.name)
+    return total
+
+
 def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Optional[int] = None,
            depth: Optional[float] = None, meta: Optional[dict] = None, *, trace: Optional[list] = None,
            **knobs) -> Graph:
@@ -204,6 +221,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
                         f"scale); got depth {depth:g}")
     hw = validate.resolution(spec.default_res if res is None else res, where)
     classes = validate.classes(spec.default_classes if classes is None else classes, where)
+    check_block_count(spec, depth)
     ctx = Context(alpha, hw, classes, spec.width, dict(knobs), depth, trace)
     info = {"network": spec.name, "alpha": alpha, "resolution": validate.res_value(hw), "height": hw[0],
             "width": hw[1], "classes": classes}

@@ -25,11 +25,13 @@ the block's line.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
 import os
 import re
+import sys
 import typing
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
@@ -37,6 +39,8 @@ from typing import Dict, Optional, Tuple
 import yaml
 
 from . import validate
+from .blocks import check_arg
+from .validate import short
 from .errors import CostModelError, KnobError, SpecError
 from .fileio import read_bytes
 from .graph import INPUT, Graph
@@ -51,6 +55,8 @@ MAX_REPEAT = 10_000
 #: width policy of spec files and block strings that name none (exact at alpha = 1)
 DEFAULT_WIDTH = USER_DEFAULT_WIDTH
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+#: the most digits Python converts to an integer (sys.get_int_max_str_digits, 0 meaning no limit)
+_MAX_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
 
 
 # ----------------------------------------------------------------------------- YAML with line numbers
@@ -68,8 +74,9 @@ class LineList(list):
     item_lines: list = []
 
 
-class _LineLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that records line numbers and rejects duplicate keys."""
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """``yaml.SafeLoader`` (libyaml's when PyYAML has it: the same documents, parsed in C) that
+    records line numbers, rejects duplicate keys and bounds alias expansion (``load_yaml``)."""
 
 
 class _LineError(Exception):
@@ -89,7 +96,7 @@ def _construct_map(loader, node):
         if not isinstance(key, typing.Hashable) or isinstance(key, (list, dict)):
             raise _LineError(key_node.start_mark.line + 1, "a mapping key must be a plain value")
         if key in data:
-            raise _LineError(key_node.start_mark.line + 1, f"duplicate key {key!r} (first given on line "
+            raise _LineError(key_node.start_mark.line + 1, f"duplicate key {short(key)} (first given on line "
                                                            f"{data.key_lines[key]})")
         data[key] = loader.construct_object(value_node, deep=True)
         data.key_lines[key] = key_node.start_mark.line + 1
@@ -103,8 +110,69 @@ def _construct_seq(loader, node):
     data.extend(loader.construct_object(n, deep=True) for n in node.value)
 
 
+def _construct_int(loader, node):
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # more digits than Python converts (4300): no count is that large
+        raise _LineError(node.start_mark.line + 1, f"an integer of {len(str(node.value)):,} characters is too long to "
+                                                   f"read (at most {_MAX_DIGITS:,} digits)") from None
+
+
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _expanded_size(root) -> int:
+    """The number of nodes of a composed YAML document with every alias expanded (an alias is the
+    same node object as its anchor: the composed graph is a DAG, walked once per distinct node).
+    A node that contains itself (``&a [*a]``) is refused: it has no finite expansion."""
+    size, state, stack = {}, {}, [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            kids = node.value if isinstance(node, yaml.SequenceNode) else (
+                [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            state[key] = 2
+            continue
+        if state.get(key) == 2:
+            continue
+        if state.get(key) == 1:
+            raise _LineError(node.start_mark.line + 1, "a YAML alias refers to a node that contains it (a "
+                                                       "recursive structure, which has no finite expansion)")
+        state[key] = 1
+        stack.append((node, True))
+        kids = node.value if isinstance(node, yaml.SequenceNode) else (
+            [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+        for k in reversed(kids):
+            if state.get(id(k)) == 1:
+                raise _LineError(k.start_mark.line + 1, "a YAML alias refers to a node that contains it (a "
+                                                        "recursive structure, which has no finite expansion)")
+            if state.get(id(k)) != 2:
+                stack.append((k, False))
+    return size[id(root)], len(size)
+
+
+def load_yaml(text: str, where: str):
+    """YAML text to data (``LineDict``/``LineList`` with line numbers). The document is composed
+    first, and the nodes its aliases (``*name``) add when expanded are counted before anything is
+    built: beyond the limit ``alias_nodes`` (costmodel.limits, COSTMODEL_MAX_ALIAS_NODES) the file
+    is refused, so a few hundred bytes of nested aliases (a "billion laughs") cannot ask for
+    exponential work or memory."""
+    from . import limits
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded, distinct = _expanded_size(node)
+        limits.check("alias_nodes", expanded - distinct, "nodes added by expanding its YAML aliases (*name)", where,
+                     hint=lambda: f"; the document has {distinct:,} nodes as written")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _json_pairs(where: str):
@@ -113,7 +181,7 @@ def _json_pairs(where: str):
         out = {}
         for k, v in pairs:
             if k in out:
-                raise SpecError(f"{where}: duplicate key {k!r:.60} in a JSON object")
+                raise SpecError(f"{where}: duplicate key {short(k)} in a JSON object")
             out[k] = v
         return out
     return hook
@@ -132,13 +200,18 @@ def parse_text(text: str, where: str, fmt: str = "yaml"):
             raise SpecError(f"{where}:{e.lineno}:{e.colno}: malformed JSON: {e.msg}") from None
         except RecursionError:
             raise SpecError(f"{where}: malformed JSON: nested too deeply") from None
+        except ValueError:  # an integer of more digits than Python converts (4300)
+            m = re.search(r"\d{%d,}" % (_MAX_DIGITS + 1), text)
+            at = f":{text.count(chr(10), 0, m.start()) + 1}" if m else ""
+            raise SpecError(f"{where}{at}: an integer of {len(m.group(0)) if m else _MAX_DIGITS + 1:,} digits is too "
+                            f"long to read (at most {_MAX_DIGITS:,} digits)") from None
         try:
-            lined = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-        except (yaml.YAMLError, _LineError, RecursionError):
+            lined = load_yaml(text, where)
+        except (yaml.YAMLError, _LineError, RecursionError, CostModelError):
             return data
         return lined if lined == data else data
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return load_yaml(text, where)
     except _LineError as e:
         raise SpecError(f"{where}:{e.line}: {e}") from None
     except yaml.MarkedYAMLError as e:
@@ -146,11 +219,12 @@ def parse_text(text: str, where: str, fmt: str = "yaml"):
         what = " ".join(str(e.problem or e.context or "syntax error").split())
         if e.problem and e.context and e.context_mark is not None and e.context_mark.line != getattr(mark, "line", -1):
             what += f" ({' '.join(e.context.split())} on line {e.context_mark.line + 1})"
+        what = validate.bounded(what, 300, 60)
         if mark is None:
             raise SpecError(f"{where}: malformed YAML: {what}") from None
         raise SpecError(f"{where}:{mark.line + 1}:{mark.column + 1}: malformed YAML: {what}") from None
     except yaml.YAMLError as e:
-        raise SpecError(f"{where}: malformed YAML: {' '.join(str(e).split())}") from None
+        raise SpecError(f"{where}: malformed YAML: {validate.bounded(' '.join(str(e).split()), 300, 60)}") from None
     except RecursionError:
         raise SpecError(f"{where}: malformed YAML: nested too deeply") from None
 
@@ -192,6 +266,12 @@ class SpecFile:
                             f"{validate._short(' '.join(str(e).split()), 200)}") from None
 
 
+def _label_name(name):
+    """A block's name as labels show it (a name is a word, but may be long)."""
+    return short(name, 40).strip("'") if isinstance(name, str) else None
+
+
+@functools.lru_cache(maxsize=None)
 def _hint_types(bt):
     """Accepted Python types per argument, from annotations or else defaults (None: unchecked)."""
     import inspect
@@ -249,7 +329,7 @@ def _plain(v, where: str, key: str):
     if isinstance(v, (list, tuple)):
         return tuple(_plain(x, where, key) for x in v)
     if isinstance(v, float) and not math.isfinite(v):
-        raise SpecError(f"{where}: {key} must be a finite number, got {v!r}")
+        raise SpecError(f"{where}: {key} must be a finite number, got {short(v)}")
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     raise SpecError(f"{where}: {key} must be a number, string, true/false, null or a list of those, "
@@ -270,9 +350,9 @@ def describe(v, where: str = "") -> str:
     if v is None:
         return "null"
     if isinstance(v, numbers.Real):
-        return f"the number {v!r}"
+        return f"the number {short(v)}"
     if isinstance(v, str):
-        return f"the string {v!r}"
+        return f"the string {short(v)}"
     if isinstance(v, (datetime.date, datetime.datetime)):
         return f"a date/time ({v})"
     if isinstance(v, (bytes, bytearray)):
@@ -306,17 +386,17 @@ def parse_block_entry(entry, index: int, line: int, path: str, types) -> Block:
         import difflib
         close = difflib.get_close_matches(str(btype), types, n=2)
         hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        raise SpecError(f"{path}:{_line_of(entry, 'type', line)}: block {index}: unknown block type {btype!r}{hint}; "
-                        f"accepted: {', '.join(sorted(types))}")
+        raise SpecError(f"{path}:{_line_of(entry, 'type', line)}: block {index}: unknown block type {short(btype)}"
+                        f"{hint}; accepted: {', '.join(sorted(types))}")
     bt = types[btype]
-    label = f"block {index} ({entry.get('name') or btype})"
+    label = f"block {index} ({_label_name(entry.get('name')) or btype})"
     args = {}
     for key, v in entry.items():
         if key in BLOCK_KEYS:
             continue
         kat = f"{path}:{_line_of(entry, key, line)}: {label}"
         if key not in bt.params:
-            raise SpecError(f"{kat}: unknown argument {key!r} for {btype}; accepted: "
+            raise SpecError(f"{kat}: unknown argument {short(key)} for {btype}; accepted: "
                             f"{', '.join(list(BLOCK_KEYS) + list(bt.params))}")
         args[key] = _plain(v, kat, key)
     fixed = entry.get("fixed_depth", False)
@@ -340,7 +420,7 @@ def _inputs(v, entry, line, path, label):
     if isinstance(v, str):
         v = [v]
     if not isinstance(v, list) or not v or not all(isinstance(i, str) for i in v):
-        raise SpecError(f"{at}: inputs must be a block name or a list of block names, got {v!r}")
+        raise SpecError(f"{at}: inputs must be a block name or a list of block names, got {short(v)}")
     return tuple(v)
 
 
@@ -352,41 +432,47 @@ def check_blocks(blocks, lines, path: str, types) -> None:
     for i, b in enumerate(blocks):
         bt = types[b.type]
         at = f"{path}:{lines[i]}" if lines and lines[i] else path
-        label = f"block {i} ({b.name or b.type})"
+        label = f"block {i} ({_label_name(b.name) or b.type})"
         if b.repeat is not None and (isinstance(b.repeat, bool) or not isinstance(b.repeat, int)
                                      or not 1 <= b.repeat <= MAX_REPEAT):
-            raise SpecError(f"{at}: {label}: repeat must be an integer from 1 to {MAX_REPEAT}, got {b.repeat!r}")
+            raise SpecError(f"{at}: {label}: repeat must be an integer from 1 to {MAX_REPEAT}, got "
+                            f"{short(b.repeat)}")
         if b.name is not None:
             if not isinstance(b.name, str) or not _NAME_RE.fullmatch(b.name) or b.name == INPUT:
                 raise SpecError(f"{at}: {label}: name must be a word of letters, digits, '_', '.' or '-' (not "
-                                f"'input'), got {b.name!r}")
+                                f"'input'), got {short(b.name)}")
             if b.name in defined:
-                raise SpecError(f"{at}: {label}: name {b.name!r} is already used by block {defined[b.name]}")
+                raise SpecError(f"{at}: {label}: name {short(b.name)} is already used by block {defined[b.name]}")
         missing = [p for p in bt.required if p not in b.args]
         if missing:
             raise SpecError(f"{at}: {label}: missing argument(s) {', '.join(missing)} for {b.type}")
         kinds = _hint_types(bt)
         for key, v in b.args.items():
             if isinstance(v, float) and not math.isfinite(v):
-                raise SpecError(f"{at}: {label}: {key} must be a finite number, got {v!r}")
+                raise SpecError(f"{at}: {label}: {key} must be a finite number, got {short(v)}")
             if key in kinds and not _check_value(v, kinds[key]):
                 t, optional, seq = kinds[key]
                 want = _TYPE_WORD[t] + (" or a list of integers" if seq else "") + (" or null" if optional else "")
-                raise SpecError(f"{at}: {label}: {key} must be {want}, got {v!r}")
+                raise SpecError(f"{at}: {label}: {key} must be {want}, got {short(v)}")
+            bad = check_arg(key, v)
+            if bad:
+                raise SpecError(f"{at}: {label}: {bad}")
         if b.inputs:
             for ref in b.inputs:
                 if ref == INPUT or ref in defined:
                     continue
                 if ref == b.name:
-                    raise SpecError(f"{at}: {label}: reads its own output {ref!r}: a cycle; inputs must be "
+                    raise SpecError(f"{at}: {label}: reads its own output {short(ref)}: a cycle; inputs must be "
                                     f"earlier blocks")
                 if ref in all_names:
                     j = all_names[ref]
                     jl = f" on line {lines[j]}" if lines and lines[j] else ""
-                    raise SpecError(f"{at}: {label}: input {ref!r} is block {j}{jl}, defined later: a forward "
+                    raise SpecError(f"{at}: {label}: input {short(ref)} is block {j}{jl}, defined later: a forward "
                                     f"reference (cycle); inputs must be earlier blocks")
-                known = ", ".join([INPUT] + list(defined)) or INPUT
-                raise SpecError(f"{at}: {label}: input {ref!r} is not the name of any block (dangling); "
+                names = [INPUT] + list(defined)
+                known = ", ".join(short(n, 40) for n in names[-10:]) + (
+                    f" (and {len(names) - 10:,} earlier)" if len(names) > 10 else "")
+                raise SpecError(f"{at}: {label}: input {short(ref)} is not the name of any block (dangling); "
                                 f"known here: {known}")
             if not bt.multi_input and len(b.inputs) != 1:
                 raise SpecError(f"{at}: {label}: {b.type} reads one input, got {len(b.inputs)}")
@@ -418,26 +504,26 @@ def spec_from_data(data, path: str) -> SpecFile:
 
     for key in data:
         if key not in TOP_KEYS:
-            raise SpecError(f"{at(key)}: unknown key {key!r}; accepted: {', '.join(TOP_KEYS)}")
+            raise SpecError(f"{at(key)}: unknown key {short(key)}; accepted: {', '.join(TOP_KEYS)}")
     stem = os.path.splitext(os.path.basename(path))[0] or "spec"
     name = data.get("name", stem)
     for key in ("name", "source", "description"):
         if key in data and not isinstance(data[key], str):
-            raise SpecError(f"{at(key)}: {key} must be a string, got {data[key]!r}")
+            raise SpecError(f"{at(key)}: {key} must be a string, got {short(data[key])}")
     width = data.get("width", DEFAULT_WIDTH)
     if not isinstance(width, str) or width not in POLICIES:
-        raise SpecError(f"{at('width')}: unknown width policy {width!r:.60}; accepted: {', '.join(POLICIES)}")
+        raise SpecError(f"{at('width')}: unknown width policy {short(width)}; accepted: {', '.join(POLICIES)}")
     depth_rule = data.get("depth_rule")
     if depth_rule is not None and (not isinstance(depth_rule, str) or depth_rule not in REPEAT_RULES):
-        raise SpecError(f"{at('depth_rule')}: unknown depth rule {depth_rule!r:.60}; accepted: "
+        raise SpecError(f"{at('depth_rule')}: unknown depth rule {short(depth_rule)}; accepted: "
                         f"{', '.join(REPEAT_RULES)} (or leave it out: no depth multiplier)")
     inp = data.get("input", {})
     if not isinstance(inp, dict):
         raise SpecError(f"{at('input')}: input must be a mapping like {{in_channels: 3, resolution: 224}}")
     for key in inp:
         if key not in ("in_channels", "resolution"):
-            raise SpecError(f"{path}:{_line_of(inp, key, top)}: unknown input key {key!r}; accepted: in_channels, "
-                            f"resolution")
+            raise SpecError(f"{path}:{_line_of(inp, key, top)}: unknown input key {short(key)}; accepted: "
+                            f"in_channels, resolution")
     for key in ("in_channels", "resolution"):
         if key in inp and key in data:
             raise SpecError(f"{at(key)}: {key} is given twice (top level and under input:)")
@@ -445,7 +531,7 @@ def spec_from_data(data, path: str) -> SpecFile:
     res = inp.get("resolution", data.get("resolution", 224))
     if isinstance(in_ch, bool) or not isinstance(in_ch, int) or in_ch < 1:
         raise SpecError(f"{at('input' if 'in_channels' in inp else 'in_channels')}: in_channels must be a positive "
-                        f"integer, got {in_ch!r:.60}")
+                        f"integer, got {short(in_ch)}")
     try:
         res = validate.resolution(res, at('input' if 'resolution' in inp else 'resolution'))
         alpha = validate.alpha(data.get("alpha", 1.0), at("alpha"))
@@ -460,6 +546,8 @@ def spec_from_data(data, path: str) -> SpecFile:
     if not isinstance(blocks, list) or not blocks:
         raise SpecError(f"{at('blocks')}: 'blocks' must be a non-empty list of blocks "
                         f"(mappings with a 'type', or block strings like 'ir_r2_s2_e6_c24')")
+    from . import limits
+    limits.check("blocks", len(blocks), "blocks", at("blocks"))
     types = _block_types()
     item_lines = list(getattr(blocks, "item_lines", []) or [])
     lines = tuple((getattr(e, "line", 0) or (item_lines[i] if i < len(item_lines) else 0))

@@ -427,7 +427,7 @@ def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Opti
     cols = {"network": pd.Categorical.from_codes(np.zeros(n_a * n_r, dtype=np.int8), [net.name]),
             "alpha": np.repeat(np.array(alphas, dtype=float), n_r),
             "resolution": np.tile(r_arr, n_a),
-            "classes": np.full(n_a * n_r, classes, dtype=np.int64)}
+            "classes": np.full(n_a * n_r, classes, dtype=np.int64 if classes < 2 ** 63 else object)}
     for k, v in full.items():  # the knobs build() used (unset optional ones, None, are left out)
         if v is None:
             continue

@@ -17,6 +17,7 @@ import re
 import sys
 
 from .torch_import import TorchImportError, from_torch, require_torch
+from .validate import short
 
 _FILE_REF = re.compile(r"^(?P<path>.+\.py):(?P<factory>[A-Za-z_][A-Za-z0-9_]*)$")
 PREFIXES = ("torchvision:", "timm:")
@@ -55,13 +56,13 @@ def coerce_args(args, ref: str) -> dict:
     out = {}
     for k, v in args.items():
         if not isinstance(k, str) or not k.isidentifier():
-            raise TorchImportError(f"{ref}: argument name {k!r} is not a Python identifier (--set name=value)")
+            raise TorchImportError(f"{ref}: argument name {short(k)} is not a Python identifier (--set name=value)")
         out[k] = coerce(v)
     return out
 
 
 def _describe(kwargs) -> str:
-    return ", ".join(f"{k}={v!r} ({type(v).__name__})" for k, v in kwargs.items())
+    return ", ".join(f"{str(k)[:40]}={short(v)} ({type(v).__name__})" for k, v in kwargs.items())
 
 
 def _input_size(input_size, channels: int = 3, default=(224, 224)):
@@ -86,7 +87,9 @@ def _call(factory, kwargs, ref: str, what: str):
         except (TypeError, ValueError):
             pass
         raise TorchImportError(f"{ref}: {what} rejected the arguments {_describe(kwargs) or '(none)'}: "
-                               f"{' '.join(str(e).split())}{accepted}") from None
+                               f"{' '.join(str(e).split())[:200]}{accepted}") from None
+    except SystemExit as e:
+        raise TorchImportError(f"{ref}: {what} called sys.exit({short(e.code, 40)})") from None
     except Exception as e:  # the user's or the package's own code: one line, the exception named
         raise TorchImportError(f"{ref}: {what} failed: {type(e).__name__}: {' '.join(str(e).split())[:200]}") from None
 
@@ -101,7 +104,7 @@ def _torchvision(name: str, kwargs: dict, ref: str):
     known = sorted(models.list_models(module=models))
     if name not in known:
         close = difflib.get_close_matches(name, known, n=4)
-        raise TorchImportError(f"{ref}: torchvision has no classification model {name!r}"
+        raise TorchImportError(f"{ref}: torchvision has no classification model {short(name)}"
                                + (f"; did you mean {', '.join(close)}?" if close else "")
                                + f" ({len(known)} models: torchvision.models.list_models())")
     return _call(lambda **kw: models.get_model(name, weights=None, **kw), kwargs, ref, f"torchvision {name}")
@@ -115,34 +118,49 @@ def _timm(name: str, kwargs: dict, ref: str):
                                f"not depend on either)") from None
     if not timm.is_model(name):
         close = difflib.get_close_matches(name, timm.list_models(), n=4)
-        raise TorchImportError(f"{ref}: timm has no model {name!r}"
+        raise TorchImportError(f"{ref}: timm has no model {short(name)}"
                                + (f"; did you mean {', '.join(close)}?" if close else "") + " (timm.list_models())")
     return _call(lambda **kw: timm.create_model(name, pretrained=False, **kw), kwargs, ref, f"timm {name}")
 
 
+def _user_error(e: BaseException, full: str, path: str) -> str:
+    """'file.py:12 failed: NameError: ...' (the deepest line of the user's file in the traceback),
+    one line, bounded: the file's traceback never reaches the terminal."""
+    tb, line = e.__traceback__, getattr(e, "lineno", None) if isinstance(e, SyntaxError) else None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == full:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    where = f"{path}:{line}" if line else path
+    if isinstance(e, SystemExit):
+        return f"{where} called sys.exit({short(e.code, 40)})"
+    text = getattr(e, "msg", None) if isinstance(e, SyntaxError) else None
+    return f"{where} failed: {type(e).__name__}: {' '.join(str(text or e).split())[:200]}".rstrip(": ")
+
+
 def _from_file(path: str, factory: str, kwargs: dict, ref: str):
-    import importlib.util
+    import types
+
+    from .fileio import read_bytes
     torch = require_torch()
-    if not os.path.isfile(path):
-        raise TorchImportError(f"{ref}: no such file {path!r} (a reference is path/to/file.py:factory)")
+    if not os.path.exists(path):
+        raise TorchImportError(f"{ref}: no such file {short(path)} (a reference is path/to/file.py:factory)")
+    source = read_bytes(path, "Python file", TorchImportError)
     full = os.path.abspath(path)
+    try:
+        code = compile(source, full, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as e:  # not Python (binary data, null bytes, a syntax error)
+        why = _user_error(e, full, path).replace(" failed: ", ": ", 1)
+        raise TorchImportError(f"{ref}: not a Python file that compiles: {why}") from None
     mod_name = "costmodel_user_" + hashlib.sha1(full.encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(mod_name, full)
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(mod_name)
+    module.__file__ = full
     here = os.path.dirname(full)
     sys.path.insert(0, here)  # the file may import its sibling modules
     try:
-        spec.loader.exec_module(module)
-    except Exception as e:
-        tb = e.__traceback__
-        line = None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == full:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        where = f"{path}:{line}" if line else path
-        raise TorchImportError(f"{ref}: importing {where} failed: {type(e).__name__}: "
-                               f"{' '.join(str(e).split())[:200]}") from None
+        exec(code, module.__dict__)  # noqa: S102 - the user's own model file, as 'python file.py' would
+    except (Exception, SystemExit) as e:
+        raise TorchImportError(f"{ref}: importing {_user_error(e, full, path)}") from None
     finally:
         if sys.path and sys.path[0] == here:
             sys.path.pop(0)
@@ -150,8 +168,9 @@ def _from_file(path: str, factory: str, kwargs: dict, ref: str):
     if obj is None:
         names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
                  and getattr(v, "__module__", None) == mod_name]
-        raise TorchImportError(f"{ref}: {path} defines no {factory!r}; it defines "
-                               f"{', '.join(sorted(names)) or 'no functions or classes'}")
+        shown = ", ".join(sorted(names)[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+        raise TorchImportError(f"{ref}: {path} defines no {short(factory)}; it defines "
+                               f"{shown or 'no functions or classes'}")
     if isinstance(obj, torch.nn.Module):
         if kwargs:
             raise TorchImportError(f"{ref}: {factory} is a module instance, it takes no arguments "
@@ -173,12 +192,13 @@ def build_torch_ref(ref: str, args=None):
     else:
         m = _FILE_REF.match(ref)
         if not m:
-            raise TorchImportError(f"{ref!r} is not a PyTorch reference: torchvision:NAME, timm:NAME or "
+            raise TorchImportError(f"{short(ref)} is not a PyTorch reference: torchvision:NAME, timm:NAME or "
                                    f"path/to/file.py:factory")
         model = _from_file(m["path"], m["factory"], kwargs, ref)
     torch = require_torch()
     if not isinstance(model, torch.nn.Module):
-        raise TorchImportError(f"{ref}: the factory returned a {type(model).__name__}, not a torch.nn.Module")
+        raise TorchImportError(f"{ref}: the factory returned an object of type {type(model).__name__}, not a "
+                               f"torch.nn.Module")
     return model, kwargs
 
 

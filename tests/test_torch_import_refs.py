@@ -68,7 +68,7 @@ def test_file_factory_with_set_arguments(model_file):
     ("build", {"depth": "3"}, r"build\(\) rejected the arguments depth=3 \(int\): .*unexpected keyword argument "
                               r"'depth'; it accepts width, act, se, drop$"),
     ("nope", None, r"my_model.py defines no 'nope'; it defines Net, broken, build, not_a_module$"),
-    ("not_a_module", None, r"the factory returned a int, not a torch.nn.Module$"),
+    ("not_a_module", None, r"the factory returned an object of type int, not a torch.nn.Module$"),
     ("broken", None, r"broken\(\) failed: RuntimeError: boom$"),
     ("model", {"x": "1"}, r"model is a module instance, it takes no arguments \(x=1 \(int\)\)$"),
     ("Net", None, r"Net: 1 unsupported PyTorch op\(s\): 2 \(LazyLinear at .*/torch/nn/modules/container.py:\d+: an "

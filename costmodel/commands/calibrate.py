@@ -59,7 +59,10 @@ def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
     except ImportError:
         raise CostModelError("calibrate needs scipy: pip install '.[measure]'") from None
     from .sweep import Progress
-    nets = [n.strip() for n in networks.split(",") if n.strip()] if networks else None
+    nets = [n.strip() for n in networks.split(",") if n.strip()] if networks is not None else None
+    if nets == []:  # '--networks ,' names none: an error, not "the whole zoo"
+        raise click.BadParameter("names no network; give NET,NET or leave the option out for the whole zoo",
+                                 param_hint="'--networks'")
     if nets:
         from ..registry import get
         for n in nets:

@@ -90,10 +90,12 @@ def collect_knobs(kwargs: dict) -> dict:
         key, value = key.strip().replace("-", "_"), value.strip()
         if not sep or not key:
             raise KnobError(f"--set takes KNOB=VALUE, got {item!r:.80}")
+        if not key.isidentifier():
+            raise KnobError(f"--set {item!r:.60}: a knob name is a word of letters, digits and '_', got {key!r:.40}")
         if not value:
             raise KnobError(f"--set {key}= has an empty value; give KNOB=VALUE")
         if key in _OWN_FLAGS:
-            raise KnobError(f"--set {key}=... : {key} has a flag of its own; use {_OWN_FLAGS[key]} {value}")
+            raise KnobError(f"--set {key}=... : {key} has a flag of its own; use {_OWN_FLAGS[key]} {value:.40}")
         if key in knobs:
             flag = f"--{key.replace('_', '-')}" if key in KNOB_FLAGS else f"--set {key}"
             raise KnobError(f"knob {key} is given twice ({flag} {knobs[key]!r:.40} and --set {key}={value!r:.40}); "
@@ -232,3 +234,27 @@ def emit(text, output: Optional[str]) -> None:
 
 def wraps_command(f):
     return functools.wraps(f)
+
+
+#: options whose empty value has a message of its own
+_EMPTY_HAS_MESSAGE = ("output", "extra_knobs")
+
+
+def refuse_empty_values(command: click.Command) -> click.Command:
+    """Make every text option of ``command`` refuse an empty value (``--device=``, ``--alpha ''``,
+    ``--patches=``): an empty value is a mistake, never "the default". Called once per command by
+    the CLI's command loader; idempotent."""
+    for p in command.params:
+        if (not isinstance(p, click.Option) or p.is_flag or getattr(p, "_refuses_empty", False)
+                or p.name in _EMPTY_HAS_MESSAGE or not isinstance(p.type, click.types.StringParamType)):
+            continue
+
+        def check(ctx, param, value, _then=p.callback):
+            values = value if isinstance(value, (tuple, list)) else (value,)
+            if any(isinstance(v, str) and not v.strip() for v in values):
+                raise click.BadParameter("the value is empty; give a value, or leave the option out for its "
+                                         "default", ctx, param)
+            return _then(ctx, param, value) if _then else value
+        p.callback, p._refuses_empty = check, True
+    return command
+

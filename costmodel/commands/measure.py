@@ -38,6 +38,8 @@ def cmd(backend, threads, runs, warmup, max_time, no_profile, fmt, output, **kwa
     args = NetworkArgs.take(kwargs)  # --batch N: the measured input is N x C x H x W
     batch = args.batch
     graph = args.load()
+    from ..exec_checks import check_memory
+    check_memory(graph, batch, runner=("an " if backend[:1] in "aeiou" else "a ") + f"{backend} run")  # first
     bar = Progress(f"measuring {graph.meta.get('network', args.net)}", True)
     try:
         m = measure(graph, backend, threads, runs, warmup, batch, profile=not no_profile, max_time=max_time,

@@ -55,14 +55,19 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
         raise CostModelError(f"--split must be a positive number of slices, got {split}")
     if align < 1:
         raise CostModelError(f"--align must be a positive number of bytes, got {align}")
+    if not str(inplace).strip(" ,"):
+        raise CostModelError(f"--inplace {inplace!r} is empty; give dw, add, fused-add (comma separated) or none")
     opts = parse_inplace(inplace)
+    if patches is None and (patch_until != "auto" or max_overhead != "10%"):
+        given = "--patch-until" if patch_until != "auto" else "--max-overhead"
+        raise CostModelError(f"{given} chooses the per-patch stage of --patches RxC; give --patches too")
     for path in (output, plot):
         if path:
             check_writable(path)
     if plot and not plot.lower().endswith(".png"):
         raise CostModelError(f"--plot writes a PNG image; give a file name ending in .png, got {plot!r}")
     schedules = tuple(dict.fromkeys(schedules)) or ("optimal",)
-    if patches:
+    if patches is not None:  # '' is an error, not "no patches"
         grid = parse_grid(patches)
         budget = parse_overhead(max_overhead)
         if planner != "none":
@@ -70,7 +75,7 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
         if any(s == "streamed" for s in schedules):
             raise CostModelError("--patches takes the sequential or optimal schedule, not streamed")
     args = NetworkArgs.take(kwargs)
-    if patches and args.batch != 1:
+    if patches is not None and args.batch != 1:
         raise CostModelError("--patches runs one image patch by patch (MCUNetV2); give --batch 1")
     graph = args.load()
     nbits = int(bits or 32)
@@ -80,7 +85,7 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
     d = dict(reps[0])
     if len(reps) > 1:
         d["others"] = [{k: r[k] for k in ("schedule", "peak_bytes", "peak_at")} for r in reps[1:]]
-    if patches:
+    if patches is not None:
         from ..memory_patches import patch_schedule
         ps = patch_schedule(graph, grid, patch_until, bits=nbits, inplace=opts, max_overhead=budget,
                             schedule_name=schedules[0])
@@ -102,7 +107,7 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
                        f"{d['network']} ({nbits}-bit, {schedules[0]} schedule, in place: "
                        f"{','.join(sorted(opts)) or 'none'}): {planner} arena")
         else:
-            plot_timelines([d] if patches else reps, plot, f"{d['network']} ({nbits}-bit)")
+            plot_timelines([d] if patches is not None else reps, plot, f"{d['network']} ({nbits}-bit)")
     emit(render(d, fmt, reps), output)
 
 

@@ -23,7 +23,7 @@ def grid_options(f, alpha_help="Width multipliers: a list 0.5,0.75,1 or a range 
 
 def parse_grid(alpha, res):
     from ..sweeps import frange, irange
-    return (frange(alpha) if alpha else None), (irange(res) if res else None)
+    return (None if alpha is None else frange(alpha)), (None if res is None else irange(res))  # "" is an error
 
 
 class Progress:
