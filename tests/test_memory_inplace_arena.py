@@ -269,7 +269,8 @@ def test_memory_map_plot_and_text(cli, tmp_path):
     (["--patches", "4x4", "--patch-until", "fc"], "--patch-until 'fc' is not a layer of the network"),
     (["--patches", "4x4", "--patch-until", "ir2.add"], "is not a layer of the network"),
     (["--patches", "4x4", "--patch-until", "ir3.dw"], "is not a valid split"),
-    (["--patches", "300x300"], "no layer after which the network can be split for 300x300 patches"),
+    (["--res", "64", "--patches", "60x60"], "no layer after which the network can be split for 60x60 patches"),
+    (["--patches", "300x300"], "90,000 patches, over the limit of 4,096 patches"),
     (["--patches", "4x4", "--max-overhead", "lots"], "max overhead must be a non-negative percentage"),
     (["--weight-bits", "2"], "Invalid value for '--weight-bits'"),
 ])

@@ -75,7 +75,7 @@ def test_odd_widths_are_cut():
     assert g.node("ghost1.ghost1.cheap").out_shape[0] == 8 and g.node("ghost1.ghost1.cheap").op.groups == 4
     with pytest.raises(SpecError, match="ratio must be an integer >= 2"):
         load("@res16 conv_c8_k3_s1 ghost_x12_c8_s1_ratio=1 gap fc_c3")
-    with pytest.raises(SpecError, match="ghost se must be a ratio"):
+    with pytest.raises(SpecError, match="ghost: se \\(SE ratio\\) must be a ratio from 0 to 1, got 2"):
         load("@res16 conv_c8_k3_s1 ghost_x12_c8_s1_se2 gap fc_c3")
 
 

@@ -74,8 +74,8 @@ def _mismatch_lines(graph, ex):
 
 def _run(graph, batch, seed, label):
     from ..exec_checks import check_memory
-    from ..executor import IM2COL_BYTES, random_input, run
-    check_memory(graph, batch, im2col_bytes=IM2COL_BYTES)  # before the input batch is drawn
+    from ..executor import random_input, run
+    check_memory(graph, batch)  # before the input batch is drawn
     bar = _LazyBar(len(graph), label)
     try:
         return run(graph, random_input(graph, batch, seed), seed=seed, raise_on_mismatch=False,
@@ -130,7 +130,7 @@ def _build(net, res, cfg):
 def _verify_all(res, batch, seed, knobs) -> bool:
     from ..errors import CostModelError
     from ..exec_checks import check_memory
-    from ..executor import IM2COL_BYTES, random_input, run
+    from ..executor import random_input, run
     from ..registry import networks
     todo = [(net, cfg) for net in networks().values() for cfg in _configs(net, knobs)]
     ok, skipped = True, 0
@@ -147,7 +147,7 @@ def _verify_all(res, batch, seed, knobs) -> bool:
                 bar.update(i + 1)
                 bar.echo(f"skip {what}: {e}")
                 continue
-            check_memory(graph, batch, im2col_bytes=IM2COL_BYTES)  # before the input batch is drawn
+            check_memory(graph, batch)  # before the input batch is drawn
             ex = run(graph, random_input(graph, batch, seed), seed=seed, raise_on_mismatch=False)
             bar.update(i + 1)
             bar.echo(f"{'ok ' if ex.ok else 'FAIL'} {what} res {graph.meta.get('resolution')}: "
