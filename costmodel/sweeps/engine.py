@@ -290,10 +290,11 @@ class Prepared:
         for s in np.unique(sids):
             st = self.structures[int(s)]
             sel = np.nonzero(sids == s)[0]
-            S, Sf, groups, ones = self._spatial(int(s), st, r0, r1, h, w)
-            self._product(st, S, Sf, groups, ones, self.j_of[c0:c1][sel], sel, k, n, out)
+            self._product(st, self._spatial(int(s), st, r0, r1, h, w), self.j_of[c0:c1][sel], sel, k, n, out)
 
     def _spatial(self, s, st, r0, r1, h, w):
+        """(merged areas: float64 matrix or None, int64/object matrix, max per row, merge groups,
+        all-ones groups) of structure ``s`` over resolutions r0..r1 (cached while small)."""
         import numpy as np
         key = (s, r0, r1)
         hit = self._cache.get(key)
@@ -307,14 +308,18 @@ class Prepared:
         for v, a in enumerate(vals):
             if int(a.max()) > st.area_max[v]:  # the bound's premise: sizes grow with the input
                 raise RuntimeError(f"sweep: a spatial size of {self.net.name} exceeds its bound at the largest input")
-        ones = [i for i, a in enumerate(arrs) if a is None]
+        ones = tuple(i for i, a in enumerate(arrs) if a is None)
         keep = [a for a in arrs if a is not None]
-        obj = any(a.dtype == object for a in keep)
-        S = np.array(keep, dtype=object) if obj else (np.array(keep, dtype=np.int64) if keep else
-                                                       np.zeros((0, r1 - r0), dtype=np.int64))
-        Sf = None if obj else S.astype(np.float64)
-        hit = (S, Sf, groups, ones)
-        size = S.nbytes * (1 if obj else 2)
+        vmax = [int(a.max()) for a in keep]
+        n = r1 - r0
+        if any(a.dtype == object for a in keep) or (vmax and max(vmax) >= FLOAT_EXACT):
+            S, Sf = (np.array(keep, dtype=object) if keep else np.zeros((0, n), dtype=object)), None
+        else:
+            S, Sf = None, np.empty((len(keep), n))
+            for i, a in enumerate(keep):
+                Sf[i] = a
+        hit = (Sf, S, vmax, groups, ones)
+        size = (Sf if Sf is not None else S).nbytes
         if self._cache_bytes + size <= SPATIAL_CACHE:
             self._cache[key] = hit
             self._cache_bytes += size
@@ -328,35 +333,37 @@ class Prepared:
         expand_config(self.net, a, d, self.res.at(k_res), self.classes, self.full)
         raise RuntimeError(f"sweep: {self.net.name} builds at {self.res.at(k_res)} although a feature map vanishes")
 
-    def _product(self, st, S, Sf, groups, ones, jrows, sel, k, n, out):
-        """Totals of the configurations ``sel`` (rows ``jrows`` of the structure's matrices)."""
+    def _product(self, st, spatial, jrows, sel, k, n, out):
+        """Totals of the configurations ``sel`` of the chunk (rows ``jrows`` of the structure's
+        matrices): one float64 product for every key when all are provably exact, else int64 or
+        exact objects key by key."""
         import numpy as np
-        sig = (tuple(map(tuple, groups)), tuple(ones))
-        mats = st.merged.get(sig)
-        if mats is None:
-            mats = st.merged[sig] = {key: _merge_cols(*st.mats[key], groups, ones) for key in COUNT_KEYS}
-        vmax = [int(abs(x).max()) if x.size else 0 for x in S] if S.dtype == object else \
-            (np.abs(S).max(axis=1).tolist() if S.size else [])
-        for key in COUNT_KEYS:
-            if key not in out:
-                continue
-            C, const, C64, cf = mats[key]
-            Cj, cj = C[jrows], const[jrows]
-            bound = sum(_absmax(Cj[:, v]) * vmax[v] for v in range(len(vmax))) + _absmax(cj)
+        Sf, S, vmax, groups, ones = spatial
+        sig = (tuple(map(tuple, groups)), ones)
+        m = st.merged.get(sig)
+        if m is None:
+            m = st.merged[sig] = _merge_cols(st.mats, groups, ones, [k for k in COUNT_KEYS if k in out])
+        keys, (Cm, const), colmax, constmax, C64, cf = m
+        bounds = [sum(colmax[i][v] * vmax[v] for v in range(len(vmax))) + constmax[i] for i in range(len(keys))]
+        if Sf is not None and max(bounds) < FLOAT_EXACT:
+            K, G = len(keys), cf.shape[1]
+            A = cf[:, jrows, :].reshape(K * len(jrows), -1)
+            T = (A @ Sf if Sf.shape[0] else np.zeros((A.shape[0], n))).reshape(K, len(jrows), n)
+            T += C64[1][:, jrows, None]
+            for i, key in enumerate(keys):
+                _assign(out[key].reshape(k, n), sel, T[i], k)
+            return
+        for i, key in enumerate(keys):
             dst = out[key].reshape(k, n)
-            if Sf is not None and bound < FLOAT_EXACT:
-                T = cf[jrows] @ Sf if Sf.shape[0] else np.zeros((len(jrows), n))
-                T += C64[1][jrows][:, None]
-                _assign(dst, sel, T, k)
-            elif Sf is not None and bound < INT64_BOUND:
-                T = C64[0][jrows] @ S + C64[1][jrows][:, None]
-                _assign(dst, sel, T, k)
+            if Sf is not None and bounds[i] < INT64_BOUND:
+                T = C64[0][i][jrows] @ Sf.astype(np.int64) + C64[1][i][jrows][:, None]
             else:
-                T = Cj.dot(S.astype(object)) if S.shape[0] else np.zeros((len(jrows), n), dtype=object)
-                T = T + cj[:, None]
-                if dst.dtype != object:  # bound says it fits (checked against the grid's bound)
+                Sx = S if S is not None else Sf.astype(np.int64).astype(object)
+                T = Cm[i][jrows].dot(Sx) if Sx.shape[0] else np.zeros((len(jrows), n), dtype=object)
+                T = T + const[i][jrows][:, None]
+                if dst.dtype != object:  # the grid's bound says it fits
                     T = np.array(T, dtype=np.int64)
-                _assign(dst, sel, T, k)
+            _assign(dst, sel, T, k)
 
     def _loop_block(self, chunk, h, w, out):
         """Exact totals by one build per configuration (``analyze``'s sums without its peak search)."""
@@ -414,25 +421,34 @@ def _stack(mats):
     return np.concatenate([m[0] for m in mats]), np.concatenate([m[1] for m in mats])
 
 
-def _merge_cols(C, const, groups, ones):
-    """Coefficients of the merged variables (sums of the fine columns), the all-ones groups folded
-    into the constant; with int64 and float64 copies where every entry fits."""
+def _merge_cols(mats, groups, ones, keys):
+    """Per key the coefficients of the merged variables (sums of the fine columns; the all-ones
+    groups folded into the constant), their maxima, and int64 / float64 copies where they fit:
+    (keys, (C objects, constants), column maxima, constant maxima, (C int64, const int64), C float64)."""
     import numpy as np
-    G = C.shape[0]
-    Cm = np.zeros((G, len(groups) - len(ones)), dtype=object)
-    const = const.copy()
-    j = 0
-    for i, grp in enumerate(groups):
-        col = C[:, grp].sum(axis=1) if grp else np.zeros(G, dtype=object)
-        if i in ones:
-            const = const + col
-        else:
-            Cm[:, j] = col
-            j += 1
-    small = _absmax(Cm.ravel()) < INT64_BOUND and _absmax(const) < INT64_BOUND
-    C64 = (Cm.astype(np.int64), const.astype(np.int64)) if small else (None, None)
-    cf = Cm.astype(np.float64) if small else None
-    return Cm, const, C64, cf
+    Cs, consts = [], []
+    for key in keys:
+        C, const = mats[key]
+        G = C.shape[0]
+        Cm = np.zeros((G, len(groups) - len(ones)), dtype=object)
+        const = const.copy()
+        j = 0
+        for i, grp in enumerate(groups):
+            col = C[:, grp].sum(axis=1)
+            if i in ones:
+                const = const + col
+            else:
+                Cm[:, j] = col
+                j += 1
+        Cs.append(Cm)
+        consts.append(const)
+    colmax = [[_absmax(Cm[:, v]) for v in range(Cm.shape[1])] for Cm in Cs]
+    constmax = [_absmax(c) for c in consts]
+    small = max([max(c, default=0) for c in colmax] + constmax) < INT64_BOUND
+    C64 = (np.array([c.astype(np.int64) for c in Cs]), np.array([c.astype(np.int64) for c in consts])) if small \
+        else (None, None)
+    cf = C64[0].astype(np.float64) if small else None
+    return keys, (Cs, consts), colmax, constmax, C64, cf
 
 
 def _assign(dst, sel, T, k):

@@ -122,12 +122,16 @@ class SpatialModel:
         from ..graph import INPUT
         return ref == INPUT or len(self.g.shape(ref)) == 3
 
-    def _propagate(self, h, w):
+    def _propagate(self, h, w, reuse: bool = False):
+        """(H, W) arrays of every tensor ref, and the mask of inputs where a feature map vanishes.
+        ``reuse``: an op whose output equals its first input's sizes returns that input's arrays
+        (so that the ops after it hit the memo); off for the structural probe."""
         from ..graph import INPUT
         import numpy as np
         hw = {INPUT: (h, w)}
         memo: Dict[tuple, tuple] = {}
         bad = np.zeros(len(h), dtype=bool)
+        checked = set()
         for n in self.g.nodes:
             ins = tuple(hw[r] for r in n.inputs)
             key = _memo_key(n.op, ins)
@@ -139,27 +143,31 @@ class SpatialModel:
                     ho = np.asarray(ho + 0 * h)
                 if not isinstance(wo, np.ndarray) or wo.shape != h.shape:
                     wo = np.asarray(wo + 0 * h)
+                if reuse and ins and (ho is not ins[0][0] or wo is not ins[0][1]):
+                    hi, wi = ins[0]
+                    if np.array_equal(ho, hi) and (wo is ho and wi is hi or np.array_equal(wo, wi)):
+                        ho, wo = hi, wi
+                    elif wo is not ho and hi is wi and np.array_equal(ho, wo):
+                        wo = ho  # a square map stays one array
                 res = (ho, wo)
                 if key is not None:
                     memo[key] = res
-            if len(n.out_shapes[0]) == 3:
+            if len(n.out_shapes[0]) == 3 and (id(res[0]), id(res[1])) not in checked:
+                checked.add((id(res[0]), id(res[1])))
                 bad |= (res[0] < 1) | (res[1] < 1)
             for r in n.outputs:
                 hw[r] = res
         return hw, bad
 
     def evaluate(self, h, w):
-        """Per fine variable its H and W arrays over the slice (h, w), and the mask of resolutions
-        where some feature map does not fit."""
-        hw, bad = self._propagate(h, w)
+        """Per fine variable its H and W arrays over the slice (h, w) (variables with equal sizes
+        may share arrays), and the mask of resolutions where some feature map does not fit."""
+        hw, bad = self._propagate(h, w, reuse=True)
         hs: List = [None] * self.n_vars
         ws: List = [None] * self.n_vars
-        seen: Dict[tuple, int] = {}
         for ref, v in self.var_of.items():
-            a, b = hw[ref]
-            if seen.setdefault((id(a), id(b)), v) != v:  # the aliasing is structural: never differs
-                raise RuntimeError(f"sweep: spatial variables of {self.g.name} differ between slices")
-            hs[v], ws[v] = a, b
+            if hs[v] is None:
+                hs[v], ws[v] = hw[ref]
         return hs, ws, bad
 
     def agree(self, g, k: int, hs, ws) -> bool:
@@ -175,34 +183,44 @@ class SpatialModel:
 
 
 def areas(hs, ws):
-    """H x W of each fine variable: int64, or exact objects where a side reaches 2**31."""
+    """H x W of each fine variable (one array per distinct pair of arrays): int64, or exact
+    objects where a side reaches 2**31."""
     import numpy as np
-    out = []
+    out, done = [], {}
     for h, w in zip(hs, ws):
-        if h.dtype == object or w.dtype == object or (len(h) and max(int(h.max()), int(w.max())) >= 2 ** 31):
-            out.append(h.astype(object) * w.astype(object))
-        else:
-            out.append(h * w)
+        key = (id(h), id(w))
+        if key not in done:
+            if h.dtype == object or w.dtype == object or (len(h) and max(int(h.max()), int(w.max())) >= 2 ** 31):
+                done[key] = h.astype(object) * w.astype(object)
+            else:
+                done[key] = h * h if w is h else h * w
+        out.append(done[key])
     return out
 
 
 def merge(values):
-    """Group fine variables with equal area arrays: (groups [[fine ids]], one area array per group);
-    a group whose areas are all 1 is returned with ``None`` as its array (a constant term)."""
+    """Group fine variables with equal area arrays: (groups [[fine ids]], one area array per group,
+    ``None`` for a group whose areas are all 1: a constant term)."""
     import numpy as np
     groups: List[List[int]] = []
     arrays: List = []
+    by_id: Dict[int, int] = {}
     by_print: Dict[tuple, List[int]] = {}
     for v, a in enumerate(values):
-        fp = (a.dtype == object, int(a[0]), int(a[-1]), len(a)) if len(a) else (a.dtype == object,)
-        for gi in by_print.get(fp, []):
-            if arrays[gi] is a or np.array_equal(arrays[gi], a):
-                groups[gi].append(v)
-                break
-        else:
-            by_print.setdefault(fp, []).append(len(groups))
-            groups.append([v])
-            arrays.append(a)
+        gi = by_id.get(id(a))
+        if gi is None:
+            fp = (a.dtype == object, int(a[0]), int(a[-1]), len(a)) if len(a) else (a.dtype == object,)
+            for cand in by_print.get(fp, []):
+                if np.array_equal(arrays[cand], a):
+                    gi = cand
+                    break
+            else:
+                gi = len(groups)
+                by_print.setdefault(fp, []).append(gi)
+                groups.append([])
+                arrays.append(a)
+            by_id[id(a)] = gi
+        groups[gi].append(v)
     arrays = [None if (a.dtype != object and len(a) and a.min() == 1 and a.max() == 1) else a for a in arrays]
     return groups, arrays
 
