@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
 from . import validate
@@ -52,6 +52,9 @@ class Block:
     #: a stage whose repeat count the depth multiplier does not change (EfficientNet-Lite's first
     #: and last stages)
     fixed_depth: bool = False
+    #: the row's own width multiplier, times alpha for every channel count it scales (a per-stage
+    #: design-space choice, ``costmodel.sweeps.stages``); 1 in the papers' tables
+    width_mult: float = 1.0
 
     @property
     def count(self) -> int:
@@ -68,6 +71,8 @@ class Block:
             d["repeat"] = self.repeat
         if self.fixed_depth:
             d["fixed_depth"] = True
+        if self.width_mult != 1.0:
+            d["width_mult"] = self.width_mult
         d.update(self.args)
         return d
 
@@ -233,6 +238,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
         if not bt.multi_input and len(ins) != 1:
             raise SpecError(f"{where}: {b.type} reads one input, got {len(ins)}")
         repeat = scaled_repeat(spec, b, depth)
+        bctx = ctx if b.width_mult == 1.0 else replace(ctx, alpha=ctx.alpha * b.width_mult)
         for r in range(repeat):
             args = dict(b.args)
             if r > 0 and "s" in args:
@@ -240,7 +246,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             scope = (f"{b.name}.{r}" if repeat > 1 else b.name) if b.name else f"{b.type}{idx}"
             try:
                 with g.scope(scope):
-                    x = bt.fn(g, ins if bt.multi_input else ins[0], ctx, **args)
+                    x = bt.fn(g, ins if bt.multi_input else ins[0], bctx, **args)
             except CostModelError as e:
                 err = type(e)(f"{where}: {e}")
                 err.block_index = bi  # lets spec-file loaders name the file line

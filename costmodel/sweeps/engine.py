@@ -145,29 +145,30 @@ class Prepared:
                 hw_lo = self.res.at(self.k_lo)
                 try:
                     g_lo = expand_config(net, a, d, hw_lo, self.classes, self.full)
-                except CostModelError:
-                    raise NotVectorizable("a resolution where the graph does not build") from None
+                except CostModelError:  # the first row, in row order, where a map vanishes raises its own
+                    self._first_vanishing(model, entries)
+                    raise
                 hs, ws, _ = model.evaluate(*_arrays([hw_lo]))
                 if structure_key(g_lo) != structure_key(reps[0]) or not model.agree(g_lo, 0, hs, ws):
                     raise NotVectorizable("resolution-dependent structure")
-            st = Structure(model, reps, [m for _, m in entries])
-            try:
-                accs = [coefficients(reps, model.var_of, model.hw0, r.unfused, r.zero_copy)]
-            except NotVectorizable:  # a decision that differs between configurations: one at a time
-                accs = [coefficients([g], model.var_of, model.hw0, r.unfused, r.zero_copy) for g in reps]
-            for key in COUNT_KEYS:
-                mats = [matrix(a[key], len(reps) if len(accs) == 1 else 1, model.n_vars) for a in accs]
-                st.mats[key] = _stack(mats)
-            hs, ws, _ = model.evaluate(*_arrays([self.hw_max]))
-            st.area_max = [int(a[0]) for a in areas(hs, ws)]
-            for key in COUNT_KEYS:
-                C, const = st.mats[key]
-                st.bound[key] = (sum(_absmax(C[:, v]) * st.area_max[v] for v in range(model.n_vars))
-                                 + _absmax(const))
+            st = structure_of(reps, [m for _, m in entries], r.unfused, r.zero_copy, self.hw_max)
             for j, (_, members) in enumerate(entries):
                 for c in members:
                     self.s_of[c], self.j_of[c] = len(self.structures), j
             self.structures.append(st)
+
+    def _first_vanishing(self, model, entries):
+        """Scan the resolutions (in slices) for the first where a feature map of this structure
+        vanishes, and raise build()'s error for the first configuration there (in row order)."""
+        import numpy as np
+        c = min(min(m) for _, m in entries)
+        T = max(1, self.recipe.chunk_rows)
+        for r0 in range(0, self.R, T):
+            h, w = self.res.slice(r0, min(r0 + T, self.R))
+            _, _, bad = model.evaluate(h, w)
+            if bad.any():
+                a, d = self.configs[c]
+                expand_config(self.net, a, d, self.res.at(r0 + int(np.argmax(bad))), self.classes, self.full)
 
     def _raise_first_error(self):
         """build()'s own error for the first configuration, in row order, that does not build."""
@@ -293,33 +294,16 @@ class Prepared:
             self._product(st, self._spatial(int(s), st, r0, r1, h, w), self.j_of[c0:c1][sel], sel, k, n, out)
 
     def _spatial(self, s, st, r0, r1, h, w):
-        """(merged areas: float64 matrix or None, int64/object matrix, max per row, merge groups,
-        all-ones groups) of structure ``s`` over resolutions r0..r1 (cached while small)."""
+        """Structure ``s``'s merged areas over resolutions r0..r1 (``spatial``; cached while small)."""
         import numpy as np
         key = (s, r0, r1)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        hs, ws, bad = st.model.evaluate(h, w)
+        hit, bad = spatial(st, h, w, self.net.name)
         if bad.any():
             self._vanished(s, r0 + int(np.argmax(bad)))
-        vals = areas(hs, ws)
-        groups, arrs = merge(vals)
-        for v, a in enumerate(vals):
-            if int(a.max()) > st.area_max[v]:  # the bound's premise: sizes grow with the input
-                raise RuntimeError(f"sweep: a spatial size of {self.net.name} exceeds its bound at the largest input")
-        ones = tuple(i for i, a in enumerate(arrs) if a is None)
-        keep = [a for a in arrs if a is not None]
-        vmax = [int(a.max()) for a in keep]
-        n = r1 - r0
-        if any(a.dtype == object for a in keep) or (vmax and max(vmax) >= FLOAT_EXACT):
-            S, Sf = (np.array(keep, dtype=object) if keep else np.zeros((0, n), dtype=object)), None
-        else:
-            S, Sf = None, np.empty((len(keep), n))
-            for i, a in enumerate(keep):
-                Sf[i] = a
-        hit = (Sf, S, vmax, groups, ones)
-        size = (Sf if Sf is not None else S).nbytes
+        size = (hit[0] if hit[0] is not None else hit[1]).nbytes
         if self._cache_bytes + size <= SPATIAL_CACHE:
             self._cache[key] = hit
             self._cache_bytes += size
@@ -333,37 +317,12 @@ class Prepared:
         expand_config(self.net, a, d, self.res.at(k_res), self.classes, self.full)
         raise RuntimeError(f"sweep: {self.net.name} builds at {self.res.at(k_res)} although a feature map vanishes")
 
-    def _product(self, st, spatial, jrows, sel, k, n, out):
+    def _product(self, st, sp, jrows, sel, k, n, out):
         """Totals of the configurations ``sel`` of the chunk (rows ``jrows`` of the structure's
-        matrices): one float64 product for every key when all are provably exact, else int64 or
-        exact objects key by key."""
-        import numpy as np
-        Sf, S, vmax, groups, ones = spatial
-        sig = (tuple(map(tuple, groups)), ones)
-        m = st.merged.get(sig)
-        if m is None:
-            m = st.merged[sig] = _merge_cols(st.mats, groups, ones, [k for k in COUNT_KEYS if k in out])
-        keys, (Cm, const), colmax, constmax, C64, cf = m
-        bounds = [sum(colmax[i][v] * vmax[v] for v in range(len(vmax))) + constmax[i] for i in range(len(keys))]
-        if Sf is not None and max(bounds) < FLOAT_EXACT:
-            K, G = len(keys), cf.shape[1]
-            A = cf[:, jrows, :].reshape(K * len(jrows), -1)
-            T = (A @ Sf if Sf.shape[0] else np.zeros((A.shape[0], n))).reshape(K, len(jrows), n)
-            T += C64[1][:, jrows, None]
-            for i, key in enumerate(keys):
-                _assign(out[key].reshape(k, n), sel, T[i], k)
-            return
-        for i, key in enumerate(keys):
-            dst = out[key].reshape(k, n)
-            if Sf is not None and bounds[i] < INT64_BOUND:
-                T = C64[0][i][jrows] @ Sf.astype(np.int64) + C64[1][i][jrows][:, None]
-            else:
-                Sx = S if S is not None else Sf.astype(np.int64).astype(object)
-                T = Cm[i][jrows].dot(Sx) if Sx.shape[0] else np.zeros((len(jrows), n), dtype=object)
-                T = T + const[i][jrows][:, None]
-                if dst.dtype != object:  # the grid's bound says it fits
-                    T = np.array(T, dtype=np.int64)
-            _assign(dst, sel, T, k)
+        matrices), written into the chunk's columns."""
+        keys = [key for key in COUNT_KEYS if key in out]
+        for key, T in zip(keys, totals(st, sp, jrows, keys)):
+            _assign(out[key].reshape(k, n), sel, T, k)
 
     def _loop_block(self, chunk, h, w, out):
         """Exact totals by one build per configuration (``analyze``'s sums without its peak search)."""
@@ -396,6 +355,83 @@ class Prepared:
                 p = plan(g, unfused=self.recipe.unfused, zero_copy=self.recipe.zero_copy)
                 vals.append(to_bytes(schedule(p, "optimal").peak, self.bits))
         return np.array(vals, dtype=np.int64 if max(vals) < INT64_BOUND else object)
+
+
+# ----------------------------------------------------------------------------- per structure
+def spatial(st: Structure, h, w, name: str = ""):
+    """(merged areas, vanishing mask) of structure ``st`` over the input sizes (h, w): the areas as
+    (float64 matrix or None, exact object matrix or None, max per row, merge groups, all-ones
+    groups); float64 when every area is below 2**53."""
+    import numpy as np
+    hs, ws, bad = st.model.evaluate(h, w)
+    vals = areas(hs, ws)
+    groups, arrs = merge(vals)
+    for v, a in enumerate(vals):
+        if len(a) and int(a.max()) > st.area_max[v]:  # the bound's premise: sizes grow with the input
+            raise RuntimeError(f"sweep: a spatial size of {name} exceeds its bound at the largest input")
+    ones = tuple(i for i, a in enumerate(arrs) if a is None)
+    keep = [a for a in arrs if a is not None]
+    vmax = [int(a.max()) if len(a) else 0 for a in keep]
+    n = len(h)
+    if any(a.dtype == object for a in keep) or (vmax and max(vmax) >= FLOAT_EXACT):
+        S, Sf = (np.array(keep, dtype=object) if keep else np.zeros((0, n), dtype=object)), None
+    else:
+        S, Sf = None, np.empty((len(keep), n))
+        for i, a in enumerate(keep):
+            Sf[i] = a
+    return (Sf, S, vmax, groups, ones), bad
+
+
+def totals(st: Structure, sp, jrows, keys):
+    """Per key the (len(jrows) x resolutions) totals of rows ``jrows`` of the structure's matrices:
+    one float64 product for every key when all are provably exact (then int64), else int64 or
+    exact objects key by key."""
+    import numpy as np
+    Sf, S, vmax, groups, ones = sp
+    n = Sf.shape[1] if Sf is not None else S.shape[1]
+    sig = (tuple(map(tuple, groups)), ones, tuple(keys))
+    m = st.merged.get(sig)
+    if m is None:
+        m = st.merged[sig] = _merge_cols(st.mats, groups, ones, list(keys))
+    _, (Cm, const), colmax, constmax, C64, cf = m
+    bounds = [sum(colmax[i][v] * vmax[v] for v in range(len(vmax))) + constmax[i] for i in range(len(keys))]
+    if Sf is not None and max(bounds) < FLOAT_EXACT:
+        K = len(keys)
+        A = cf[:, jrows, :].reshape(K * len(jrows), -1)
+        T = (A @ Sf if Sf.shape[0] else np.zeros((A.shape[0], n))).reshape(K, len(jrows), n)
+        T += C64[1][:, jrows, None]
+        return list(T)
+    out = []
+    for i, key in enumerate(keys):
+        if Sf is not None and bounds[i] < INT64_BOUND:
+            T = C64[0][i][jrows] @ Sf.astype(np.int64) + C64[1][i][jrows][:, None]
+        else:
+            Sx = S if S is not None else Sf.astype(np.int64).astype(object)
+            T = Cm[i][jrows].dot(Sx) if Sx.shape[0] else np.zeros((len(jrows), n), dtype=object)
+            T = T + const[i][jrows][:, None]
+            if bounds[i] < INT64_BOUND:
+                T = np.array(T, dtype=np.int64)
+        out.append(T)
+    return out
+
+
+def structure_of(reps, members, unfused: bool, zero_copy: bool, hw_max) -> Structure:
+    """A structure's spatial model, coefficient matrices and bounds over inputs up to ``hw_max``
+    (raises NotVectorizable when the counts are not sums of products)."""
+    model = SpatialModel(reps[0])
+    st = Structure(model, reps, members)
+    try:
+        accs = [coefficients(reps, model.var_of, model.hw0, unfused, zero_copy)]
+    except NotVectorizable:  # a decision that differs between configurations: one at a time
+        accs = [coefficients([g], model.var_of, model.hw0, unfused, zero_copy) for g in reps]
+    for key in COUNT_KEYS:
+        st.mats[key] = _stack([matrix(a[key], len(reps) if len(accs) == 1 else 1, model.n_vars) for a in accs])
+    hs, ws, _ = model.evaluate(*_arrays([hw_max]))
+    st.area_max = [int(a[0]) for a in areas(hs, ws)]
+    for key in COUNT_KEYS:
+        C, const = st.mats[key]
+        st.bound[key] = sum(_absmax(C[:, v]) * st.area_max[v] for v in range(model.n_vars)) + _absmax(const)
+    return st
 
 
 # ----------------------------------------------------------------------------- helpers
