@@ -198,6 +198,37 @@ class ResAxis:
             pos += n
         return best_lo, best_hi, (h_max, w_max)
 
+    def take(self, idx):
+        """(H, W) arrays at the positions ``idx`` (an integer array, any order)."""
+        import numpy as np
+        idx = np.asarray(idx, dtype=np.int64)
+        hs = np.zeros(len(idx), dtype=np.int64)
+        ws = np.zeros(len(idx), dtype=np.int64)
+        obj = False
+        pos = 0
+        for s in self.segments:
+            n = s[3] if s[0] == "range" else len(s[1])
+            m = (idx >= pos) & (idx < pos + n)
+            if m.any():
+                k = idx[m] - pos
+                if s[0] == "range":
+                    if abs(s[1]) + abs(s[2]) * n >= 2 ** 62:
+                        obj = True
+                        break
+                    hs[m] = s[1] + s[2] * k
+                    ws[m] = hs[m]
+                else:
+                    h, w = _ints(s[1]), _ints(s[2])
+                    if h.dtype == object or w.dtype == object:
+                        obj = True
+                        break
+                    hs[m], ws[m] = h[k], w[k]
+            pos += n
+        if obj:  # exact Python ints, one at a time
+            pairs = [self.at(int(k)) for k in idx]
+            return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
+        return hs, ws
+
     def at(self, k: int):
         """The (H, W) at position k."""
         h, w = self.slice(k, k + 1)

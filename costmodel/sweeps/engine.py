@@ -358,12 +358,12 @@ class Prepared:
 
 
 # ----------------------------------------------------------------------------- per structure
-def spatial(st: Structure, h, w, name: str = ""):
+def spatial(st: Structure, h, w, name: str = "", ev=None):
     """(merged areas, vanishing mask) of structure ``st`` over the input sizes (h, w): the areas as
     (float64 matrix or None, exact object matrix or None, max per row, merge groups, all-ones
-    groups); float64 when every area is below 2**53."""
+    groups); float64 when every area is below 2**53. ``ev``: ``st.model.evaluate(h, w)`` if done."""
     import numpy as np
-    hs, ws, bad = st.model.evaluate(h, w)
+    hs, ws, bad = ev if ev is not None else st.model.evaluate(h, w)
     vals = areas(hs, ws)
     groups, arrs = merge(vals)
     for v, a in enumerate(vals):
