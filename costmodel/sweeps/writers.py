@@ -178,6 +178,11 @@ class CsvWriter(_Text):
                 v = block[c]
                 if isinstance(v, np.ndarray) and v.dtype == object:
                     v = pa.array([str(x) for x in v])
+                elif isinstance(v, np.ndarray) and v.dtype.kind == "f":  # as pandas writes them: 1.0, 0.35
+                    u, inv = np.unique(v, return_inverse=True)
+                    if len(u) <= 4096:
+                        v = pa.DictionaryArray.from_arrays(inv.astype(np.int32), pa.array([repr(float(x)) for x in u]))
+                        v = v.cast(pa.string())
                 elif not isinstance(v, np.ndarray):
                     plain = plain and not any(ch in str(v) for ch in ',"\n\r')
                     v = pa.array(np.full(n, v))
@@ -311,3 +316,38 @@ WRITERS = {"csv": CsvWriter, "jsonl": JsonlWriter, "json": JsonWriter, "parquet"
 
 __all__ = ["FORMATS", "HEADERS", "SUFFIXES", "WRITERS", "XLSX_ROWS", "arrow_schema", "arrow_table", "block_frame",
            "format_of", "notes_of", "parquet_options", "require_pyarrow", "stream"]
+
+
+class FramePrepared:
+    """A computed DataFrame seen as a one-chunk prepared sweep (spec files, imported models and
+    --device rows go through the same writers)."""
+
+    def __init__(self, df):
+        import numpy as np
+        self.df = df
+        self.n_rows = len(df)
+        self.bits = df.attrs.get("bits", 32)
+        self.full = {}
+        self.dtypes = {c: (object if df[c].dtype == object else np.int64) for c in df.columns}
+        self.bounds = {c: (10 ** 38 if df[c].dtype == object and len(df) and
+                           max(abs(int(v)) for v in df[c]) >= 10 ** 38 else 0) for c in df.columns}
+        self.hw_max = (0, 0)
+        self.columns = [(c, "str" if c == "network" else "float" if str(df[c].dtype).startswith("float")
+                         else "text" if df[c].dtype == object and len(df) and isinstance(df[c].iloc[0], str)
+                         else "count" if df[c].dtype == object else "int") for c in df.columns]
+
+    def chunks(self):
+        return [(0, self.n_rows, 0, 0)]
+
+    def block(self, chunk):
+        import numpy as np
+        out = {}
+        for c, kind in self.columns:
+            v = self.df[c]
+            out[c] = str(v.iloc[0]) if kind == "str" else np.asarray(v)
+        return out
+
+
+def stream_frame(df, path, fmt=None) -> dict:
+    """Write a computed frame with the streaming writers (jsonl, parquet, ...)."""
+    return stream(FramePrepared(df), path, fmt)
