@@ -138,9 +138,10 @@ def parse_stages(stage_width, stage_depth, stage_kernel, stage_expand, stages, s
             raise CostModelError("--sample and --stages apply to per-stage sweeps: give --stage-width, --stage-depth, "
                                  "--stage-kernel or --stage-expand")
         return None
-    vals = {k: (None if v is None else tuple(irange(v) if k == "kernel" else frange(v, f"--stage-{k}")))
+    vals = {k: (None if v is None else tuple(irange(v, f"--stage-{k}") if k == "kernel" else frange(v, f"--stage-{k}")))
             for k, v in given.items()}
-    return StageAxes(**vals, stages=None if stages is None else tuple(irange(stages)), sample=sample, seed=seed)
+    return StageAxes(**vals, stages=None if stages is None else tuple(irange(stages, "--stages")), sample=sample,
+                     seed=seed)
 
 
 STREAM_FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
@@ -187,7 +188,7 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
     st = parse_stages(stage_width, stage_depth, stage_kernel, stage_expand, stages, sample, seed)
     if plot and (st is None or st.sample is None):
         raise CostModelError("--plot draws the distribution of a sample: give --sample N with per-stage axes")
-    rows = chunk_rows or CHUNK_ROWS
+    rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
     if rows < 1:
         raise CostModelError(f"--chunk-rows must be a positive integer, got {rows}")
     if source_kind(net) != "registry":  # spec file, block string, imported model: one exact build per row

@@ -30,26 +30,26 @@ def frange(spec: str, what: str = "alpha") -> List[float]:
     return out
 
 
-def irange(spec: str) -> List[int]:
+def irange(spec: str, what: str = "resolution") -> List[int]:
     """Parse '128,160,224' or '96:224:32' (inclusive stop) into integers."""
-    return list(res_axis(spec, pairs=False).values())
+    return list(res_axis(spec, pairs=False, what=what).values())
 
 
-def res_axis(spec: str, pairs: bool = True) -> "ResAxis":
+def res_axis(spec: str, pairs: bool = True, what: str = "resolution") -> "ResAxis":
     """A resolution axis from '96:224:32', '128,160', '320x240,640x480' (pairs with ``pairs``)."""
     segs: list = []
-    for part in _parts(spec, "resolution", pairs):
+    for part in _parts(spec, what, pairs):
         if isinstance(part, tuple) and len(part) == 2:  # an HxW pair
             segs.append(("pairs", [part[0]], [part[1]]))
             continue
         if isinstance(part, tuple):
             start, step, n = part
             if start != start.to_integral_value() or step != step.to_integral_value():
-                raise CostModelError(f"resolution values must be integers, got {start} step {step} in {spec!r}")
+                raise CostModelError(f"{what} values must be integers, got {start} step {step} in {spec!r}")
             segs.append(("range", int(start), int(step), n))
         else:
             if part != part.to_integral_value():
-                raise CostModelError(f"resolution values must be integers, got {part} in {spec!r}")
+                raise CostModelError(f"{what} values must be integers, got {part} in {spec!r}")
             segs.append(("pairs", [int(part)], [int(part)]))
     return ResAxis.from_segments(segs)
 
@@ -88,7 +88,8 @@ def _parts(spec: str, what: str, pairs: bool = False):
     except CostModelError:  # a specific message (a ValueError too): keep it
         raise
     except (InvalidOperation, ValueError):
-        example = {"alpha": "0.35:1.4:0.05", "depth": "1:3:0.2"}.get(what, "96:224:32 or 320x240,640x480")
+        example = {"alpha": "0.35:1.4:0.05", "depth": "1:3:0.2", "resolution": "96:224:32 or 320x240,640x480"}.get(
+            what, "3,5,7 or 0.5:1.5:0.25")
         raise CostModelError(f"bad {what} list {spec!r}: expected comma-separated numbers or START:STOP:STEP "
                              f"(e.g. {example})") from None
     return out

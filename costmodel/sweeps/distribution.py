@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import List, Sequence
 
-#: the metrics reported, in order, with their labels and units: (column, label, unit, scale)
-METRICS = (("madds", "Mult-Adds", "M", 1e-6), ("params", "params", "M", 1e-6),
-           ("peak_activation_bytes", "peak activation memory", "MB (10^6 bytes)", 1e-6),
-           ("latency_s", "estimated time", "ms", 1e3))
+#: the metrics reported, in order, with their labels and units: (column, label, unit, divisor)
+METRICS = (("madds", "Mult-Adds", "M", 1e6), ("params", "params", "M", 1e6),
+           ("peak_activation_bytes", "peak activation memory", "MB (10^6 bytes)", 1e6),
+           ("latency_s", "estimated time", "ms", 1e-3))
 QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 
@@ -27,7 +27,7 @@ def summary(df) -> List[dict]:
         row = {"metric": label, "unit": unit, "n": len(v)}
         for q in QUANTILES:
             x = v[min(len(v) - 1, int(np.floor(q * (len(v) - 1))))]
-            row[f"q{int(q * 100)}"] = float(x) * scale
+            row[f"q{int(q * 100)}"] = float(x) / scale
         rows.append(row)
     return rows
 
@@ -45,7 +45,7 @@ def plot_cdf(df, path: str, title: str, notes: Sequence[str] = ()) -> None:
     rows = (len(ms) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
     for ax, (col, label, unit, scale) in zip(axes.ravel(), ms):
-        x = np.sort(np.asarray(df[col], dtype=float)) * scale
+        x = np.sort(np.asarray(df[col], dtype=float)) / scale
         y = np.arange(1, len(x) + 1) / len(x)
         ax.step(x, y, where="post", color="#2b6cb0", lw=1.6)
         med = x[(len(x) - 1) // 2]

@@ -95,6 +95,10 @@ class Prepared:
             raise CostModelError("sweep needs at least one alpha, depth and resolution")
         alphas = [validate.alpha(a, net.name, net.alphas) for a in alphas]
         depths = [validate.depth(d, net.name) for d in depths]
+        if not has_rule and any(d != 1.0 for d in depths):
+            from ..errors import KnobError
+            raise KnobError(f"{net.name}: this network has no depth multiplier (its table has no stage repeats to "
+                            f"scale); got depth {next(d for d in depths if d != 1.0):g}")
         self.with_depth = has_rule or r.depths is not None
         self.configs = [(a, d) for a in alphas for d in depths]
         self._check_resolutions()

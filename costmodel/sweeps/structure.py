@@ -104,7 +104,8 @@ class SpatialModel:
     def __init__(self, g):
         self.g = g
         import numpy as np
-        probe = np.array([g.input_shape[1]], dtype=np.int64), np.array([g.input_shape[2]], dtype=np.int64)
+        dt = object if max(g.input_shape[1:]) >= 2 ** 62 else np.int64
+        probe = np.array([g.input_shape[1]], dtype=dt), np.array([g.input_shape[2]], dtype=dt)
         hw, _ = self._propagate(*probe)
         ids: Dict[tuple, int] = {}
         self.var_of: Dict[str, object] = {}  # tensor ref -> fine variable id (maps only)
