@@ -105,7 +105,8 @@ def stage_options(f):
     """--stage-width/--stage-depth/--stage-kernel/--stage-expand, --stages, --sample, --seed, --plot."""
     opts = [
         click.option("--stage-width", "stage_width", default=None, metavar="LIST|RANGE",
-                     help="Per-stage width multipliers (times alpha), e.g. 0.5:1.5:0.25: every selected stage picks one."),
+                     help="Per-stage width multipliers (times alpha), e.g. 0.5:1.5:0.25: every selected stage picks "
+                          "one."),
         click.option("--stage-depth", "stage_depth", default=None, metavar="LIST|RANGE",
                      help="Per-stage depth multipliers: a stage's repeat n becomes ceil(d x n), e.g. 0.5,1,1.5,2."),
         click.option("--stage-kernel", "stage_kernel", default=None, metavar="LIST",
@@ -178,7 +179,7 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
     from ..errors import CostModelError
     from ..fileio import check_writable
     from ..sources import source_kind
-    from ..sweeps import CHUNK_ROWS, frange, recipe, res_axis, sweep, sweep_file
+    from ..sweeps import CHUNK_ROWS, frange, recipe, res_axis, sweep_file
     if output and engine != "dask":
         check_writable(output)
     knobs = collect_knobs(kwargs)

@@ -29,7 +29,8 @@ from typing import Callable, Optional
 
 from ..errors import CostModelError
 from .axes import RANGE_LIMIT, ResAxis, float_axis, frange, irange, res_axis
-from .engine import CHUNK_ROWS, Recipe, prepare
+from .engine import CHUNK_ROWS, Recipe
+from .prepared import prepare
 
 #: totals every sweep has (each equal to ``analyze(...).totals[key]``); ``attn_madds`` is added
 #: where the network has attention
@@ -86,8 +87,10 @@ def frame(p, progress=None):
     import pandas as pd
     n = p.n_rows
     cols = {}
+    square = getattr(p.res, "square", False)
+    skip = ("classes", "width", "resolution") if square else ("classes",)  # shared or constant: made below
     for name, kind in p.columns:
-        if kind in ("str", "knob"):
+        if kind in ("str", "knob") or name in skip:
             continue
         dt = float if kind == "float" else p.dtypes.get(name, np.int64) if kind == "count" else np.int64
         if kind == "int" and max(p.hw_max) >= 2 ** 62:
@@ -97,16 +100,19 @@ def frame(p, progress=None):
     for i, ch in enumerate(chunks):
         lo, hi = p.rows_of(ch)
         view = {k: v[lo:hi] for k, v in cols.items()}
-        p.block(ch, view)
+        p.block(ch, view, skip)
         if progress is not None and len(chunks) > 1:
             progress(i + 1, len(chunks))
+    cols["classes"] = np.broadcast_to(np.int64(p.classes), (n,))  # constants: read-only views, no memory
+    if square:
+        cols["resolution"] = cols["width"] = cols["height"]      # one array: H = W = the resolution
     out = {}
     for name, kind in p.columns:
         if kind == "str":
             out[name] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [p.net.name])
         elif kind == "knob":
             v = p.full[name]
-            out[name] = np.full(n, v) if isinstance(v, (bool, int, float)) else \
+            out[name] = np.broadcast_to(np.array(v), (n,)) if isinstance(v, (bool, int, float)) else \
                 pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [str(v)])
         else:
             out[name] = cols[name]

@@ -32,7 +32,7 @@ def require_dask():
 def write_part(recipe, chunk, path: str) -> int:
     """A task: compute one chunk of ``recipe``'s grid and write it to ``path`` (Parquet)."""
     import pyarrow.parquet as pq
-    from .engine import prepare
+    from .prepared import prepare
     from .writers import arrow_schema, arrow_table, parquet_options
     p = prepare(recipe, cache=True)
     schema = arrow_schema(p)
@@ -49,7 +49,7 @@ def run_dask(recipe, path: str, scheduler=None, progress=None, n_workers: int = 
     seconds, path}."""
     require_dask()
     from distributed import Client, LocalCluster, as_completed
-    from .engine import prepare
+    from .prepared import prepare
     target = os.path.abspath(str(path))
     if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
         raise CostModelError(f"cannot write the Parquet dataset {path!r:.80}: it exists and is not an empty "

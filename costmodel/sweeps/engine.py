@@ -251,22 +251,25 @@ class Prepared:
         return c0 * self.R + r0, c0 * self.R + r1
 
     # ------------------------------------------------------------------ a chunk
-    def block(self, chunk, out: Optional[dict] = None) -> dict:
-        """The columns of one chunk (into ``out``'s arrays when given)."""
+    def block(self, chunk, out: Optional[dict] = None, skip=()) -> dict:
+        """The columns of one chunk (into ``out``'s arrays when given; ``skip``: identification
+        columns the caller makes itself)."""
         import numpy as np
         c0, c1, r0, r1 = chunk
         h, w = self.res.slice(r0, r1)
         k, n = c1 - c0, r1 - r0
         rows = k * n
         out = {} if out is None else out
-        meta = {"alpha": np.repeat(np.array([a for a, _ in self.configs[c0:c1]], dtype=float), n),
-                "height": np.tile(h, k), "width": np.tile(w, k), "classes": np.full(rows, self.classes, np.int64)}
-        if self.res.square:
-            meta["resolution"] = meta["height"]
+        meta = {"alpha": lambda: np.repeat(np.array([a for a, _ in self.configs[c0:c1]], dtype=float), n),
+                "height": lambda: np.tile(h, k), "width": lambda: np.tile(w, k),
+                "classes": lambda: np.full(rows, self.classes, np.int64)}
         if self.with_depth:
-            meta["depth"] = np.repeat(np.array([d for _, d in self.configs[c0:c1]], dtype=float), n)
-        for name, v in meta.items():
-            _put(out, name, v)
+            meta["depth"] = lambda: np.repeat(np.array([d for _, d in self.configs[c0:c1]], dtype=float), n)
+        for name, make in meta.items():
+            if name not in skip:
+                _put(out, name, make())
+        if self.res.square and "resolution" not in skip:
+            _put(out, "resolution", out["height"])
         out["network"] = self.net.name
         for name, v in self.full.items():
             if v is not None:
@@ -279,7 +282,7 @@ class Prepared:
         else:
             self._vector_block(chunk, h, w, out)
         b = self.bits // 8
-        if self.dtypes["mac_bytes"] == object or out["mac"].dtype == object:
+        if self.dtypes["mac_bytes"] is object or out["mac"].dtype == object:
             out["mac_bytes"][...] = out["mac"].astype(object) * b
         else:
             np.multiply(out["mac"], b, out=out["mac_bytes"])
@@ -386,6 +389,23 @@ def spatial(st: Structure, h, w, name: str = "", ev=None):
     return (Sf, S, vmax, groups, ones), bad
 
 
+_SCRATCH = None
+
+
+def _scratch(size: int):
+    """A float64 buffer of ``size`` elements reused by the products of this thread (a fresh array
+    per chunk costs its page faults every time)."""
+    import threading
+    import numpy as np
+    global _SCRATCH
+    if _SCRATCH is None:
+        _SCRATCH = threading.local()
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.size < size:
+        buf = _SCRATCH.buf = np.empty(size)
+    return buf[:size]
+
+
 def totals(st: Structure, sp, jrows, keys):
     """Per key the (len(jrows) x resolutions) totals of rows ``jrows`` of the structure's matrices:
     one float64 product for every key when all are provably exact (then int64), else int64 or
@@ -402,7 +422,12 @@ def totals(st: Structure, sp, jrows, keys):
     if Sf is not None and max(bounds) < FLOAT_EXACT:
         K = len(keys)
         A = cf[:, jrows, :].reshape(K * len(jrows), -1)
-        T = (A @ Sf if Sf.shape[0] else np.zeros((A.shape[0], n))).reshape(K, len(jrows), n)
+        T = _scratch(K * len(jrows) * n).reshape(K * len(jrows), n)
+        if Sf.shape[0]:
+            np.matmul(A, Sf, out=T)
+        else:
+            T[...] = 0
+        T = T.reshape(K, len(jrows), n)
         T += C64[1][:, jrows, None]
         return list(T)
     out = []
@@ -519,23 +544,4 @@ def _min_sides(res: ResAxis):
     return h_min, w_min
 
 
-_PREPARED: Dict[Recipe, Prepared] = {}
-
-
-def prepare(recipe: Recipe, progress=None, cache: bool = False) -> Prepared:
-    """The prepared grid of ``recipe`` (per-stage sweeps through ``stages.prepare_stages``);
-    ``cache``: keep it for later calls in this process (a Dask worker's tasks share it)."""
-    if cache and recipe in _PREPARED:
-        return _PREPARED[recipe]
-    if recipe.stages is not None:
-        from .stages import PreparedStages
-        p = PreparedStages(recipe, progress)
-    else:
-        p = Prepared(recipe, progress)
-    if cache:
-        _PREPARED.clear()
-        _PREPARED[recipe] = p
-    return p
-
-
-__all__ = ["CHUNK_ROWS", "Prepared", "Recipe", "count_keys", "prepare"]
+__all__ = ["CHUNK_ROWS", "Prepared", "Recipe", "count_keys", "spatial", "structure_of", "totals"]

@@ -310,7 +310,8 @@ class PreparedStages:
                 out_hw = _output_hw(st, ev)
                 if nxt is None:
                     nxt = out_hw
-                elif out_hw is not None and not (np.array_equal(out_hw[0], nxt[0]) and np.array_equal(out_hw[1], nxt[1])):
+                elif out_hw is not None and not (np.array_equal(out_hw[0], nxt[0])
+                                                 and np.array_equal(out_hw[1], nxt[1])):
                     raise CostModelError(f"{self.net.name}: stage choices change a spatial size; a stage sweep needs "
                                          f"choices that keep every stage's output size")
                 if not mask.any():
@@ -415,7 +416,8 @@ class PreparedStages:
             p = p // self.Q
         return np.repeat(ai, n), np.repeat(digits, n, axis=0), np.tile(np.arange(r0, r1), len(configs))
 
-    def block(self, chunk, out: Optional[dict] = None) -> dict:
+    def block(self, chunk, out: Optional[dict] = None, skip=()) -> dict:
+        """The columns of one chunk (``skip``: columns the caller makes itself)."""
         import numpy as np
         ai, digits, ri = self._rows_of_chunk(chunk)
         h, w = self.res.take(ri)
@@ -452,6 +454,8 @@ class PreparedStages:
         if self.recipe.peak:
             cols["peak_activation_bytes"] = self._peaks(ai, digits, h, w)
         for k, v in cols.items():
+            if k in skip:
+                continue
             if k in out and hasattr(out[k], "shape"):
                 out[k][...] = v
             else:

@@ -186,7 +186,6 @@ class SpatialModel:
 def areas(hs, ws):
     """H x W of each fine variable (one array per distinct pair of arrays): int64, or exact
     objects where a side reaches 2**31."""
-    import numpy as np
     out, done = [], {}
     for h, w in zip(hs, ws):
         key = (id(h), id(w))

@@ -73,15 +73,31 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
                              f"--format parquet, csv or jsonl")
     t0 = time.perf_counter()
     chunks = p.chunks()
+    from concurrent.futures import ThreadPoolExecutor
     with atomic_path("-" if path is None else path, binary=fmt in ("parquet", "xlsx")) as tmp:
         w = WRITERS[fmt](tmp, p)
-        try:
-            for i, ch in enumerate(chunks):
-                w.write(p.block(ch))
-                if progress is not None:
-                    progress(i + 1, len(chunks))
-        finally:
-            w.close()
+        # chunk i + 1 is computed while chunk i is written (numpy and pyarrow release the GIL): at
+        # most two chunks in memory
+        with ThreadPoolExecutor(1) as pool:
+            pending = None
+            try:
+                for i, ch in enumerate(chunks):
+                    block = p.block(ch)
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(w.write, block)
+                    if progress is not None:
+                        progress(i + 1, len(chunks))
+                if pending is not None:
+                    pending.result()
+            finally:
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    try:
+                        pending.result()
+                    except BaseException:
+                        pass
+                w.close()
     return {"rows": p.n_rows, "chunks": len(chunks), "seconds": time.perf_counter() - t0,
             "path": str(path), "format": fmt}
 
