@@ -409,7 +409,8 @@ def _scratch(size: int):
 def totals(st: Structure, sp, jrows, keys):
     """Per key the (len(jrows) x resolutions) totals of rows ``jrows`` of the structure's matrices:
     one float64 product for every key when all are provably exact (then int64), else int64 or
-    exact objects key by key."""
+    exact objects key by key. Float results are views of a buffer the next call reuses: copy them
+    (or use them) first."""
     import numpy as np
     Sf, S, vmax, groups, ones = sp
     n = Sf.shape[1] if Sf is not None else S.shape[1]

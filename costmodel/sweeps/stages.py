@@ -295,7 +295,9 @@ class PreparedStages:
         import numpy as np
         m = len(h)
         ur, inv = _unique_hw(h, w)
-        acc = {k: np.zeros(m, dtype=np.int64 if self.dtypes_or_int(k) else object) for k in keys}
+        obj = not all(self.dtypes_or_int(k) for k in keys)
+        acc = np.zeros((len(keys), m), dtype=object if obj else np.int64)
+        tmp = None
         state = np.zeros(m, dtype=np.int64)
         h_in, w_in = ur
         for seg in self.chains[ai]:
@@ -314,24 +316,107 @@ class PreparedStages:
                                                  and np.array_equal(out_hw[1], nxt[1])):
                     raise CostModelError(f"{self.net.name}: stage choices change a spatial size; a stage sweep needs "
                                          f"choices that keep every stage's output size")
-                if not mask.any():
+                every = len(seg["structs"]) == 1
+                if not every and not mask.any():
                     continue
                 sp, bad = spatial(st, h_in, w_in, self.net.name, ev)
                 if bad.any():
                     self._vanished(ai, digits, h, w)
-                jr = seg["where"][v[mask], 1]
-                used, pos = np.unique(jr, return_inverse=True)
-                for k, T in zip(keys, totals(st, sp, used, keys)):
-                    vals = T[pos, inv[mask]]
-                    if vals.dtype == np.float64:  # exact: below 2**53
-                        vals = vals.astype(np.int64)
-                    if acc[k].dtype != object and vals.dtype == object:
-                        acc[k] = acc[k].astype(object)
-                    acc[k][mask] += vals
+                jr = seg["where"][v if every else v[mask], 1]
+                G, nu = len(st.reps), len(inv)
+                if G * len(ur[0]) <= 4 * nu:  # the whole (small) table: no sort
+                    used, pos = np.arange(G), jr
+                else:
+                    used, pos = np.unique(jr, return_inverse=True)
+                flat = pos * len(ur[0]) + (inv if every else inv[mask])
+                Ts = totals(st, sp, used, keys)
+                if any(T.dtype == object for T in Ts) and acc.dtype != object:
+                    acc = acc.astype(object)
+                table = np.stack([T.reshape(-1).astype(acc.dtype) for T in Ts])  # small: variants x resolutions
+                if every and acc.dtype != object:
+                    if tmp is None:
+                        tmp = np.empty_like(acc)
+                    np.take(table, flat, axis=1, out=tmp)
+                    acc += tmp
+                elif every:
+                    acc += np.take(table, flat, axis=1)
+                else:
+                    acc[:, mask] += np.take(table, flat, axis=1)
             state = seg["out_state"][v]
             if nxt is not None:
                 h_in, w_in = nxt
-        return acc
+        return dict(zip(keys, acc))
+
+    def _enumerated(self, chunk, h, w):
+        """Totals of an enumerated chunk: the points of one prefix of leading stage choices times
+        every choice of the last L stages, built level by level (a point's total is its prefix's
+        plus one table entry per later segment: about one gather per point, not one per segment)."""
+        import numpy as np
+        c0, c1, r0, r1 = chunk
+        keys = list(COUNT_KEYS)
+        ai, p0 = c0 // self.P, c0 % self.P
+        L = 0 if c1 - c0 == 1 else self.trailing()
+        lead = [(p0 // self.Q ** (self.S - 1 - s)) % self.Q for s in range(self.S - L)]
+        n = r1 - r0
+        hh, ww = h[:n], w[:n]
+        obj = not all(self.dtypes_or_int(k) for k in keys)
+        A = np.zeros((len(keys), 1, n), dtype=object if obj else np.int64)
+        states = np.zeros(1, dtype=np.int64)
+        for seg, table in self._tables(ai, r0, r1, hh, ww):
+            if table.dtype == object and A.dtype != object:
+                A = A.astype(object)
+            st = seg["stage"]
+            if st is not None and st >= self.S - L:  # a trailing stage: every choice, a new level
+                v = seg["index"][states[:, None], np.arange(self.Q)[None, :]].reshape(-1)
+                A = (A[:, :, None, :] + np.take(table, v, axis=1).reshape(len(keys), len(states), self.Q, n)
+                     ).reshape(len(keys), -1, n)
+            else:
+                q = lead[st] if st is not None else 0
+                v = seg["index"][states, q]
+                A += np.take(table, v, axis=1)
+            states = seg["out_state"][v]
+        return {k: A[i].reshape(-1) for i, k in enumerate(keys)}
+
+    def _tables(self, ai, r0, r1, h, w):
+        """Per segment of alpha ``ai``: (segment, its totals table keys x variants x resolutions)
+        over the resolutions r0..r1 (cached while the chunks share them)."""
+        import numpy as np
+        key = (ai, r0, r1)
+        cache = self.__dict__.setdefault("_table_cache", {})
+        if key in cache:
+            return cache[key]
+        keys = list(COUNT_KEYS)
+        out = []
+        h_in, w_in = h, w
+        for seg in self.chains[ai]:
+            nv = len(seg["where"])
+            parts, nxt = [], None
+            for s_id, st in enumerate(seg["structs"]):
+                ev = st.model.evaluate(h_in, w_in)
+                o = _output_hw(st, ev)
+                if nxt is None:
+                    nxt = o
+                elif o is not None and not (np.array_equal(o[0], nxt[0]) and np.array_equal(o[1], nxt[1])):
+                    raise CostModelError(f"{self.net.name}: stage choices change a spatial size; a stage sweep needs "
+                                         f"choices that keep every stage's output size")
+                sp, bad = spatial(st, h_in, w_in, self.net.name, ev)
+                if bad.any():
+                    raise CostModelError(build_error(self, ai, h_in, w_in))
+                Ts = totals(st, sp, np.arange(len(st.reps)), keys)
+                parts.append((s_id, [np.array(T) for T in Ts]))  # copies: the product reuses its buffer
+            obj = any(T.dtype == object for _, Ts in parts for T in Ts)
+            table = np.zeros((len(keys), nv, len(h)), dtype=object if obj else np.int64)
+            for v in range(nv):
+                s_id, j = seg["where"][v]
+                Ts = dict(parts)[int(s_id)]
+                for i, T in enumerate(Ts):
+                    table[i, v] = T[j]
+            out.append((seg, table))
+            if nxt is not None:
+                h_in, w_in = nxt
+        cache.clear()
+        cache[key] = out
+        return out
 
     def dtypes_or_int(self, key) -> bool:
         d = getattr(self, "dtypes", None)
@@ -388,10 +473,17 @@ class PreparedStages:
         if self.axes.sample is not None:
             return [(i, min(i + T, self.n_rows), 0, 0) for i in range(0, self.n_rows, T)]
         R, n = self.R, len(self.alphas) * self.P
-        if R >= T:
+        if R >= T or self.Q * R > T:  # one point a chunk, a slice of the resolutions
             return [(c, c + 1, r, min(r + T, R)) for c in range(n) for r in range(0, R, T)]
-        k = max(1, T // R)
-        return [(c, min(c + k, n), 0, R) for c in range(0, n, k)]
+        k = self.Q ** self.trailing()  # whole blocks of the last stages' choices
+        return [(c, c + k, 0, R) for c in range(0, n, k)]
+
+    def trailing(self) -> int:
+        """How many of the last stages one chunk enumerates whole (Q**L x resolutions <= chunk_rows)."""
+        L = 0
+        while L < self.S and self.Q ** (L + 1) * self.R <= max(1, self.recipe.chunk_rows):
+            L += 1
+        return L
 
     def rows_of(self, chunk):
         c0, c1, r0, r1 = chunk
@@ -416,6 +508,17 @@ class PreparedStages:
             p = p // self.Q
         return np.repeat(ai, n), np.repeat(digits, n, axis=0), np.tile(np.arange(r0, r1), len(configs))
 
+    def _points(self, chunk, digits):
+        """The ``point`` column: the mixed-radix index of each row's stage digits."""
+        import numpy as np
+        c0, c1, r0, r1 = chunk
+        if self.axes.sample is None:
+            return np.repeat(np.arange(c0, c1, dtype=np.int64) % self.P, r1 - r0)
+        out = np.zeros(len(digits), dtype=np.int64)
+        for s in range(self.S):
+            out = out * self.Q + digits[:, s]
+        return out
+
     def block(self, chunk, out: Optional[dict] = None, skip=()) -> dict:
         """The columns of one chunk (``skip``: columns the caller makes itself)."""
         import numpy as np
@@ -428,8 +531,7 @@ class PreparedStages:
         if self.res.square:
             cols["resolution"] = h
         if self.P < 2 ** 63:
-            radix = np.array([self.Q ** (self.S - 1 - s) for s in range(self.S)], dtype=np.int64)
-            cols["point"] = digits @ radix
+            cols["point"] = self._points(chunk, digits)
         for s_i, s in enumerate(self.stage_numbers):
             for k, vals in self.axes.axes:
                 cols[f"stage{s}_{k}"] = np.array([self.options[q][k] for q in range(self.Q)])[digits[:, s_i]]
@@ -438,7 +540,9 @@ class PreparedStages:
                     reps = np.array([max(1, _ceil(base, self.options[q]["depth"])) for q in range(self.Q)])
                     cols[f"stage{s}_repeats"] = reps[digits[:, s_i]]
         counts = {}
-        for a in np.unique(ai):
+        if self.axes.sample is None and not self.loop:
+            counts = self._enumerated(chunk, h, w)
+        for a in np.unique(ai) if not counts else ():
             sel = np.nonzero(ai == a)[0]
             if self.loop:
                 got = self._loop_rows(int(a), digits[sel], h[sel], w[sel])
@@ -447,7 +551,10 @@ class PreparedStages:
             for k, v in got.items():
                 if k not in counts:
                     counts[k] = np.zeros(m, dtype=object if self.dtypes.get(k, np.int64) is object else np.int64)
-                counts[k][sel] = v
+                if len(sel) == m:
+                    counts[k] = v if v.dtype == counts[k].dtype else v.astype(counts[k].dtype)
+                else:
+                    counts[k][sel] = v
         mac = counts["mac"].astype(object) if self.dtypes["mac_bytes"] is object else counts["mac"]
         counts["mac_bytes"] = mac * (self.bits // 8)
         cols.update({k: counts[k] for k in self.keys})
@@ -485,6 +592,18 @@ class PreparedStages:
             p = plan(g, unfused=self.recipe.unfused, zero_copy=self.recipe.zero_copy)
             out.append(to_bytes(schedule(p, "optimal").peak, self.bits))
         return np.array(out, dtype=np.int64 if max(out) < INT64_BOUND else object)
+
+
+def build_error(p, ai, h, w) -> str:
+    """The error build() gives for the first point and resolution of a chunk where a map vanishes."""
+    import numpy as np
+    for j in range(len(h)):
+        for d in (np.zeros(p.S, dtype=np.int64), np.full(p.S, p.Q - 1)):
+            try:
+                p.point_graph(p.alphas[ai], p._choices(d), (int(h[j]), int(w[j])))
+            except CostModelError as e:
+                return str(e)
+    return f"{p.net.name}: a feature map vanishes at one of the resolutions"
 
 
 def _ceil(n, d):
