@@ -14,6 +14,19 @@ def test_depth_and_pairs(cli):
     assert rows[1].split(",")[head.split(",").index("height")] == "640"
 
 
+def test_device_latency_with_depth_and_pairs(cli):
+    import io
+    import pandas as pd
+    import costmodel
+    from costmodel.roofline import device, predict
+    r = cli("sweep", "efficientnet_b0", "--depth", "1,1.2", "--res", "224,256x192", "--device", "pixel1-kryo-1t",
+            "-f", "csv")
+    assert r.code == 0, r.err
+    df = pd.read_csv(io.StringIO(r.out))
+    want = predict(costmodel.build("efficientnet_b0", depth=1.2, res=(256, 192)), device("pixel1-kryo-1t"))
+    assert len(df) == 4 and df["latency_s"].iloc[3] == pytest.approx(want, rel=1e-12)
+
+
 def test_parquet_from_the_suffix(cli, tmp_path):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")

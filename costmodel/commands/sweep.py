@@ -81,9 +81,20 @@ def table(df, knob_names=()):
 
 def add_latency(df, net, device, classes, knobs):
     """``latency_s`` column: the time predicted on ``device`` for each row (roofline.latency_for)."""
+    import numpy as np
     from ..roofline import device as get_device, latency_for
     dev = get_device(device)
-    df = df.assign(latency_s=latency_for(net, zip(df["alpha"], df["resolution"]), dev, classes, **knobs))
+    if "height" in df.columns:  # (H, W) pairs, one depth at a time
+        res = [(int(h), int(w)) for h, w in zip(df["height"], df["width"])]
+    else:
+        res = list(df["resolution"])
+    depths = df["depth"] if "depth" in df.columns else [None] * len(df)
+    out = np.zeros(len(df))
+    for d in dict.fromkeys(depths):
+        idx = [i for i, x in enumerate(depths) if x == d or (x != x and d != d)]
+        kw = dict(knobs) if d is None else dict(knobs, depth=float(d))
+        out[idx] = latency_for(net, [(df["alpha"].iloc[i], res[i]) for i in idx], dev, classes, **kw)
+    df = df.assign(latency_s=out)
     df.attrs["device"] = f"{dev.name} ({dev.model})"
     return df
 
