@@ -89,11 +89,11 @@ class Prepared:
         self.res = r.res if r.res is not None else ResAxis.of([cfg.res])
         self.R = len(self.res)
         alphas = [net.default_alpha] if r.alphas is None else list(r.alphas)
-        has_rule = net.spec(alpha=alphas[0] if alphas else net.default_alpha, **self.full).depth_rule is not None
         depths = [net.default_depth] if r.depths is None else list(r.depths)
         if not alphas or not depths or not self.R:
             raise CostModelError("sweep needs at least one alpha, depth and resolution")
         alphas = [validate.alpha(a, net.name, net.alphas) for a in alphas]
+        has_rule = net.spec(alpha=alphas[0], **self.full).depth_rule is not None
         depths = [validate.depth(d, net.name) for d in depths]
         if not has_rule and any(d != 1.0 for d in depths):
             from ..errors import KnobError
