@@ -1,53 +1,86 @@
-"""Benchmark of the vectorized sweep: 1,000 alphas x 1,000 resolutions of MobileNetV2 (goal: under a
-second), configurations per second, and the speed-up over costing the same configurations one by
-one with the totals of analyze(build()) (measured on a random sample, extrapolated).
+"""Benchmark of the in-memory sweep (``costmodel.sweep`` -> DataFrame): configurations per second on
+alpha x rho grids of 10^6 and 10^7 points, against two baselines measured in the same run:
 
-    python benchmarks/bench_sweep.py [--alphas 1000] [--res 1000] [--sample 200] [--net mobilenet_v2]
+* the previous implementation (commit BASELINE, before the chunked engine), extracted with
+  ``git archive`` into a temporary directory and run in a subprocess;
+* the scalar recount, ``analyze(build(...))`` one configuration at a time (timed on a random sample
+  and extrapolated), which also checks the sampled rows exactly.
+
+Every run is a subprocess, so its peak memory (max RSS) is its own.
+
+    python benchmarks/bench_sweep.py [--net mobilenet_v2] [--repeat 3] [--quick]
 """
 import argparse
-import random
+import os
 import statistics
-import time
+import subprocess
+import sys
+import tempfile
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sweep_common import BASELINE, baseline_tree, run_child  # noqa: E402
 
-import costmodel
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+IN_MEMORY = """
+import numpy as np, time, resource
 from costmodel.sweeps import sweep
+sweep("{net}", [1.0], [224])
+alphas = np.linspace(0.35, 1.4, {A}).tolist() if {A} > 1 else [1.0]
+res = list(range(96, 96 + {R})) if {old} else range(96, 96 + {R})
+t = time.perf_counter()
+df = sweep("{net}", alphas, res)
+dt = time.perf_counter() - t
+print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, len(df), int(df["madds"].iloc[-1]))
+"""
+
+RECOUNT = """
+import numpy as np, random, time
+import costmodel
+rng = random.Random(0)
+alphas = np.linspace(0.35, 1.4, {A}).tolist() if {A} > 1 else [1.0]
+picks = [(rng.choice(alphas), rng.randrange(96, 96 + {R})) for _ in range({n})]
+t = time.perf_counter()
+for a, r in picks:
+    costmodel.analyze(costmodel.build("{net}", alpha=a, res=r)).totals
+print((time.perf_counter() - t) / {n})
+"""
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--net", default="mobilenet_v2")
-    ap.add_argument("--alphas", type=int, default=1000)
-    ap.add_argument("--res", type=int, default=1000)
-    ap.add_argument("--sample", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="the 10^6 grids only")
     a = ap.parse_args()
-    alphas = np.linspace(0.35, 1.4, a.alphas).tolist()
-    res = list(range(96, 96 + a.res))
-    sweep(a.net, [1.0], [224])  # warm up imports (pandas, numpy) and the registry
-    times = []
-    for _ in range(a.repeat):
-        t = time.perf_counter()
-        df = sweep(a.net, alphas, res)
-        times.append(time.perf_counter() - t)
-    n = len(df)
-    best, med = min(times), statistics.median(times)
-    rng = random.Random(0)
-    idx = rng.sample(range(n), min(a.sample, n))
-    t = time.perf_counter()
-    mismatches = 0
-    for i in idx:
-        row = df.iloc[i]
-        tot = costmodel.analyze(costmodel.build(a.net, alpha=float(row.alpha), res=int(row.resolution))).totals
-        mismatches += any(tot[k] != row[k] for k in ("params", "params_with_bn", "madds", "flops", "mac"))
-    per_one = (time.perf_counter() - t) / len(idx)
-    print(f"{a.net}: {a.alphas} alphas x {a.res} resolutions = {n:,} configurations")
-    print(f"vectorized sweep: median {med:.3f} s, best {best:.3f} s over {a.repeat} runs "
-          f"-> {n / med:,.0f} configurations/s (goal: 1,000,000 in under 1 s)")
-    print(f"one by one (analyze(build()), {len(idx)} sampled): {per_one * 1e3:.2f} ms each -> "
-          f"{n * per_one:,.0f} s extrapolated for the grid; speed-up x{n * per_one / med:,.0f}")
-    print(f"agreement on the sample: {len(idx) - mismatches}/{len(idx)} rows equal to analyze() exactly")
+    grids = [(1000, 1000), (1, 1_000_000), (100, 100_000), (1000, 10_000)]
+    if a.quick:
+        grids = grids[:2]
+    with tempfile.TemporaryDirectory() as tmp:
+        old = baseline_tree(tmp)
+        per_one = float(run_child(RECOUNT.format(net=a.net, A=1000, R=1000, n=100), ROOT)[0])
+        print(f"{a.net}: in-memory sweep (DataFrame), median of {a.repeat}; baseline = commit {BASELINE[:7]}; "
+              f"scalar recount = analyze(build()) at {per_one * 1e3:.2f} ms per configuration\n")
+        print("| grid (alpha x rho) | configurations | this: s | this: configs/s | peak MB | baseline: s | "
+              "baseline peak MB | x baseline | x scalar recount |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for A, R in grids:
+            n = A * R
+            runs = [run_child(IN_MEMORY.format(net=a.net, A=A, R=R, old=False), ROOT) for _ in range(a.repeat)]
+            t = statistics.median(float(r[0]) for r in runs)
+            rss = max(int(r[1]) for r in runs) / 1e6
+            check = runs[0][3]
+            try:
+                base = [run_child(IN_MEMORY.format(net=a.net, A=A, R=R, old=True), old, timeout=900)
+                        for _ in range(1 if n > 2_000_000 else a.repeat)]
+                tb = statistics.median(float(r[0]) for r in base)
+                rb = max(int(r[1]) for r in base) / 1e6
+                same = "" if base[0][3] == check else " (DIFFERENT last row!)"
+                bcols = f"{tb:.2f} | {rb:,.0f} | x{tb / t:.1f}{same}"
+            except (subprocess.TimeoutExpired, RuntimeError) as e:
+                bcols = f"failed ({str(e)[:40]}) | | "
+            print(f"| {A:,} x {R:,} | {n:,} | {t:.2f} | {n / t:,.0f} | {rss:,.0f} | {bcols} | "
+                  f"x{n * per_one / t:,.0f} |")
 
 
 if __name__ == "__main__":

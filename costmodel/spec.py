@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
 from . import validate
@@ -54,6 +54,9 @@ class Block:
     fixed_depth: bool = False
     #: this block's own bits, {"act": 8, "weight": 4} (``costmodel.precision``; None: the network's)
     precision: Optional[Mapping] = None
+    #: the row's own width multiplier, times alpha for every channel count it scales (a per-stage
+    #: design-space choice, ``costmodel.sweeps.stages``); 1 in the papers' tables
+    width_mult: float = 1.0
 
     @property
     def count(self) -> int:
@@ -72,6 +75,8 @@ class Block:
             d["fixed_depth"] = True
         if self.precision:
             d["precision"] = dict(self.precision)
+        if self.width_mult != 1.0:
+            d["width_mult"] = self.width_mult
         d.update(self.args)
         return d
 
@@ -259,6 +264,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             raise SpecError(f"{where}: {b.type} reads one input, got {len(ins)}")
         repeat = scaled_repeat(spec, b, depth)
         stage = _Repeats(g, trace)
+        bctx = ctx if b.width_mult == 1.0 else replace(ctx, alpha=ctx.alpha * b.width_mult)
         for r in range(repeat):
             args = dict(b.args)
             if r > 0 and "s" in args:
@@ -267,7 +273,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             if b.precision:
                 block_bits.append({"match": scope, **dict(b.precision)})
             try:
-                x = stage.run(bt, scope, ins, ctx, args, r < repeat - 1)
+                x = stage.run(bt, scope, ins, bctx, args, r < repeat - 1)
             except CostModelError as e:
                 err = type(e)(f"{where}: {e}")
                 err.block_index = bi  # lets spec-file loaders name the file line

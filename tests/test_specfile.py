@@ -320,7 +320,8 @@ def test_block_string_network_on_the_command_line():
     ("blocks:\n  - {type: conv, c: 8, name: a, inputs: [a]}\n",
      r"net\.yaml:2: block 0 \(a\): reads its own output 'a': a cycle"),
     ("blocks:\n  - {type: conv, c: 8, name: a}\n  - {type: add, inputs: [a, nowhere]}\n",
-     r"net\.yaml:3: block 1 \(add\): input 'nowhere' is not the name of any block \(dangling\); known here: 'input', 'a'"),
+     r"net\.yaml:3: block 1 \(add\): input 'nowhere' is not the name of any block \(dangling\); "
+     r"known here: 'input', 'a'"),
     ("blocks:\n  - {type: conv, c: 8, name: a}\n  - {type: conv, c: 8, name: a}\n",
      r"net\.yaml:3: block 1 \(a\): name 'a' is already used by block 0"),
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: add}\n", r"net\.yaml:3: block 1 \(add\): add needs 'inputs'"),

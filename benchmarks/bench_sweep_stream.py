@@ -1,0 +1,89 @@
+"""Benchmark of streamed sweeps (``costmodel.sweeps.sweep_to``): end-to-end configurations per second
+to Parquet, CSV and JSON lines (writing included), and peak memory (max RSS of the process), on
+grids of 10^7 and 10^8 points and on 1 alpha x 10^7 resolutions, against the previous implementation
+(commit BASELINE: the whole grid in memory, then ``DataFrame.to_parquet`` / ``to_csv``, as its CLI
+wrote CSV) measured in the same run where it fits in memory. Goals: >= 5*10^6 configurations/s to
+Parquet, peak memory < 500 MB whatever the grid.
+
+    python benchmarks/bench_sweep_stream.py [--net mobilenet_v2] [--big] [--formats parquet,csv,jsonl]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sweep_common import BASELINE, baseline_tree, run_child  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+STREAM = """
+import numpy as np, time, resource, os
+from costmodel.sweeps import sweep, sweep_to
+sweep("{net}", [1.0], [224])
+alphas = np.linspace(0.35, 1.4, {A}).tolist() if {A} > 1 else [1.0]
+t = time.perf_counter()
+s = sweep_to("{out}", "{net}", alphas, range(96, 96 + {R}))
+dt = time.perf_counter() - t
+print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, s["rows"], os.path.getsize("{out}"))
+"""
+
+OLD = """
+import numpy as np, time, resource, os
+from costmodel.sweeps import sweep
+sweep("{net}", [1.0], [224])
+alphas = np.linspace(0.35, 1.4, {A}).tolist() if {A} > 1 else [1.0]
+t = time.perf_counter()
+df = sweep("{net}", alphas, list(range(96, 96 + {R})))
+if "{fmt}" == "parquet":
+    df.to_parquet("{out}", index=False)
+elif "{fmt}" == "csv":
+    open("{out}", "w").write(df.to_csv(index=False))
+else:
+    df.to_json("{out}", orient="records", lines=True)
+dt = time.perf_counter() - t
+print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, len(df), os.path.getsize("{out}"))
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--net", default="mobilenet_v2")
+    ap.add_argument("--big", action="store_true", help="also the 10^8-point grid and 1 alpha x 10^7 resolutions")
+    ap.add_argument("--formats", default="parquet,csv,jsonl")
+    a = ap.parse_args()
+    fmts = a.formats.split(",")
+    cases = [(fmt, 1000, 10_000) for fmt in fmts] + [("parquet", 1, 1_000_000)]
+    if a.big:
+        cases += [("parquet", 1, 10_000_000), ("parquet", 100, 1_000_000), ("csv", 1, 10_000_000)]
+    suffix = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
+    with tempfile.TemporaryDirectory() as tmp:
+        old = baseline_tree(tmp)
+        print(f"{a.net}: streamed sweeps, writing included; baseline = commit {BASELINE[:7]} (whole grid in memory, "
+              f"then written by pandas)\n")
+        print("| output | grid (alpha x rho) | configurations | this: s | configs/s | peak MB | bytes/row | "
+              "baseline: s | baseline peak MB | x baseline |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for fmt, A, R in cases:
+            n = A * R
+            out = os.path.join(tmp, "grid" + suffix[fmt])
+            r = run_child(STREAM.format(net=a.net, A=A, R=R, out=out), ROOT, timeout=3600)
+            t, rss, size = float(r[0]), int(r[1]) / 1e6, int(r[3])
+            os.remove(out)
+            if n <= 10_000_000 and not (A == 1 and R > 1_000_000):
+                try:
+                    b = run_child(OLD.format(net=a.net, A=A, R=R, fmt=fmt, out=out), old, timeout=3600)
+                    tb, rb = float(b[0]), int(b[1]) / 1e6
+                    base = f"{tb:.1f} | {rb:,.0f} | x{tb / t:.1f}"
+                    os.remove(out)
+                except (subprocess.TimeoutExpired, RuntimeError) as e:
+                    base = f"failed: {str(e)[:50]} | | "
+            else:
+                base = "not run (does not fit: 1 alpha x 10^6 resolutions already takes 2.9 GB) | | "
+            print(f"| {fmt} | {A:,} x {R:,} | {n:,} | {t:.1f} | {n / t:,.0f} | {rss:,.0f} | {size / n:.1f} | {base} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,369 @@
+"""Streaming writers: a prepared sweep written chunk by chunk, so that memory does not grow with
+the grid. Every output goes through ``costmodel.fileio.atomic_path`` (a temporary file renamed
+into place; '-' is standard output): an error in any chunk leaves nothing half-written.
+
+Formats (``FORMATS``; by default from the file's suffix):
+
+* ``csv``: a header of column keys, then the rows (pyarrow's C++ writer when installed, pandas
+  otherwise); counts beyond int64 are written as their exact decimal digits.
+* ``jsonl``: one JSON object per line (JSON lines), the keys of the CSV header.
+* ``json``: one JSON array of row objects, exactly what ``costmodel sweep -f json`` printed before
+  streaming (indented; slow for large grids: prefer jsonl or parquet).
+* ``parquet``: one row group per chunk (pyarrow, the ``scale`` extra); counts are int64, or
+  decimal128(38, 0) when the grid's bound passes 2**62 (exact), or decimal strings beyond 10**38.
+* ``xlsx``: one sheet (headers with units, frozen, filtered, thousands separators) and a notes
+  sheet, written in XlsxWriter's constant-memory mode, up to Excel's row limit.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Dict, Optional
+
+from ..errors import CostModelError
+
+FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
+SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet",
+            ".pq": "parquet", ".xlsx": "xlsx"}
+#: Excel's sheet: 1,048,576 rows, one for the header
+XLSX_ROWS = 1_048_575
+SCALE_EXTRA = "pip install '.[scale]'"
+
+#: column headers with units (xlsx and the text table); ``{bits}`` is the grid's bit width
+HEADERS = {"alpha": "alpha", "depth": "depth", "resolution": "resolution (px)", "height": "height (px)",
+           "width": "width (px)", "classes": "classes", "params": "params (count)",
+           "params_with_bn": "params with BN (count)", "madds": "Mult-Adds (count)", "flops": "FLOPs (count)",
+           "attn_madds": "attention Mult-Adds (count)", "bn_channels": "BN channels (count)",
+           "mac": "MAC (elements)", "mac_bytes": "MAC (bytes, {bits}-bit)",
+           "peak_activation_bytes": "peak activations (bytes, {bits}-bit)"}
+
+
+def require_pyarrow(what: str = "Parquet output"):
+    """pyarrow, or one line naming the extra that installs it."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise CostModelError(f"{what} needs pyarrow: {SCALE_EXTRA}") from None
+    return pyarrow
+
+
+def format_of(path, fmt: Optional[str]) -> str:
+    if fmt:
+        if fmt not in FORMATS:
+            raise CostModelError(f"unknown sweep output format {fmt!r}; accepted: {', '.join(FORMATS)}")
+        return fmt
+    if path is None or str(path) == "-":
+        return "csv"
+    suffix = os.path.splitext(str(path))[1].lower()
+    if suffix not in SUFFIXES:
+        raise CostModelError(f"cannot tell the output format of {str(path)!r:.80} from its suffix; use one of "
+                             f"{', '.join(SUFFIXES)}, or give the format")
+    return SUFFIXES[suffix]
+
+
+def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
+    """Write prepared sweep ``p`` to ``path`` chunk by chunk; returns {rows, chunks, seconds, path, format}."""
+    from ..fileio import atomic_path
+    fmt = format_of(path, fmt)
+    if fmt == "parquet":
+        require_pyarrow()
+    if fmt == "xlsx" and p.n_rows > XLSX_ROWS:
+        raise CostModelError(f"{p.n_rows:,} rows do not fit in one Excel sheet (at most {XLSX_ROWS:,}); use "
+                             f"--format parquet, csv or jsonl")
+    t0 = time.perf_counter()
+    chunks = p.chunks()
+    from concurrent.futures import ThreadPoolExecutor
+    with atomic_path("-" if path is None else path, binary=fmt in ("parquet", "xlsx")) as tmp:
+        w = WRITERS[fmt](tmp, p)
+        # chunk i + 1 is computed while chunk i is written (numpy and pyarrow release the GIL): at
+        # most two chunks in memory
+        with ThreadPoolExecutor(1) as pool:
+            pending = None
+            try:
+                for i, ch in enumerate(chunks):
+                    block = p.block(ch)
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(w.write, block)
+                    if progress is not None:
+                        progress(i + 1, len(chunks))
+                if pending is not None:
+                    pending.result()
+            finally:
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    try:
+                        pending.result()
+                    except BaseException:
+                        pass
+                w.close()
+    return {"rows": p.n_rows, "chunks": len(chunks), "seconds": time.perf_counter() - t0,
+            "path": str(path), "format": fmt}
+
+
+# ----------------------------------------------------------------------------- blocks as tables
+def block_frame(p, block: Dict):
+    """One chunk as a pandas DataFrame in the schema's column order (constants broadcast)."""
+    import numpy as np
+    import pandas as pd
+    n = len(block["alpha"])
+    out = {}
+    for name, _ in p.columns:
+        v = block[name]
+        out[name] = v if isinstance(v, np.ndarray) else np.full(n, v, dtype=object if isinstance(v, str) else None)
+    return pd.DataFrame(out, copy=False)
+
+
+def arrow_schema(p):
+    """The Parquet schema of prepared sweep ``p``: int64 counts, exact decimals past 2**62."""
+    import pyarrow as pa
+    fields = []
+    for name, kind in p.columns:
+        if kind == "str":
+            t = pa.dictionary(pa.int32(), pa.string())
+        elif kind == "float":
+            t = pa.float64()
+        elif kind == "int":
+            t = pa.int64() if max(p.hw_max) < 2 ** 62 else pa.string()
+        elif kind == "knob":
+            v = p.full[name]
+            t = pa.bool_() if isinstance(v, bool) else pa.int64() if isinstance(v, int) else \
+                pa.float64() if isinstance(v, float) else pa.dictionary(pa.int32(), pa.string())
+        elif p.dtypes.get(name) is object:  # the grid's bound passes 2**62: exact decimals
+            t = pa.decimal128(38, 0) if p.bounds.get(name, 0) < 10 ** 38 else pa.string()
+        else:
+            t = pa.int64()
+        fields.append(pa.field(name, t, nullable=False))
+    return pa.schema(fields)
+
+
+def arrow_table(p, block: Dict, schema):
+    """One chunk as a pyarrow Table of ``schema`` (numeric columns without copies)."""
+    import numpy as np
+    import pyarrow as pa
+    n = len(block["alpha"])
+    arrays = []
+    for f in schema:
+        v = block[f.name]
+        t = f.type
+        if pa.types.is_dictionary(t):
+            arrays.append(pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([str(v)])))
+        elif not isinstance(v, np.ndarray):
+            arrays.append(pa.array(np.full(n, v), type=t))
+        elif pa.types.is_decimal(t):
+            from decimal import Decimal
+            arrays.append(pa.array([Decimal(int(x)) for x in v], type=t))
+        elif pa.types.is_string(t):
+            arrays.append(pa.array([str(int(x)) for x in v], type=t))
+        else:
+            if v.dtype == object:
+                v = np.array(v, dtype=np.int64)  # fits: the schema's bound says so (else OverflowError)
+            arrays.append(pa.array(v, type=t))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# ----------------------------------------------------------------------------- the writers
+class _Text:
+    def __init__(self, path, p):
+        self.p = p
+        self.f = open(path, "wb")
+        self.first = True
+
+    def close(self):
+        self.f.close()
+
+
+class CsvWriter(_Text):
+    def write(self, block):
+        import numpy as np
+        p = self.p
+        names = [c for c, _ in p.columns]
+        if self.first:
+            self.f.write((",".join(names) + "\n").encode())
+            self.first = False
+        try:
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+        except ImportError:
+            pa = None
+        if pa is not None:
+            cols, plain = [], True
+            n = len(block["alpha"])
+            for c in names:
+                v = block[c]
+                if isinstance(v, np.ndarray) and v.dtype == object:
+                    v = pa.array([str(x) for x in v])
+                elif isinstance(v, np.ndarray) and v.dtype.kind == "f":  # as pandas writes them: 1.0, 0.35
+                    u, inv = np.unique(v, return_inverse=True)
+                    if len(u) <= 4096:
+                        v = pa.DictionaryArray.from_arrays(inv.astype(np.int32), pa.array([repr(float(x)) for x in u]))
+                        v = v.cast(pa.string())
+                elif not isinstance(v, np.ndarray):
+                    plain = plain and not any(ch in str(v) for ch in ',"\n\r')
+                    v = pa.array(np.full(n, v))
+                cols.append(v)
+            t = pa.Table.from_arrays([pa.array(c) if isinstance(c, np.ndarray) else c for c in cols], names=names)
+            opts = pacsv.WriteOptions(include_header=False, quoting_style="none" if plain else "needed")
+            pacsv.write_csv(t, self.f, opts)
+        else:
+            self.f.write(block_frame(p, block).to_csv(index=False, header=False).encode())
+
+
+def _records(p, block):
+    """The chunk's rows as dicts of plain Python values (exact ints)."""
+    df = block_frame(p, block)
+    keys = list(df.columns)
+    for row in df.itertuples(index=False, name=None):
+        yield {k: (v.item() if hasattr(v, "item") else v) for k, v in zip(keys, row)}
+
+
+class JsonlWriter(_Text):
+    def write(self, block):
+        import json
+        df = block_frame(self.p, block)
+        if any(df[c].dtype == object and not isinstance(df[c].iloc[0], str) for c in df.columns):
+            self.f.write("".join(json.dumps(r) + "\n" for r in _records(self.p, block)).encode())
+        else:
+            text = df.to_json(orient="records", lines=True, double_precision=15)
+            self.f.write((text if text.endswith("\n") or not text else text + "\n").encode())
+
+
+class JsonWriter(_Text):
+    """The JSON array ``json.dumps(rows, indent=2)`` would give, row by row."""
+
+    def write(self, block):
+        import json
+        parts = []
+        for r in _records(self.p, block):
+            text = json.dumps(r, indent=2).replace("\n", "\n  ")
+            parts.append(("[\n  " if self.first else ",\n  ") + text)
+            self.first = False
+        self.f.write("".join(parts).encode())
+
+    def close(self):
+        if not self.f.closed:
+            self.f.write(b"[]\n" if self.first else b"\n]\n")
+        super().close()
+
+
+class ParquetWriter:
+    def __init__(self, path, p):
+        import pyarrow.parquet as pq
+        self.p = p
+        self.schema = arrow_schema(p)
+        self.w = pq.ParquetWriter(path, self.schema, **parquet_options(self.schema))
+
+    def write(self, block):
+        self.w.write_table(arrow_table(self.p, block, self.schema))
+
+    def close(self):
+        self.w.close()
+
+
+def parquet_options(schema) -> dict:
+    """Dictionary encoding for the constant string columns only; delta encoding for integers (a
+    sweep's columns are smooth in the resolution); zstd."""
+    import pyarrow as pa
+    enc = {f.name: "DELTA_BINARY_PACKED" for f in schema if pa.types.is_int64(f.type)}
+    return {"compression": "zstd", "compression_level": 1,
+            "use_dictionary": [f.name for f in schema if pa.types.is_dictionary(f.type)],
+            "column_encoding": enc, "write_statistics": True}
+
+
+class XlsxWriter:
+    def __init__(self, path, p):
+        import xlsxwriter
+        self.p = p
+        self.wb = xlsxwriter.Workbook(path, {"constant_memory": True})
+        self.ws = self.wb.add_worksheet("sweep")
+        bits = p.bits
+        self.cols = [c for c, _ in p.columns]
+        heads = [HEADERS.get(c, c).format(bits=bits) for c in self.cols]
+        head = self.wb.add_format({"bold": True, "bg_color": "#DDE4EE", "text_wrap": True, "valign": "top",
+                                   "border": 1})
+        self.num = self.wb.add_format({"num_format": "#,##0"})
+        self.g = self.wb.add_format({"num_format": "0.00##"})
+        kinds = dict(p.columns)
+        for j, c in enumerate(self.cols):
+            self.ws.set_column(j, j, max(10, min(40, len(heads[j]) * 0.9 + 2)),
+                               self.g if kinds[c] == "float" else self.num if kinds[c] in ("int", "count") else None)
+        self.ws.set_row(0, 30)
+        self.ws.write_row(0, 0, heads, head)
+        self.ws.freeze_panes(1, 0)
+        self.ws.autofilter(0, 0, max(p.n_rows, 1), len(self.cols) - 1)
+        self.row = 1
+
+    def write(self, block):
+        from ..render import EXACT_IN_XLSX
+        kinds = dict(self.p.columns)
+        fmts = [self.g if kinds[c] == "float" else self.num if kinds[c] in ("int", "count") else None
+                for c in self.cols]
+        for r in _records(self.p, block):
+            for j, c in enumerate(self.cols):
+                v = r[c]
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < EXACT_IN_XLSX:
+                    self.ws.write_number(self.row, j, v, fmts[j])
+                else:
+                    self.ws.write_string(self.row, j, str(v), fmts[j])
+            self.row += 1
+
+    def close(self):
+        notes = self.wb.add_worksheet("notes")
+        notes.set_column(0, 0, 120)
+        for i, line in enumerate(notes_of(self.p)):
+            notes.write_string(i, 0, line)
+        self.wb.close()
+
+
+def notes_of(p) -> list:
+    """The title and convention lines of a sweep (the xlsx notes sheet, the text table)."""
+    view = "unfused view" if p.recipe.unfused else "deployment view"
+    lines = [f"sweep: {p.net.name}: {p.n_rows:,} configuration{'' if p.n_rows == 1 else 's'}",
+             "convention: params = conv/linear weights + biases; Mult-Adds = multiply-accumulates; MAC = elements "
+             f"read + written + weights ({view}); bytes at {p.bits}-bit"]
+    if p.recipe.peak:
+        lines.append(f"peak = optimal schedule, {p.bits}-bit")
+    return lines
+
+
+WRITERS = {"csv": CsvWriter, "jsonl": JsonlWriter, "json": JsonWriter, "parquet": ParquetWriter,
+           "xlsx": XlsxWriter}
+
+__all__ = ["FORMATS", "HEADERS", "SUFFIXES", "WRITERS", "XLSX_ROWS", "arrow_schema", "arrow_table", "block_frame",
+           "format_of", "notes_of", "parquet_options", "require_pyarrow", "stream"]
+
+
+class FramePrepared:
+    """A computed DataFrame seen as a one-chunk prepared sweep (spec files, imported models and
+    --device rows go through the same writers)."""
+
+    def __init__(self, df):
+        import numpy as np
+        self.df = df
+        self.n_rows = len(df)
+        self.bits = df.attrs.get("bits", 32)
+        self.full = {}
+        self.dtypes = {c: (object if df[c].dtype == object else np.int64) for c in df.columns}
+        self.bounds = {c: (10 ** 38 if df[c].dtype == object and len(df) and
+                           max(abs(int(v)) for v in df[c]) >= 10 ** 38 else 0) for c in df.columns}
+        self.hw_max = (0, 0)
+        self.columns = [(c, "str" if c == "network" else "float" if str(df[c].dtype).startswith("float")
+                         else "text" if df[c].dtype == object and len(df) and isinstance(df[c].iloc[0], str)
+                         else "count" if df[c].dtype == object else "int") for c in df.columns]
+
+    def chunks(self):
+        return [(0, self.n_rows, 0, 0)]
+
+    def block(self, chunk):
+        import numpy as np
+        out = {}
+        for c, kind in self.columns:
+            v = self.df[c]
+            out[c] = str(v.iloc[0]) if kind == "str" else np.asarray(v)
+        return out
+
+
+def stream_frame(df, path, fmt=None) -> dict:
+    """Write a computed frame with the streaming writers (jsonl, parquet, ...)."""
+    return stream(FramePrepared(df), path, fmt)

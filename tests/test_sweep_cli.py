@@ -1,0 +1,59 @@
+"""costmodel sweep's new flags: --depth, HxW pairs, --stage-*, --sample with --plot, parquet, --engine."""
+import pytest
+
+
+def test_depth_and_pairs(cli):
+    r = cli("sweep", "efficientnet_b0", "--alpha", "1:1.2:0.1", "--depth", "1:1.4:0.2", "--res", "224:256:16",
+            "-f", "csv")
+    lines = r.out.strip().splitlines()
+    assert r.code == 0 and len(lines) == 1 + 27
+    assert lines[0].startswith("network,alpha,resolution,depth,height,width,classes")
+    r = cli("sweep", "mobilenet_v2", "--res", "320x240,640x480", "-f", "csv")
+    head, *rows = r.out.strip().splitlines()
+    assert r.code == 0 and "resolution" not in head.split(",") and len(rows) == 2
+    assert rows[1].split(",")[head.split(",").index("height")] == "640"
+
+
+def test_device_latency_with_depth_and_pairs(cli):
+    import io
+    import pandas as pd
+    import costmodel
+    from costmodel.roofline import device, predict
+    r = cli("sweep", "efficientnet_b0", "--depth", "1,1.2", "--res", "224,256x192", "--device", "pixel1-kryo-1t",
+            "-f", "csv")
+    assert r.code == 0, r.err
+    df = pd.read_csv(io.StringIO(r.out))
+    want = predict(costmodel.build("efficientnet_b0", depth=1.2, res=(256, 192)), device("pixel1-kryo-1t"))
+    assert len(df) == 4 and df["latency_s"].iloc[3] == pytest.approx(want, rel=1e-12)
+
+
+def test_parquet_from_the_suffix(cli, tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    out = tmp_path / "g.parquet"
+    r = cli("sweep", "mobilenet_v2", "--alpha", "0.5,1", "--res", "96:128:32", "-o", out, "--chunk-rows", "3")
+    assert r.code == 0 and r.out == ""
+    df = pd.read_parquet(out)
+    assert len(df) == 4 and list(df["resolution"]) == [96, 128, 96, 128]
+
+
+def test_sample_reports_the_distribution_and_plots_it(cli, tmp_path):
+    png = tmp_path / "cdf.png"
+    r = cli("sweep", "mobilenet_v2", "--stage-width", "0.5:1.5:0.5", "--stage-kernel", "3,5", "--stages", "2,3",
+            "--sample", "40", "--plot", png)
+    assert r.code == 0, r.err
+    assert "40 points sampled uniformly (seed 0) from 36 points" in r.out and "median" in r.out
+    assert "Mult-Adds" in r.out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--sample", "5"], "--stage-width"),
+    (["--stage-width", "1", "--plot", "x.png"], "--sample N"),
+    (["--engine", "dask"], "-o DIR"),
+    (["--stage-kernel", "3,x"], "bad --stage-kernel list"),
+    (["--depth", "1,1.5", "--stage-depth", "1"], "not --depth"),
+    (["--chunk-rows", "0"], "--chunk-rows"),
+])
+def test_bad_flags_are_one_line(cli, args, needle):
+    r = cli("sweep", "mobilenet_v2", *args)
+    assert r.code == 2 and needle in r.err and r.err.count("\n") == 1, r.err

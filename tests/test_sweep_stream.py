@@ -1,0 +1,132 @@
+"""Streaming sweeps: every writer reads back equal to the in-memory frame, chunk by chunk, exact past
+2**63 (Parquet decimals), atomically; the Dask engine on a local cluster started by the test."""
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import costmodel
+from costmodel.errors import CostModelError
+from costmodel.sweeps import sweep, sweep_to
+
+GRID = dict(name="mobilenet_v2", alphas=[0.5, 1.0], resolutions=[96, 129, (200, 150)], depth=[1.0, 1.4])
+
+
+def _frame():
+    return sweep(GRID["name"], GRID["alphas"], GRID["resolutions"], depth=GRID["depth"])
+
+
+def _stream(tmp_path, suffix, **kw):
+    path = str(tmp_path / f"out{suffix}")
+    out = sweep_to(path, GRID["name"], GRID["alphas"], GRID["resolutions"], depth=GRID["depth"], chunk_rows=2, **kw)
+    assert out["rows"] == 12 and out["chunks"] == 8   # 4 configurations x 2 slices of 3 resolutions
+    return path
+
+
+def _same(df, ref):
+    assert list(df.columns) == list(ref.columns)
+    for c in ref.columns:
+        got = [str(v) for v in df[c]] if c in ("network", "head", "feature") else [v for v in df[c]]
+        want = [str(v) for v in ref[c]] if c in ("network", "head", "feature") else [v for v in ref[c]]
+        assert got == want, c
+
+
+def test_csv_stream_equals_frame(tmp_path):
+    df = pd.read_csv(_stream(tmp_path, ".csv"))
+    _same(df, _frame())
+
+
+def test_jsonl_and_json_streams(tmp_path):
+    ref = _frame()
+    rows = [json.loads(line) for line in open(_stream(tmp_path, ".jsonl"))]
+    assert len(rows) == 12 and rows[3]["madds"] == int(ref["madds"][3]) and rows[3]["alpha"] == 0.5
+    text = open(_stream(tmp_path, ".json")).read()
+    from costmodel.render import frame_rows
+    assert text == json.dumps(frame_rows(ref), indent=2) + "\n"   # the format -f json always printed
+
+
+def test_parquet_stream_equals_frame(tmp_path):
+    pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    df = pd.read_parquet(_stream(tmp_path, ".parquet"))
+    _same(df, _frame())
+    assert df["madds"].dtype == np.int64
+
+
+def test_parquet_is_exact_past_2_63(tmp_path):
+    pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    r = 2 ** 40 + 3
+    path = str(tmp_path / "big.parquet")
+    sweep_to(path, "mobilenet_v2", [1.0], [224, r], chunk_rows=1)
+    df = pd.read_parquet(path)
+    t = costmodel.analyze(costmodel.build("mobilenet_v2", res=r)).totals
+    assert t["madds"] > 2 ** 63 and int(df["madds"].iloc[1]) == t["madds"]   # decimal128(38, 0): exact
+    assert int(df["mac_bytes"].iloc[1]) == t["mac_bytes"]
+
+
+def test_xlsx_stream_and_its_row_limit(tmp_path, monkeypatch):
+    openpyxl = pytest.importorskip("openpyxl")
+    ws = openpyxl.load_workbook(_stream(tmp_path, ".xlsx"), read_only=True)["sweep"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("network", "alpha", "depth") and "Mult-Adds (count)" in rows[0]
+    assert len(rows) == 13 and rows[1][rows[0].index("Mult-Adds (count)")] == int(_frame()["madds"][0])
+    from costmodel.sweeps import writers
+    monkeypatch.setattr(writers, "XLSX_ROWS", 10)
+    with pytest.raises(CostModelError, match="do not fit in one Excel sheet"):
+        _stream(tmp_path, "2.xlsx")
+
+
+def test_a_grid_that_does_not_build_leaves_nothing(tmp_path, monkeypatch):
+    """A layer vanishes at the last resolution: build()'s own error, and no file, no temporary."""
+    from costmodel import registry
+    from costmodel.spec import NetSpec, blk
+    spec = NetSpec("tiny", (blk("conv", c=8, k=7, padding=0), blk("conv", c=8, k=7, padding=0), blk("gap"),
+                            blk("fc")), width="divisible8")
+    net = registry.Network("tiny_stream_test", "Tiny", lambda alpha=1.0: spec, "test", "", min_res=8)
+    monkeypatch.setitem(registry._REGISTRY, net.name, net)
+    path = tmp_path / "x.csv"
+    with pytest.raises(CostModelError) as e:
+        sweep_to(str(path), net.name, [1.0], [20, 30, 12], chunk_rows=1)
+    with pytest.raises(CostModelError) as built:
+        costmodel.build(net.name, res=12)
+    assert str(e.value) == str(built.value)
+    assert not path.exists() and not [f for f in os.listdir(tmp_path) if f.startswith(".costmodel")]
+
+
+def test_missing_pyarrow_is_one_line_naming_the_extra(monkeypatch):
+    import sys
+    from costmodel.sweeps.writers import require_pyarrow
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(CostModelError, match=r"pip install '\.\[scale\]'"):
+        require_pyarrow()
+
+
+def test_dask_engine_on_a_local_cluster(tmp_path):
+    """Chunks as tasks on a LocalCluster (two in-process workers): the partitioned dataset reads back
+    equal to the local sweep, past 2**63 included."""
+    pytest.importorskip("distributed", reason="the scale extra (dask, distributed) is not installed")
+    pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    from distributed import LocalCluster
+    from costmodel.sweeps import recipe
+    from costmodel.sweeps.distributed import run_dask
+    res = [96, 160, 2 ** 40 + 3]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        out = run_dask(recipe("mobilenet_v2", [0.5, 1.0], res, chunk_rows=2), str(tmp_path / "ds"),
+                       cluster.scheduler_address)
+    assert out["rows"] == 6 and out["partitions"] == 4
+    assert sorted(os.listdir(tmp_path / "ds")) == [f"part-{i:06d}.parquet" for i in range(4)]
+    df = pd.read_parquet(tmp_path / "ds")
+    ref = sweep("mobilenet_v2", [0.5, 1.0], res)
+    assert [int(v) for v in df["madds"]] == [int(v) for v in ref["madds"]]
+    assert list(df["resolution"]) == [96, 160, 2 ** 40 + 3] * 2
+
+
+def test_dask_refuses_an_existing_dataset(tmp_path):
+    pytest.importorskip("distributed", reason="the scale extra (dask, distributed) is not installed")
+    from costmodel.sweeps import recipe
+    from costmodel.sweeps.distributed import run_dask
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "x").write_text("")
+    with pytest.raises(CostModelError, match="not an empty directory"):
+        run_dask(recipe("mobilenet_v2", [1.0], [224]), str(tmp_path / "ds"), "tcp://127.0.0.1:1")
