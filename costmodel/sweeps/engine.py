@@ -420,7 +420,7 @@ def totals(st: Structure, sp, jrows, keys):
         m = st.merged[sig] = _merge_cols(st.mats, groups, ones, list(keys))
     _, (Cm, const), colmax, constmax, C64, cf = m
     bounds = [sum(colmax[i][v] * vmax[v] for v in range(len(vmax))) + constmax[i] for i in range(len(keys))]
-    if Sf is not None and max(bounds) < FLOAT_EXACT:
+    if Sf is not None and cf is not None and max(bounds) < FLOAT_EXACT:
         K = len(keys)
         A = cf[:, jrows, :].reshape(K * len(jrows), -1)
         T = _scratch(K * len(jrows) * n).reshape(K * len(jrows), n)
@@ -433,7 +433,7 @@ def totals(st: Structure, sp, jrows, keys):
         return list(T)
     out = []
     for i, key in enumerate(keys):
-        if Sf is not None and bounds[i] < INT64_BOUND:
+        if Sf is not None and C64[0] is not None and bounds[i] < INT64_BOUND:
             T = C64[0][i][jrows] @ Sf.astype(np.int64) + C64[1][i][jrows][:, None]
         else:
             Sx = S if S is not None else Sf.astype(np.int64).astype(object)
