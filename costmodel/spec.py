@@ -238,6 +238,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             if r > 0 and "s" in args:
                 args["s"] = 1
             scope = (f"{b.name}.{r}" if repeat > 1 else b.name) if b.name else f"{b.type}{idx}"
+            g.blocks[scope] = (bi, b.type, b.name or "")  # the spec row of this block, for roll-ups
             try:
                 with g.scope(scope):
                     x = bt.fn(g, ins if bt.multi_input else ins[0], ctx, **args)
