@@ -65,7 +65,8 @@ class Column:
     ``count`` (an exact count: SI prefixes in the text view), ``bytes`` (an exact byte count: KB =
     1000 B in the text view), ``int`` (an integer shown as it is: channels, pixels), ``float``
     (three decimals), ``g`` (a multiplier, shortest form: 0.75, 2), ``pct`` (a percentage, one
-    decimal), ``ratio`` (three decimals), ``text`` or ``shape`` (a (C, H, W) list shown as HxWxC).
+    decimal), ``ratio`` (three decimals), ``figure`` (a number already formatted, as a string:
+    right-aligned, never wrapped), ``text`` or ``shape`` (a (C, H, W) list shown as HxWxC).
 
     ``signed``: numbers carry their sign (deltas: +1.20 M). ``drop``: 0 for a column the text view
     always shows; a column with a higher number is dropped first when the table is wider than the
@@ -80,10 +81,16 @@ class Column:
     only: Optional[Tuple[str, ...]] = None
     #: text view: the cell's parts, separated by this string, go on lines of their own ("; " for a list)
     split: Optional[str] = None
+    #: decimals of a ``float`` column in the text and Markdown views
+    digits: int = 3
 
     @property
     def align(self) -> str:
         return "l" if self.kind in ("text", "shape") else "r"
+
+    @property
+    def wraps(self) -> bool:
+        return self.kind == "text"
 
 
 @dataclass
@@ -148,7 +155,7 @@ def thousands(n) -> str:
     return f"{n:,}" if isinstance(n, int) else str(n)
 
 
-def cell_text(v, kind: str, text_like: bool, human: bool = False, signed: bool = False) -> str:
+def cell_text(v, kind: str, text_like: bool, human: bool = False, signed: bool = False, digits: int = 3) -> str:
     """A value as text: exact integers (with thousands separators in text and Markdown), or, with
     ``human``, counts and bytes with SI prefixes."""
     if v is None or v == "":
@@ -176,7 +183,7 @@ def cell_text(v, kind: str, text_like: bool, human: bool = False, signed: bool =
         if human and kind in SCALED_KINDS:
             return sign + scaled(v, "B" if kind == "bytes" else "")
         if kind == "float":
-            return sign + (f"{v:,.3f}" if text_like else repr(v))
+            return sign + (f"{v:,.{digits}f}" if text_like else repr(v))
         return sign + f"{v:.3g}"
     return str(v)
 
@@ -186,7 +193,7 @@ def _grid(table: Table, fmt: str, human: bool = False):
     text_like = fmt in ("text", "markdown")
 
     def cells(r):
-        out = [cell_text(r.get(c.key), c.kind, text_like, human, c.signed) for c in cols]
+        out = [cell_text(r.get(c.key), c.kind, text_like, human, c.signed, c.digits) for c in cols]
         if fmt == "text":
             out = [v.replace(c.split, "\n") if c.split else v for v, c in zip(out, cols)]
         return out
@@ -419,7 +426,8 @@ def render(tables: Tables, fmt: str, width: Optional[int] = None):
         width = terminal_width() if width is None else width
         text = "\n".join(text_view(t, width) for t in shown)
         if any(c.kind in SCALED_KINDS for t in shown for c in t.columns_for("text")):
-            text += wrap_note(UNITS_NOTE, width) + "\n"  # once, under the last table
+            last = shown[-1]  # once, under the last table: with its notes, or after a blank line
+            text += ("" if last.notes or not last.columns_for("text") else "\n") + wrap_note(UNITS_NOTE, width) + "\n"
         return text
     if fmt == "xlsx":
         return workbook_bytes(shown)
