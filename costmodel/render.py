@@ -166,7 +166,7 @@ def cell_text(v, kind: str, text_like: bool, human: bool = False, signed: bool =
         return str(v)
     if isinstance(v, bool):
         return str(v).lower()
-    sign = "+" if signed and isinstance(v, (int, float)) and v > 0 else ""
+    sign = "+" if signed and text_like and isinstance(v, (int, float)) and v > 0 else ""
     if isinstance(v, int):
         if human and kind in SCALED_KINDS:
             return sign + scaled(v, "B" if kind == "bytes" else "")
@@ -179,7 +179,7 @@ def cell_text(v, kind: str, text_like: bool, human: bool = False, signed: bool =
         if kind == "g":
             return f"{v:g}"
         if kind == "ratio":
-            return f"{v:.3f}"
+            return f"{v:.3f}" if text_like else repr(v)
         if human and kind in SCALED_KINDS:
             return sign + scaled(v, "B" if kind == "bytes" else "")
         if kind == "float":

@@ -25,7 +25,7 @@ from .errors import KnobError
 
 #: per-layer keys that add up over a group
 SUMMED = ("params", "params_with_bn", "madds", "flops", "attn_madds", "bn_channels", "mac", "mac_bytes",
-          "weight_bytes", "time_s", "time_us", "predicted_s", "predicted_us", "peak_bytes")
+          "weight_bytes", "time_s", "time_us", "predicted_s", "predicted_us")
 
 
 def _stages(graph) -> Dict[str, Tuple[str, str, str]]:
@@ -61,7 +61,7 @@ def _stages(graph) -> Dict[str, Tuple[str, str, str]]:
 
 def paths(graph) -> Dict[str, Tuple[Tuple[str, str, str], ...]]:
     """Node name -> its groups, coarsest first, each (key, name, type), ending with the layer itself
-    (its type: the op's label)."""
+    (its type: the op's label). The key is the group's identity across two builds (``diff``)."""
     stages = _stages(graph) if graph.blocks else {}
     out = {}
     for n in graph.nodes:
@@ -69,13 +69,23 @@ def paths(graph) -> Dict[str, Tuple[Tuple[str, str, str], ...]]:
         block = next((".".join(parts[:i]) for i in range(len(parts), 0, -1)
                       if ".".join(parts[:i]) in graph.blocks), None)
         if block is not None:
-            p = [stages[block], (block, block, graph.blocks[block][1])]
-            p += [(s, s, "") for s in (".".join(parts[:i]) for i in range(block.count(".") + 2, len(parts) + 1))]
+            _, typ, row_name = graph.blocks[block]
+            # a named row built once has the scope NAME, built n times NAME.0 ... NAME.n-1: the key of its
+            # first block is NAME.0 either way, so that a depth change keeps the blocks matched (diff)
+            base = f"{block}.0" if row_name and block == row_name and "." not in row_name else block
+
+            def key(s, block=block, base=base):
+                return base + s[len(block):]
+            p = [stages[block], (base, block, typ)]
+            p += [(key(s), s, "") for s in (".".join(parts[:i]) for i in range(block.count(".") + 2, len(parts) + 1))]
         else:
             name_parts = n.name.split(".")
             p = [(s, s, "") for s in (".".join(name_parts[:i]) for i in range(1, len(name_parts)))]
-        if not p or p[-1][0] != n.name:
-            p.append((n.name, n.name, n.op.label(n.in_shapes)))
+
+            def key(s):
+                return s
+        if not p or p[-1][1] != n.name:
+            p.append((key(n.name), n.name, n.op.label(n.in_shapes)))
         out[n.name] = tuple(p)
     return out
 
@@ -88,8 +98,9 @@ def check_level(level) -> int:
 
 def rollup(graph, rows: Sequence[dict], level: int) -> List[dict]:
     """``rows`` (per-layer dicts keyed by node name, as ``analyze`` gives them) summed into the groups
-    at ``level``, in graph order: ``name``, ``type`` (the block type, ``ir x3`` for a stage of three
-    blocks, the op for a single layer), ``layers``, ``input_shape``, ``output_shape``, the ``SUMMED``
+    at ``level``, in graph order: ``name``, ``key`` (the group's identity: ``stage:ROW`` for a stage
+    of a spec's row ROW, else the block's or layer's name), ``type`` (the block type, ``ir x3`` for a
+    stage of three blocks, the op for a single layer), ``layers``, ``input_shape``, ``output_shape``, the ``SUMMED``
     keys present in the rows, ``arithmetic_intensity`` (with MAC), ``bound`` (with times: the bound
     of the layers taking most of the group's time), and ``params_pct`` / ``madds_pct`` (shares of
     the network's totals, in percent)."""
@@ -102,7 +113,7 @@ def rollup(graph, rows: Sequence[dict], level: int) -> List[dict]:
         key, name, typ = p[min(level, len(p)) - 1]
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {"name": name, "type": typ, "layers": 0, "input_shape": r.get("input_shape")}
+            g = groups[key] = {"name": name, "key": key, "type": typ, "layers": 0, "input_shape": r.get("input_shape")}
             bounds[key] = {}
         g["layers"] += 1
         g["output_shape"] = r.get("output_shape")
