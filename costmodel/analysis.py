@@ -133,7 +133,8 @@ class Report:
                  f"  Mult-Adds   {scaled(t['madds']):>10}  ({t['madds']:,})",
                  f"  FLOPs       {scaled(t['flops']):>10}  ({t['flops']:,})"]
         if "mac" in t:
-            lines.append(f"  MAC         {scaled(t['mac']):>10}  elements ({scaled(t['mac_bytes'], 'B')} at {bits}-bit)")
+            lines.append(f"  MAC         {scaled(t['mac']):>10}  elements ({scaled(t['mac_bytes'], 'B')} at "
+                         f"{bits}-bit)")
         if "peak_activation_bytes" in t:
             lines.append(f"  peak memory {scaled(t['peak_activation_bytes'], 'B'):>10}  (activations, optimal "
                          f"schedule, {bits}-bit)")

@@ -40,7 +40,8 @@ def cmd(fmt, output):
                      "alpha": _alpha_text(n), "depth": _depth_text(n), "knobs": knobs,
                      "description": n.description, "paper": n.paper})
     cols = [Column("name", "network", "text"), Column("family", "family", "text", drop=2),
-            Column("resolution", "res (px)"), Column("alpha", "alpha", "text"), Column("depth", "depth", "text", drop=1),
+            Column("resolution", "res (px)"), Column("alpha", "alpha", "text"),
+            Column("depth", "depth", "text", drop=1),
             Column("knobs", "knobs", "text", split="; "), Column("description", "description", "text", drop=3)]
     if fmt == "csv":  # every field, as before
         cols = [Column(k, k, "text" if not isinstance(v, int) else "int") for k, v in rows[0].items()]

@@ -71,7 +71,8 @@ def tables(m) -> list:
         people = ("text", "markdown", "xlsx")
         out.append(Table("", [Column("name", "layer", "text"), Column("op", "op", "text"),
                               Column("params", "params", "count"), Column("madds", "Mult-Adds", "count"),
-                              Column("mac", "MAC (elements)", "count"), Column("measured_us", "measured (us)", "float", digits=1),
+                              Column("mac", "MAC (elements)", "count"),
+                              Column("measured_us", "measured (us)", "float", digits=1),
                               Column("share_pct", "share %", "pct", only=people),
                               Column("share", "share", "float", only=("csv",))], rows, sheet="profile"))
     return out

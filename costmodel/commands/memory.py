@@ -159,7 +159,8 @@ def tables(d: dict, reps=None) -> list:
     others = [f"{o['schedule']} schedule: peak {scaled(o['peak_bytes'], 'B')} ({thousands(o['peak_bytes'])} bytes) "
               f"at {o['peak_at']}" for o in d.get("others", [])]
     out = [Table(head, [], [], notes=others + _summary(d), data=d)]
-    out.append(Table("live at the peak:", [Column("tensor", "tensor", "text"), Column("shape", "shape (HxWxC)", "shape"),
+    out.append(Table("live at the peak:", [Column("tensor", "tensor", "text"),
+                                           Column("shape", "shape (HxWxC)", "shape"),
                                            Column("bytes", "bytes", "bytes")], d["live_at_peak"], sheet="live at peak",
                      formats=PEOPLE))
     out.append(Table("largest materialized tensor per resolution:",
