@@ -255,7 +255,7 @@ def _fit(headers: List[str], cells: List[list], kinds: List[str], drops: List[in
     n = len(headers)
 
     def longest(text):
-        return max(len(x) for x in text.split("\n"))
+        return len(text) if "\n" not in text else max(len(x) for x in text.split("\n"))
     natural = [max([longest(headers[i])] + [longest(r[i]) for r in cells if r]) for i in range(n)]
     word = [max(len(w) for w in (headers[i].split() or [""])) for i in range(n)]
     data = [max([0] + [longest(r[i]) for r in cells if r]) for i in range(n)]
@@ -301,6 +301,9 @@ def text_table(headers: List[str], rows: List[list], align: Optional[str] = None
     widths, keep = _fit(headers, cells, kinds, drops or [0] * n, width)
 
     def lines(r):
+        if all(len(r[i]) <= widths[i] and "\n" not in r[i] for i in keep):  # the common case: one line
+            return ["  ".join(r[i].rjust(widths[i]) if align[i] == "r" else r[i].ljust(widths[i])
+                              for i in keep).rstrip()]
         parts = [_wrap(r[i], widths[i]) for i in keep]
         height = max(len(p) for p in parts)
         out = []
@@ -358,8 +361,11 @@ def markdown_table(headers: List[str], rows: List[list], align: Optional[str] = 
 
 
 def markdown_view(table: Table) -> str:
+    """A table as Markdown: a title starting with '== ' (a section of the text view) becomes a
+    '### ' heading, any other a bold line; exact integers; the notes as a list."""
     cols = table.columns_for("markdown")
-    out = f"**{table.title}**\n" if table.title else ""
+    title = table.title
+    out = (f"### {title[3:]}\n" if title.startswith("== ") else f"**{title}**\n") if title else ""
     if cols:
         cols, rows, total = _grid(table, "markdown")
         if total:
