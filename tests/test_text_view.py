@@ -136,6 +136,9 @@ def test_wrote_file_with_rows_on_stderr(cli, tmp_path):
     assert r.err.startswith(f"costmodel: wrote {tmp_path / 's.yaml'} (") and r.err.endswith(" bytes)\n")
     r = cli("table", "mobilenet_v2", "-o", "-")
     assert r.err == "" and r.out.startswith("mobilenet_v2")
+    png = tmp_path / "m.png"
+    r = cli("memory", "mobilenet_v2", "--res", "96", "--plot", png)
+    assert r.code == 0 and r.err == f"costmodel: wrote {png} ({png.stat().st_size:,} bytes)\n"
 
 
 def test_table_writes_a_real_workbook_and_refuses_an_unknown_suffix(cli, tmp_path):

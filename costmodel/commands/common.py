@@ -230,6 +230,8 @@ def report_written(path, rows: Optional[int] = None, size: Optional[int] = None)
     import contextlib
     if not os.path.isfile(str(path)):
         return
+    if rows is None and size is None:
+        size = os.path.getsize(str(path))
     what = f"{rows:,} row{'' if rows == 1 else 's'}" if rows is not None else f"{size:,} bytes"
     with contextlib.suppress(OSError, ValueError):
         click.echo(f"costmodel: wrote {path} ({what})", err=True)

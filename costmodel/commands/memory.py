@@ -5,7 +5,7 @@ patch-based inference of the early stage (``--patches``, MCUNetV2) and the weigh
 ``--weight-bits``."""
 import click
 
-from .common import NetworkArgs, emit_tables, format_option, network_options, output_option
+from .common import NetworkArgs, emit_tables, format_option, network_options, output_option, report_written
 from .table import bits_option, unfused_option, zero_copy_option
 
 weight_bits_option = click.option("--weight-bits", "weight_bits", type=click.Choice(["4", "8", "16", "32"]),
@@ -103,6 +103,7 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
                        f"{','.join(sorted(opts)) or 'none'}): {planner} arena")
         else:
             plot_timelines([d] if patches else reps, plot, f"{d['network']} ({nbits}-bit)")
+        report_written(plot)
     emit_tables(tables(d, reps), fmt, output)
 
 
