@@ -205,3 +205,16 @@ def test_print_report_is_a_short_summary():
     assert "peak memory" in s and "MB" in s and "costmodel table mobilenet_v2" in s
     rp = repr(r)
     assert "\n" not in rp and len(rp) < 200 and rp.startswith("<Report mobilenet_v2") and "153 layers" in rp
+
+
+@pytest.mark.parametrize("args,sheets", [(["reproduce", "mobilenet_v1"], ["figures", "notes"]),
+                                         (["guidelines", "--table", "2"], ["G2", "roofline", "notes"]),
+                                         (["list"], ["networks", "notes"])])
+def test_every_command_writes_a_workbook(cli, tmp_path, args, sheets):
+    openpyxl = pytest.importorskip("openpyxl")
+    out = tmp_path / "x.xlsx"
+    r = cli(*args, "-o", out)
+    assert r.code == 0 and r.err.startswith(f"costmodel: wrote {out} ("), r.err
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == sheets
+    assert wb[sheets[0]].max_row > 2 and wb[sheets[0]].freeze_panes == "A2"
