@@ -136,6 +136,40 @@ class Report:
     def __getstate__(self):  # pickle and copy: the rows themselves, not the function that makes them
         self.rows
         return self.__dict__
+    def __repr__(self) -> str:
+        """One line: network, configuration, the main totals and the number of layers."""
+        t = self.totals
+        return (f"<Report {self.network} alpha={self.alpha:g} resolution={self._res()} batch={self.batch}: "
+                f"params={t.get('params', 0):,} madds={t.get('madds', 0):,} flops={t.get('flops', 0):,}, "
+                f"{len(self.rows)} layers>")
+
+    def __str__(self) -> str:
+        """A short summary (not the table): network, configuration, totals with units, the number of
+        layers, and how to see the table."""
+        from .render import scaled
+        t = self.totals
+        knobs = {k: v for k, v in self.meta.items() if k not in META_KEYS and v is not None}
+        cfg = f"alpha {self.alpha:g}, resolution {self._res()}, classes {self.classes}, batch {self.batch}" + (
+            f", depth {self.meta['depth']:g}" if "depth" in self.meta else "") + "".join(
+            f", {k}={v}" for k, v in knobs.items())
+        bits = self.memory.get("bits", 32)
+        lines = [f"{self.network}: {cfg}",
+                 f"  params      {scaled(t['params']):>10}  ({t['params']:,})",
+                 f"  Mult-Adds   {scaled(t['madds']):>10}  ({t['madds']:,})",
+                 f"  FLOPs       {scaled(t['flops']):>10}  ({t['flops']:,})"]
+        if "mac" in t:
+            lines.append(f"  MAC         {scaled(t['mac']):>10}  elements ({scaled(t['mac_bytes'], 'B')} at "
+                         f"{bits}-bit)")
+        if "peak_activation_bytes" in t:
+            lines.append(f"  peak memory {scaled(t['peak_activation_bytes'], 'B'):>10}  (activations, optimal "
+                         f"schedule, {bits}-bit)")
+        lines.append(f"{len(self.rows)} layers: report.layers (a DataFrame), report.rows (dicts), or "
+                     f"'costmodel table {self.network}' (KB = 1000 B)")
+        return "\n".join(lines)
+
+    def _res(self) -> str:
+        r = self.resolution
+        return f"{r[0]}x{r[1]}" if isinstance(r, (list, tuple)) else str(r)
 
     def to_dict(self) -> dict:
         """The JSON contract of ``costmodel table --format json`` (keys are only ever added)."""

@@ -21,6 +21,7 @@ from .errors import CostModelError
 COMMANDS = {
     "list": "list_networks",
     "table": "table",
+    "diff": "diff",
     "reproduce": "reproduce",
     "verify": "verify",
     "memory": "memory",

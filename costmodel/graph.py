@@ -80,6 +80,9 @@ class Graph:
     nodes: Tuple[Node, ...]
     outputs: Tuple[str, ...]
     meta: Dict = field(default_factory=dict)
+    #: block scope -> (index of the spec row it was built from, its block type, the row's name or ""), set
+    #: by ``spec.expand``: the stages that ``costmodel.rollup`` rolls blocks up into; empty for imported graphs
+    blocks: Dict[str, Tuple[int, str, str]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "_index", {n.name: n for n in self.nodes})
@@ -174,6 +177,7 @@ class GraphBuilder:
         self._names: Dict[str, Node] = {}
         self._prefix: List[str] = []
         self._scope = ""  #: ".".join(self._prefix)
+        self.blocks: Dict[str, Tuple[int, str, str]] = {}  #: see ``Graph.blocks``
 
     # ------------------------------------------------------------------ core
     @contextmanager
@@ -269,7 +273,7 @@ class GraphBuilder:
         outputs = tuple(outputs) if outputs else (self._nodes[-1].outputs[0],)
         for r in outputs:
             self.shape(r)
-        return Graph(self.name, self.input_shape, tuple(self._nodes), outputs, self.meta)
+        return Graph(self.name, self.input_shape, tuple(self._nodes), outputs, self.meta, dict(self.blocks))
 
     # ------------------------------------------------------------------ conveniences
     def conv(self, x: str, out_channels: int, kernel=1, stride=1, *, groups: int = 1, dilation=1,

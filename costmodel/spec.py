@@ -272,6 +272,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             scope = (f"{b.name}.{r}" if repeat > 1 else b.name) if b.name else f"{b.type}{idx}"
             if b.precision:
                 block_bits.append({"match": scope, **dict(b.precision)})
+            g.blocks[scope] = (bi, b.type, b.name or "")  # the spec row of this block, for roll-ups
             try:
                 x = stage.run(bt, scope, ins, bctx, args, r < repeat - 1)
             except CostModelError as e:

@@ -13,8 +13,9 @@ def test_table_text_example(cli):
     lines = r.out.splitlines()
     assert lines[0].startswith("mobilenet_v2  alpha=0.75  resolution=160")
     total = [x for x in lines if x.startswith("total")][0]
-    assert "2,609,784" in total and "107,295,200" in total
-    assert "Mult-Adds 107.30 M" in r.out and "convention:" in r.out
+    assert "2.61 M" in total and "107.30 M" in total   # the text view in SI units, the exact totals in the notes
+    assert "params 2.61 M (2,609,784)" in r.out and "Mult-Adds 107.30 M (107,295,200)" in r.out
+    assert "convention:" in r.out
 
 
 def test_table_json_contract(cli):

@@ -153,7 +153,8 @@ def test_precision_errors_are_one_line(spec, message):
         resolve(small_net(), spec)
 
 
-def test_table_weight_bits_and_precision_header(cli):
+def test_table_weight_bits_and_precision_header(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for the headers on one line
     r = cli("table", "mobilenet_v2", "--weight-bits", "8")
     assert r.code == 0, r.err
     assert "weight bytes (Flash)" in r.out and "weights (Flash): 3.54 MB at 8-bit" in r.out

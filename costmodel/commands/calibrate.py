@@ -6,7 +6,7 @@ import re
 
 import click
 
-from .common import emit, format_option, output_option
+from .common import emit_tables, format_option, output_option
 
 
 def parse_budget(text: str) -> float:
@@ -47,7 +47,7 @@ def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
     if evaluate_path:
         from ..calibrate import evaluate
         from ..roofline import device
-        emit(render_evaluation(evaluate(device(evaluate_path)), fmt), output)
+        emit_tables(evaluation_tables(evaluate(device(evaluate_path))), fmt, output)
         return
     if not output:
         raise CostModelError("calibrate writes a device file: give -o FILE.json (or --evaluate FILE.json)")
@@ -58,7 +58,7 @@ def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
         import scipy  # noqa: F401
     except ImportError:
         raise CostModelError("calibrate needs scipy: pip install '.[measure]'") from None
-    from .sweep import Progress
+    from .common import Progress
     nets = [n.strip() for n in networks.split(",") if n.strip()] if networks is not None else None
     if nets == []:  # '--networks ,' names none: an error, not "the whole zoo"
         raise click.BadParameter("names no network; give NET,NET or leave the option out for the whole zoo",
@@ -67,11 +67,8 @@ def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
         from ..registry import get
         for n in nets:
             get(n)  # unknown names: one line naming the accepted ones
-    bar = Progress("calibrating", True)
-    try:
+    with Progress("calibrating", True) as bar:
         d = calibrate(backend, threads, parse_budget(budget), name or "", nets, progress=bar)
-    finally:
-        bar.close()
     from ..formatting import json_text
     from ..fileio import write_atomic
     write_atomic(output, json_text(d))
@@ -82,30 +79,36 @@ def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
 
 
 def _pct(v):
-    return "-" if v != v else f"{v:.1%}"
+    return None if v != v else 100.0 * v
 
 
-def render_evaluation(r: dict, fmt: str) -> str:
-    from ..formatting import json_text, markdown_table, text_table
-    if fmt == "json":
-        return json_text(r)
-    md = fmt == "markdown"
-    table = markdown_table if md else text_table
-    rows = [["calibrated predictor", _pct(r["within_10pct"]), _pct(r["mape"]), f"{r['spearman']:.3f}"]]
+def evaluation_tables(r: dict) -> list:
+    """``calibrate --evaluate`` as ``render.Table``s: the predictor beside three baselines on the
+    configurations left out of the fit, the goals, and per left-out family (JSON: the evaluation)."""
+    from ..render import Column, Table
     names = {"madds": "Mult-Adds-proportional (fitted k)", "mac": "MAC-proportional (fitted k)",
              "roofline": f"uncalibrated roofline ({r.get('roofline_baseline', '')})"}
+    rows = [{"predictor": "calibrated predictor", "within": _pct(r["within_10pct"]), "mape": _pct(r["mape"]),
+             "spearman": r["spearman"]}]
     for k in ("madds", "mac", "roofline"):
         b = r["baselines"][k]
-        rows.append([names[k], _pct(b["within_10pct"]), _pct(b["mape"]), f"{b['spearman']:.3f}"])
-    out = [f"{r['device']}: {r['protocol']}, {r['n_configs']} configurations scored", "",
-           table(["predictor", "within +-10%", "MAPE", "Spearman"], rows, "lrrr"), ""]
-    for k, g in r.get("goals", {}).items():
-        got = r[k]
-        out.append(f"goal {k} >= {g['target']:g}: {'reached' if g['reached'] else 'NOT reached'} "
-                   f"({got:.3f})")
+        rows.append({"predictor": names[k], "within": _pct(b["within_10pct"]), "mape": _pct(b["mape"]),
+                     "spearman": b["spearman"]})
+    goals = [f"goal {k} >= {g['target']:g}: {'reached' if g['reached'] else 'NOT reached'} ({r[k]:.3f})"
+             for k, g in r.get("goals", {}).items()]
+    out = [Table(f"{r['device']}: {r['protocol']}, {r['n_configs']} configurations scored",
+                 [Column("predictor", "predictor", "text"), Column("within", "within +-10% (%)", "pct"),
+                  Column("mape", "MAPE (%)", "pct"), Column("spearman", "Spearman", "ratio")], rows,
+                 notes=goals, data=r, sheet="scores")]
     if len(r.get("by_family", {})) > 1:
-        fam = [[f, v["n"], _pct(v["within_10pct"]), _pct(v["mape"]), _pct(v["madds_within_10pct"])]
-               for f, v in r["by_family"].items()]
-        out += ["", table(["left-out family", "configs", "within +-10%", "MAPE", "Mult-Adds within +-10%"], fam,
-                          "lrrrr")]
-    return "\n".join(out) + "\n"
+        fam = [{"family": f, "n": v["n"], "within": _pct(v["within_10pct"]), "mape": _pct(v["mape"]),
+                "madds_within": _pct(v["madds_within_10pct"])} for f, v in r["by_family"].items()]
+        out.append(Table("", [Column("family", "left-out family", "text"), Column("n", "configs", "int"),
+                              Column("within", "within +-10% (%)", "pct"), Column("mape", "MAPE (%)", "pct"),
+                              Column("madds_within", "Mult-Adds within +-10% (%)", "pct")], fam, sheet="families"))
+    return out
+
+
+def render_evaluation(r: dict, fmt: str, width=None):
+    from ..render import render
+    return render(evaluation_tables(r), fmt, width)

@@ -220,16 +220,91 @@ def output_option(f=None, *, required: bool = False, metavar: str = "FILE",
     return deco(f) if f is not None else deco
 
 
-def emit(text, output: Optional[str]) -> None:
+def emit(text, output: Optional[str], rows: Optional[int] = None) -> None:
     """``text`` (str, or bytes for a binary format) to ``output`` (a path, '-' or None for standard
-    output), through costmodel.fileio: every failure is one line (``OutputError``)."""
-    from ..fileio import write_atomic, write_stdout
+    output), through costmodel.fileio: every failure is one line (``OutputError``). After writing a
+    file, one line on stderr says where: 'wrote FILE (N rows)' (``rows``), else '(N bytes)'."""
+    from ..fileio import is_stdout, write_atomic, write_stdout
     if isinstance(text, bytes):  # a workbook: '-' writes its bytes to stdout (refused on a terminal)
         write_atomic("-" if output is None else output, text)
     elif output is None or output == "-":
         write_stdout(text)
     else:
         write_atomic(output, text)
+    if output is not None and output != "-" and not is_stdout(output):
+        report_written(output, rows, len(text.encode() if isinstance(text, str) else text))
+
+
+def report_written(path, rows: Optional[int] = None, size: Optional[int] = None) -> None:
+    """'costmodel: wrote FILE (N rows)' on stderr, for a regular file (not a FIFO, a device or
+    standard output); nothing when stderr cannot take it."""
+    import contextlib
+    if not os.path.isfile(str(path)):
+        return
+    if rows is None and size is None:
+        size = os.path.getsize(str(path))
+    what = f"{rows:,} row{'' if rows == 1 else 's'}" if rows is not None else f"{size:,} bytes"
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(f"costmodel: wrote {path} ({what})", err=True)
+
+
+def emit_tables(tables, fmt: str, output: Optional[str]) -> None:
+    """Render ``tables`` (a ``render.Table`` or a list) in ``fmt`` and write them (``emit``): the
+    text view fits the terminal when it goes to standard output, else $COLUMNS or 120 columns."""
+    from ..fileio import is_stdout
+    from ..render import DEFAULT_WIDTH, render, row_count, terminal_width
+    width = None
+    if fmt == "text":
+        to_stdout = output is None or output == "-" or is_stdout(output)
+        env = os.environ.get("COLUMNS", "").strip()
+        width = terminal_width() if to_stdout or env.isdigit() else DEFAULT_WIDTH
+    emit(render(tables, fmt, width), output, row_count(tables, fmt))
+
+
+class Progress:
+    """A progress bar on stderr (click's), shown only when ``enabled`` and stderr is a terminal (no
+    bar debris in logs), created on the first report: ``bar(done, total)``, then ``bar.close()``.
+    ``echo(line)`` prints a result line to stdout without mixing it into the bar."""
+
+    def __init__(self, label: str, enabled: bool = True, stream=None):
+        import sys
+        self.stream = stream if stream is not None else sys.stderr
+        self.label, self.bar, self.done = label, None, 0
+        try:
+            tty = self.stream.isatty()
+        except (AttributeError, ValueError, OSError):
+            tty = False
+        self.enabled = bool(enabled) and tty
+
+    def __call__(self, done: int, total: int):
+        if not self.enabled:
+            return
+        if self.bar is None or self.bar.length != total:
+            self.close()
+            self.bar = click.progressbar(length=total, label=self.label, file=self.stream)
+            self.bar.__enter__()
+            self.done = 0
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def echo(self, line: str) -> None:
+        if self.bar is not None:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+        click.echo(line)
+        if self.bar is not None:
+            self.bar.render_progress()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def wraps_command(f):

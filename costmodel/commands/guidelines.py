@@ -2,7 +2,7 @@
 the published measured speeds, with a per-table verdict and a roofline demo."""
 import click
 
-from .common import emit, format_option, output_option
+from .common import emit_tables, format_option, output_option
 
 
 @click.command("guidelines")
@@ -14,7 +14,7 @@ from .common import emit, format_option, output_option
               help="Measure every stack on this machine (onnxruntime, batch 1) beside the paper's speeds and the "
                    "predictor's estimate on --device (default: the x86-avx2-core roofline).")
 @click.option("--threads", type=int, default=1, show_default=True, help="--measure: intra-op threads.")
-@format_option()
+@format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 def cmd(tables, devices, measure, threads, fmt, output):
     """FLOPs, MAC (G1 lower bound, G2 growth, G3 branches, G4 element-wise share) of the 10-block
@@ -32,89 +32,86 @@ def cmd(tables, devices, measure, threads, fmt, output):
         return _measured(chosen, devices, threads, fmt, output)
     ev = evaluate(chosen)
     demo = roofline_demo(tuple(devices) or ("gtx1080ti", "snapdragon810-a57-1t"), tables=chosen)
-    emit(render(ev, demo, fmt), output)
+    emit_tables(guideline_tables(ev, demo), fmt, output)
 
 
-def _f(v, digits=3):
-    return f"{v:.{digits}f}"
-
-
-def render(ev, demo, fmt):
-    from ..formatting import csv_text, json_text, markdown_table, text_table, thousands
-    if fmt == "json":
-        return json_text({"tables": {str(t): d for t, d in ev.items()}, "roofline": demo})
-    headers = ["config", "platform", "column", "channels", "Mult-Adds", "MAC", "MAC/first", "G1 bound",
-               "eltwise MAC share", "branches", "speed", "unit"]
-    if fmt == "csv":
-        rows = [[r["table"], r["config"], r["platform"], r["column"], r["channels"], r["madds"], r["mac"],
-                 r["mac_ratio"], r.get("lower_bound", ""), r["eltwise_share"], r["branches"], r["speed"], r["unit"]]
-                for d in ev.values() for r in d["rows"]]
-        return csv_text(["table"] + headers, rows)
-    md = fmt == "markdown"
-    table = (lambda h, rows, a: markdown_table(h, rows, a)) if md else (lambda h, rows, a: text_table(h, rows, a))
-    out = []
+def guideline_tables(ev, demo) -> list:
+    """The guideline tables (one per ShuffleNet V2 table, with the verdicts as notes), the roofline
+    demo, the CSV table of every row, and the JSON contract, as ``render.Table``s."""
+    from ..render import Column, Table
+    cols = [Column("config", "config", "text"), Column("platform", "platform", "text"),
+            Column("column", "column", "text"), Column("channels", "channels", "text"),
+            Column("madds", "Mult-Adds", "count"), Column("mac", "MAC (elements)", "count"),
+            Column("mac_ratio", "MAC/first", "ratio"), Column("lower_bound", "G1 bound", "count", drop=2),
+            Column("eltwise_share", "eltwise MAC share", "ratio", drop=1), Column("branches", "branches", "int"),
+            Column("speed", "speed", "figure"), Column("unit", "unit", "text")]
+    out = [Table("", [], [], data={"tables": {str(t): d for t, d in ev.items()}, "roofline": demo},
+                 formats=("json",))]
     for t, d in ev.items():
-        rows = [[r["config"], r["platform"], r["column"], r["channels"], thousands(r["madds"]), thousands(r["mac"]),
-                 _f(r["mac_ratio"]), thousands(int(round(r["lower_bound"]))) if "lower_bound" in r else "",
-                 _f(r["eltwise_share"]), r["branches"], r["speed"], r["unit"]] for r in d["rows"]]
+        rows = [dict(r, lower_bound=int(round(r["lower_bound"])) if "lower_bound" in r else None) for r in d["rows"]]
         verdicts = [f"{v['platform']} {v['column']}: Kendall tau(MAC, speed) = {v['kendall_tau_mac']:.2f} "
                     f"(FLOPs: {v['kendall_tau_flops']:.2f}"
                     + (f"; deployment-view MAC: {v['kendall_tau_mac_fused']:.2f}" if "kendall_tau_mac_fused" in v
                        else "") + f") - {v['verdict']}" for v in d["verdicts"]]
         note = ("MAC counted unfused (ReLU and add are separate element-wise ops)" if t == 4
                 else "MAC in the deployment view; convs without BN or bias")
-        head = f"### {d['title']}" if md else f"== {d['title']}"
-        body = table(headers, rows, "llllrrrrrrrl")
-        vs = "\n".join(("- " if md else "  ") + v for v in verdicts)
-        out.append(f"{head}\n\n{body}\n\n{vs}\n" + ("- " if md else "  ") + note + "\n")
-    if not demo:
-        return "\n".join(out)
-    rows = [[f"G{r['table']}", r["config"], r["column"], r["device"], thousands(r["flops"]), thousands(r["mac_bytes"]),
-             f"{r['time_us']:.1f}", r["bound"], r["speed"], r["unit"]] for r in demo]
-    h = ["table", "config", "column", "device", "FLOPs", "MAC bytes (fp32)", "roofline time (us)", "bound",
-         "measured speed", "unit"]
-    title = "Roofline: equal FLOPs, unequal time (time = max(FLOPs / peak, MAC bytes / bandwidth), batch 1)"
-    out.append(("### " if md else "== ") + title + "\n\n" + table(h, rows, "llllrrrlrl") + "\n")
-    return "\n".join(out)
+        out.append(Table(f"== {d['title']}", cols, rows, notes=verdicts + [note], sheet=f"G{t}",
+                         formats=("text", "markdown", "xlsx")))
+    if demo:
+        rows = [dict(r, g=f"G{r['table']}") for r in demo]
+        out.append(Table("== Roofline: equal FLOPs, unequal time (time = max(FLOPs / peak, MAC bytes / bandwidth), "
+                         "batch 1)",
+                         [Column("g", "table", "text"), Column("config", "config", "text"),
+                          Column("column", "column", "text"), Column("device", "device", "text"),
+                          Column("flops", "FLOPs", "count"), Column("mac_bytes", "MAC bytes (fp32)", "bytes"),
+                          Column("time_us", "roofline time (us)", "float"), Column("bound", "bound", "text"),
+                          Column("speed", "measured speed", "figure"), Column("unit", "unit", "text")],
+                         rows, sheet="roofline", formats=("text", "markdown", "xlsx")))
+    keys = ["table", "config", "platform", "column", "channels", "madds", "mac", "mac_ratio", "lower_bound",
+            "eltwise_share", "branches", "speed", "unit"]
+    heads = ["table", "config", "platform", "column", "channels", "Mult-Adds", "MAC", "MAC/first", "G1 bound",
+             "eltwise MAC share", "branches", "speed", "unit"]
+    out.append(Table("every row", [Column(k, h, "float" if k in ("mac_ratio", "lower_bound", "eltwise_share")
+                                          else "text") for k, h in zip(keys, heads)],
+                     [r for d in ev.values() for r in d["rows"]], formats=("csv",)))
+    return out
 
 
 def _measured(tables, devices, threads, fmt, output):
     """``guidelines --measure`` (issue 10): measured here, beside the paper and the predictor."""
-    from ..formatting import csv_text, json_text, markdown_table, text_table
-    from ..guidelines import TITLES, directions, measure_stacks
-    from ..measure import cpu_model, need_onnxruntime
-    from .sweep import Progress
+    from ..guidelines import directions, measure_stacks
+    from ..measure import need_onnxruntime
+    from .common import Progress
     need_onnxruntime()
     dev = devices[0] if devices else "x86-avx2-core"
-    bar = Progress("measuring the stacks", True)
-    try:
+    with Progress("measuring the stacks", True) as bar:
         rows = measure_stacks(tables, "onnxruntime", threads, dev, progress=bar)
-    finally:
-        bar.close()
-    dirs = directions(rows)
-    if fmt == "json":
-        return emit(json_text({"cpu": cpu_model(), "threads": threads, "rows": rows, "directions": dirs}), output)
-    h = ["config", "platform", "column", "channels", "paper speed", "unit", "here (images/s)",
-         "predicted (images/s)"]
-    if fmt == "csv":
-        return emit(csv_text(["table"] + h, [[r["table"], r["config"], r["platform"], r["column"], r["channels"],
-                                              r["paper_speed"], r["paper_unit"], round(r["measured_speed"], 2),
-                                              round(r["predicted_speed"], 2)] for r in rows]), output)
-    md = fmt == "markdown"
-    table = markdown_table if md else text_table
-    out = [f"measured on {cpu_model()}, onnxruntime, {threads} thread(s), batch 1, fastest of the runs; predicted "
-           f"on {rows[0].get('predict_device', '')}"]
+    emit_tables(measured_tables(tables, rows, directions(rows), threads), fmt, output)
+
+
+def measured_tables(tables, rows, dirs, threads) -> list:
+    """The measured stacks per guideline table with the directions as notes; CSV: every row."""
+    from ..guidelines import TITLES
+    from ..measure import cpu_model
+    from ..render import Column, Table
+    cols = [Column("config", "config", "text"), Column("platform", "platform", "text"),
+            Column("column", "column", "text"), Column("channels", "channels", "text"),
+            Column("paper_speed", "paper speed", "g"), Column("paper_unit", "unit", "text"),
+            Column("measured_speed", "here (images/s)", "float"),
+            Column("predicted_speed", "predicted (images/s)", "float")]
+    out = [Table(f"measured on {cpu_model()}, onnxruntime, {threads} thread(s), batch 1, fastest of the runs; "
+                 f"predicted on {rows[0].get('predict_device', '') if rows else ''}", [], [],
+                 data={"cpu": cpu_model(), "threads": threads, "rows": rows, "directions": dirs})]
     for t in tables:
-        rs = [r for r in rows if r["table"] == t]
-        body = table(h, [[r["config"], r["platform"], r["column"], r["channels"], f"{r['paper_speed']:g}",
-                          r["paper_unit"], f"{r['measured_speed']:.1f}", f"{r['predicted_speed']:.1f}"] for r in rs],
-                     "llllrlrr")
         vs = []
         for d in (x for x in dirs if x["table"] == t):
             holds = "holds" if d["measured_holds"] else "does NOT hold"
             agrees = "agrees" if d.get("predicted_holds") == d["measured_holds"] else "disagrees"
             vs.append(f"{d['platform']} {d['column']}: {d['good']} vs {d['bad']}: paper x{d['paper_ratio']:.2f}, "
                       f"here x{d['measured_ratio']:.2f} - the direction {holds} here; predictor {agrees}")
-        out.append(("### " if md else "== ") + TITLES[t] + "\n\n" + body + "\n\n"
-                   + "\n".join(("- " if md else "  ") + v for v in vs))
-    return emit("\n\n".join(out) + "\n", output)
+        out.append(Table(f"== {TITLES[t]}", cols, [r for r in rows if r["table"] == t], notes=vs, sheet=f"G{t}",
+                         formats=("text", "markdown", "xlsx")))
+    csv_rows = [dict(r, measured_speed=round(r["measured_speed"], 2), predicted_speed=round(r["predicted_speed"], 2))
+                for r in rows]
+    out.append(Table("every stack", [Column("table", "table", "int")] + cols, csv_rows, formats=("csv",)))
+    return out

@@ -1,7 +1,7 @@
 """``costmodel list``: the registry's networks and their knobs."""
 import click
 
-from .common import emit, format_option, output_option
+from .common import emit_tables, format_option, output_option
 
 
 def _flag(name: str) -> str:
@@ -30,7 +30,7 @@ def _alpha_text(net):
 def cmd(fmt, output):
     """List the networks, their default resolution, accepted alpha, depth and knobs."""
     from ..registry import networks
-    from ..render import Column, Table, render
+    from ..render import Column, Table
     rows = []
     for n in networks().values():
         knobs = "; ".join(
@@ -39,12 +39,13 @@ def cmd(fmt, output):
         rows.append({"name": n.name, "family": n.family, "resolution": n.default_res, "min_resolution": n.min_res,
                      "alpha": _alpha_text(n), "depth": _depth_text(n), "knobs": knobs,
                      "description": n.description, "paper": n.paper})
-    cols = [Column("name", "network", "text"), Column("family", "family", "text"),
-            Column("resolution", "res (px)"), Column("alpha", "alpha", "text"), Column("depth", "depth", "text"),
-            Column("knobs", "knobs", "text"), Column("description", "description", "text")]
+    cols = [Column("name", "network", "text"), Column("family", "family", "text", drop=2),
+            Column("resolution", "res (px)"), Column("alpha", "alpha", "text"),
+            Column("depth", "depth", "text", drop=1),
+            Column("knobs", "knobs", "text", split="; "), Column("description", "description", "text", drop=3)]
     if fmt == "csv":  # every field, as before
         cols = [Column(k, k, "text" if not isinstance(v, int) else "int") for k, v in rows[0].items()]
     table = Table(f"{len(rows)} networks", cols, rows,
                   notes=["Every network also takes --alpha, --res (N or HxW), --classes (default 1000) and --batch; "
                          "--depth where the depth column gives a rule."], data=rows, sheet="networks")
-    emit(render(table, fmt), output)
+    emit_tables(table, fmt, output)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import NetworkArgs, emit, format_option, network_options, output_option
+from .common import NetworkArgs, emit_tables, format_option, network_options, output_option
 
 
 @click.command("measure")
@@ -18,7 +18,7 @@ from .common import NetworkArgs, emit, format_option, network_options, output_op
 @click.option("--max-time", "max_time", type=float, default=30.0, show_default=True,
               help="Stop the timed runs after this many seconds (without --runs).")
 @click.option("--no-profile", "no_profile", is_flag=True, help="Skip the per-layer profile.")
-@format_option()
+@format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 def cmd(backend, threads, runs, warmup, max_time, no_profile, fmt, output, **kwargs):
     """Measure the latency of NET (a registry name, spec file, block string or ONNX model, which
@@ -30,7 +30,7 @@ def cmd(backend, threads, runs, warmup, max_time, no_profile, fmt, output, **kwa
     runs, or --max-time seconds. The noise (CI, p90 - p10 spread, load average) is reported."""
     from ..fileio import check_writable
     from ..measure import measure, need_onnxruntime
-    from .sweep import Progress
+    from .common import Progress
     if output:
         check_writable(output)
     if backend == "onnxruntime":
@@ -40,44 +40,41 @@ def cmd(backend, threads, runs, warmup, max_time, no_profile, fmt, output, **kwa
     graph = args.load()
     from ..exec_checks import check_memory
     check_memory(graph, batch, runner=("an " if backend[:1] in "aeiou" else "a ") + f"{backend} run")  # first
-    bar = Progress(f"measuring {graph.meta.get('network', args.net)}", True)
-    try:
+    with Progress(f"measuring {graph.meta.get('network', args.net)}", True) as bar:
         m = measure(graph, backend, threads, runs, warmup, batch, profile=not no_profile, max_time=max_time,
                     progress=bar)
-    finally:
-        bar.close()
-    emit(render(m, fmt), output)
+    emit_tables(tables(m), fmt, output)
 
 
-def render(m, fmt: str) -> str:
-    from ..formatting import csv_text, json_text, markdown_table, text_table, thousands
-    if fmt == "json":
-        return json_text(m.to_dict())
-    headers = ["layer", "op", "params", "Mult-Adds", "MAC (elements)", "measured (us)", "share"]
+def tables(m) -> list:
+    """The measurement as ``render.Table``s: the latency, its noise and the stop rule (the JSON
+    contract: ``Measurement.to_dict``), then the per-layer profile."""
+    from ..render import Column, Table
     total = m.layers_total_s or 0.0
-    rows = [[r["name"], r["op"], r["params"], r["madds"], r["mac"], round(r["measured_s"] * 1e6, 1),
-             round(r["measured_s"] / total, 4) if total else ""] for r in m.layers]
-    if fmt == "csv":
-        return csv_text(headers, rows)
     a = "" if m.alpha is None else f" alpha {m.alpha:g}"
-    head = [f"{m.network}{a} at {m.resolution}x{m.resolution}, batch {m.batch}: {m.backend} {m.backend_version}, "
-            f"{m.threads} thread(s), {m.cpu}",
-            f"latency: median {m.median_s * 1e3:.3f} ms (p10 {m.p10_s * 1e3:.3f}, p90 {m.p90_s * 1e3:.3f}) over "
-            f"{m.runs} runs after {m.warmup} warm-up runs",
-            f"noise: 95% CI of the median +-{m.ci_rel:.1%}; p90-p10 spread {m.spread_rel:.1%} of the median; "
-            f"load average {m.load_before} before, {m.load_after} after (on {m.cpu.split('(')[-1].rstrip(')')})",
-            f"stop rule: {m.stop_rule}; {m.stop}"]
+    head = f"{m.network}{a} at {m.resolution}x{m.resolution}, batch {m.batch}: {m.backend} {m.backend_version}, " \
+           f"{m.threads} thread(s), {m.cpu}"
+    lines = [f"latency: median {m.median_s * 1e3:.3f} ms (p10 {m.p10_s * 1e3:.3f}, p90 {m.p90_s * 1e3:.3f}) over "
+             f"{m.runs} runs after {m.warmup} warm-up runs",
+             f"noise: 95% CI of the median +-{m.ci_rel:.1%}; p90-p10 spread {m.spread_rel:.1%} of the median; "
+             f"load average {m.load_before} before, {m.load_after} after (on {m.cpu.split('(')[-1].rstrip(')')})",
+             f"stop rule: {m.stop_rule}; {m.stop}"]
     if m.cpu_median_s:
-        head.insert(2, f"CPU time of the calling thread per run: median {m.cpu_median_s * 1e3:.3f} ms (what the run "
-                       f"costs when other processes take turns on the core: they stretch the wall time only)")
+        lines.insert(1, f"CPU time of the calling thread per run: median {m.cpu_median_s * 1e3:.3f} ms (what the run "
+                        f"costs when other processes take turns on the core: they stretch the wall time only)")
     if m.layers:
-        head.append(f"per-layer profile: median of profiled runs, each executed unit (conv + folded BN + fused "
-                    f"activation) on its first row; profiled sum {total * 1e3:.3f} ms (profiling adds overhead)")
-    md = fmt == "markdown"
-    out = "\n".join(("- " if md else "") + h for h in head) + "\n"
+        lines.append(f"per-layer profile: median of profiled runs, each executed unit (conv + folded BN + fused "
+                     f"activation) on its first row; profiled sum {total * 1e3:.3f} ms (profiling adds overhead)")
+    out = [Table(head, [], [], notes=lines, data=m.to_dict())]
     if m.layers:
-        shown = [[r[0], r[1], thousands(r[2]), thousands(r[3]), thousands(r[4]), f"{r[5]:.1f}",
-                  f"{r[6]:.1%}" if r[6] != "" else ""] for r in rows]
-        table = markdown_table(headers, shown, "llrrrrr") if md else text_table(headers, shown, "llrrrrr")
-        out += "\n" + table + "\n"
+        rows = [dict(r, measured_us=round(r["measured_s"] * 1e6, 1),
+                     share=round(r["measured_s"] / total, 4) if total else None,
+                     share_pct=100.0 * r["measured_s"] / total if total else None) for r in m.layers]
+        people = ("text", "markdown", "xlsx")
+        out.append(Table("", [Column("name", "layer", "text"), Column("op", "op", "text"),
+                              Column("params", "params", "count"), Column("madds", "Mult-Adds", "count"),
+                              Column("mac", "MAC (elements)", "count"),
+                              Column("measured_us", "measured (us)", "float", digits=1),
+                              Column("share_pct", "share %", "pct", only=people),
+                              Column("share", "share", "float", only=("csv",))], rows, sheet="profile"))
     return out

@@ -5,7 +5,7 @@ patch-based inference of the early stage (``--patches``, MCUNetV2) and the weigh
 ``--weight-bits``."""
 import click
 
-from .common import NetworkArgs, emit, format_option, network_options, output_option
+from .common import NetworkArgs, emit_tables, format_option, network_options, output_option, report_written
 from .table import bits_option, unfused_option, zero_copy_option
 
 weight_bits_option = click.option("--weight-bits", "weight_bits", type=click.Choice(["4", "8", "16", "32"]),
@@ -38,7 +38,7 @@ weight_bits_option = click.option("--weight-bits", "weight_bits", type=click.Cho
 @click.option("--max-overhead", "max_overhead", default="10%", metavar="PCT", show_default=True,
               help="With --patch-until auto: the largest Mult-Adds overhead allowed, of the network's Mult-Adds.")
 @weight_bits_option
-@format_option()
+@format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 @click.option("--plot", default=None, metavar="FILE.png",
               help="With --planner greedy|linear: the memory map (time x offset, one rectangle per buffer); "
@@ -108,7 +108,8 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
                        f"{','.join(sorted(opts)) or 'none'}): {planner} arena")
         else:
             plot_timelines([d] if patches is not None else reps, plot, f"{d['network']} ({nbits}-bit)")
-    emit(render(d, fmt, reps), output)
+        report_written(plot)
+    emit_tables(tables(d, reps), fmt, output)
 
 
 #: CSV header: the per-resolution columns, then what makes every row self-describing
@@ -120,7 +121,7 @@ ARENA_CSV_HEADER = ["tensor", "offset (B)", "size (B)", "first_use", "last_use",
 
 def _summary(d: dict) -> list:
     """Lines on in-place kernels, the arena, patches and weights (empty when none applies)."""
-    from ..formatting import scaled, thousands
+    from ..render import hwc, scaled, thousands
     lines = []
     if d.get("inplace"):
         lines.append(f"in-place kernels: {', '.join(d['inplace'])}")
@@ -133,11 +134,11 @@ def _summary(d: dict) -> list:
     p = d.get("patch")
     if p:
         lines.append(f"patch-based: {p['grid']} patches up to {p['split']} (output {p['split_tensor']} "
-                     f"{'x'.join(map(str, p['split_shape']))}); per-layer peak {thousands(d['per_layer_peak_bytes'])} "
+                     f"{hwc(p['split_shape'])}); per-layer peak {thousands(d['per_layer_peak_bytes'])} "
                      f"bytes at {d['per_layer_peak_at']}; Mult-Adds {thousands(p['madds'])} = "
                      f"{thousands(p['base_madds'])} + overhead {thousands(p['overhead_madds'])} ({p['overhead']:.1%})")
         for s in p["stages"]:
-            lines.append(f"  {s['stage']} stage ({' .. '.join(s['units'])}): peak {thousands(s['peak_bytes'])} bytes "
+            lines.append(f"{s['stage']} stage ({' .. '.join(s['units'])}): peak {thousands(s['peak_bytes'])} bytes "
                          f"at {s['peak_at']}; Mult-Adds {thousands(s['madds'])}")
     lines.append(f"weights (Flash) at {d['weight_bits']}-bit: {scaled(d['weight_bytes'], 'B')} "
                  f"({thousands(d['weight_bytes'])} bytes)")
@@ -146,48 +147,56 @@ def _summary(d: dict) -> list:
     return lines
 
 
-def render(d: dict, fmt: str, reps=None) -> str:
-    """``d``: the first schedule's report (+ ``others``); ``reps``: every schedule's full report
-    (CSV writes the per-resolution rows of each, one schedule after the other; with an arena plan the
-    per-buffer rows)."""
-    from ..formatting import csv_text, json_text, markdown_table, scaled, text_table, thousands
-    if fmt == "json":
-        return json_text(d)
-    headers = ["size", "max channels", "KB", "tensor"]
-    rows = [[r["size"], r["max_channels"], f"{r['max_bytes'] / 1000:.1f}", r["tensor"]] for r in d["resolutions"]]
-    if fmt == "csv":
-        if d.get("arena_bytes") is not None:
-            return csv_text(ARENA_CSV_HEADER, [[b["tensor"], b["offset"], b["size"], b["first_use"], b["last_use"],
-                                                d["planner"], d["arena_bytes"], d["arena_bytes"]
-                                                - d["fragmentation_bytes"]] for b in d["buffers"]])
-        return csv_text(CSV_HEADER, [[r["size"], r["max_channels"], r["max_bytes"], r["tensor"], rep["schedule"],
-                                      rep["bits"], rep["peak_bytes"], rep["peak_at"]]
-                                     for rep in (reps or [d]) for r in rep["resolutions"]])
-    live = [[x["tensor"], "x".join(map(str, x["shape"])) or "-", thousands(x["bytes"])] for x in d["live_at_peak"]]
+#: the views of people (text, Markdown) and of the workbook
+PEOPLE = ("text", "markdown", "xlsx")
+
+
+def tables(d: dict, reps=None) -> list:
+    """``d``: the first schedule's report (+ ``others``); ``reps``: every schedule's full report.
+    The tables of ``costmodel memory``: a heading (the peak, the other schedules, in-place kernels,
+    arena, patches, weights; the JSON contract ``d``), what is live at the peak, the largest tensor
+    per resolution, the arena's buffers; CSV (and a sheet of the workbook) has the per-resolution
+    rows of every schedule, one after the other, or with an arena plan the per-buffer rows."""
+    from ..render import Column, Table, scaled, thousands
     head = (f"{d['network']}: peak {scaled(d['peak_bytes'], 'B')} ({thousands(d['peak_bytes'])} bytes) at "
             f"{d['peak_at']}, {d['schedule']} schedule, {d['bits']}-bit"
             + ("" if d["exact"] else f" (beam search: an upper bound; lower bound "
                                       f"{thousands(d['lower_bound_bytes'])})"))
     others = [f"{o['schedule']} schedule: peak {scaled(o['peak_bytes'], 'B')} ({thousands(o['peak_bytes'])} bytes) "
               f"at {o['peak_at']}" for o in d.get("others", [])]
-    others += _summary(d)
-    note = "KB = 1000 bytes; a tensor 'name[1/t]' is one of t channel slices of a streamed chain"
-    arena = []
-    if d.get("arena_bytes") is not None:
-        arena = [[b["tensor"], thousands(b["offset"]), thousands(b["size"]), b["first_use"], b["last_use"]]
-                 for b in d["buffers"]]
-    arena_head = ["tensor", "offset", "bytes", "first step", "last step"]
-    if fmt == "markdown":
-        return (f"**{head}**\n\n" + "".join(f"- {o}\n" for o in others) + "\nlive at the peak:\n\n"
-                + markdown_table(["tensor", "shape (CxHxW)", "bytes"], live, "llr")
-                + "\n\nlargest materialized tensor per resolution:\n\n" + markdown_table(headers, rows, "lrrl")
-                + (f"\n\n{d['planner']} arena:\n\n" + markdown_table(arena_head, arena, "lrrrr") if arena else "")
-                + f"\n\n- {note}\n")
-    return (head + "\n" + "".join(o + "\n" for o in others) + "\nlive at the peak:\n"
-            + text_table(["tensor", "shape (CxHxW)", "bytes"], live, "llr")
-            + "\n\nlargest materialized tensor per resolution:\n" + text_table(headers, rows, "lrrl")
-            + (f"\n\n{d['planner']} arena:\n" + text_table(arena_head, arena, "lrrrr") if arena else "")
-            + f"\n\n{note}\n")
+    out = [Table(head, [], [], notes=others + _summary(d), data=d)]
+    out.append(Table("live at the peak:", [Column("tensor", "tensor", "text"),
+                                           Column("shape", "shape (HxWxC)", "shape"),
+                                           Column("bytes", "bytes", "bytes")], d["live_at_peak"], sheet="live at peak",
+                     formats=PEOPLE))
+    out.append(Table("largest materialized tensor per resolution:",
+                     [Column("size", "size", "text"), Column("max_channels", "max channels", "int"),
+                      Column("max_bytes", "bytes", "bytes"), Column("tensor", "tensor", "text")], d["resolutions"],
+                     notes=["a tensor 'name[1/t]' is one of t channel slices of a streamed chain"],
+                     formats=("text", "markdown")))
+    arena = d.get("arena_bytes") is not None
+    if arena:
+        out.append(Table(f"{d['planner']} arena:", [Column("tensor", "tensor", "text"),
+                                                   Column("offset", "offset (B)", "int"),
+                                                   Column("size", "bytes", "bytes"),
+                                                   Column("first_use", "first step", "int"),
+                                                   Column("last_use", "last step", "int")], d["buffers"],
+                         formats=("text", "markdown")))
+        rows = [dict(b, planner=d["planner"], arena_bytes=d["arena_bytes"],
+                     peak_bytes=d["arena_bytes"] - d["fragmentation_bytes"]) for b in d["buffers"]]
+        keys = ["tensor", "offset", "size", "first_use", "last_use", "planner", "arena_bytes", "peak_bytes"]
+        header = ARENA_CSV_HEADER
+    else:
+        rows = [dict(r, schedule=rep["schedule"], bits=rep["bits"], peak_bytes=rep["peak_bytes"],
+                     peak_at=rep["peak_at"]) for rep in (reps or [d]) for r in rep["resolutions"]]
+        keys = ["size", "max_channels", "max_bytes", "tensor", "schedule", "bits", "peak_bytes", "peak_at"]
+        header = CSV_HEADER
+    kinds = {"offset": "bytes", "size": "bytes" if arena else "text", "arena_bytes": "bytes", "peak_bytes": "bytes",
+             "max_bytes": "bytes", "tensor": "text", "schedule": "text", "planner": "text", "peak_at": "text"}
+    out.append(Table("arena buffers" if arena else "largest tensor per resolution, every schedule",
+                     [Column(k, h, kinds.get(k, "int")) for k, h in zip(keys, header)], rows,
+                     sheet="arena" if arena else "resolutions", formats=("csv", "xlsx")))
+    return out
 
 
 def plot_timelines(reps, path: str, title: str) -> None:

@@ -3,12 +3,12 @@ import inspect
 
 import click
 
-from .common import emit, format_option, output_option
+from .common import emit_tables, format_option, output_option
 
 
 @click.command("reproduce")
 @click.argument("paper")
-@format_option()
+@format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 @click.option("--strict", is_flag=True, help="Exit 1 if any figure differs without a documented explanation.")
 def cmd(paper, fmt, output, strict):
@@ -17,11 +17,12 @@ def cmd(paper, fmt, output, strict):
     Each figure is shown as published (with its printed precision), as computed, and whether
     they agree within that precision; differences carry the explanation recorded in data/."""
     from ..fileio import check_writable
-    from ..reproduce import render, run
+    from ..reproduce import run
+    from ..reproduce.render import tables
     if output:
         check_writable(output)
     comparisons = run(paper)
-    emit(render(comparisons, fmt), output)
+    emit_tables(tables(comparisons), fmt, output)
     if strict and any(f.status == "DIFFERS" for c in comparisons for f in c.figures):
         raise SystemExit(1)
 

@@ -3,11 +3,10 @@ resolutions (N or HxW), or over the block table's stages (per-stage width, depth
 expansion; enumerated or sampled), streamed to its output (docs/sweeps.md)."""
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .common import CLASSES_OPTION, KNOB_OPTIONS, collect_knobs, emit, format_option, output_option
+from .common import Progress  # noqa: F401  (moved to common.py; still importable from here)
 
 #: show a progress bar on stderr from this many configurations (or with --peak)
 PROGRESS_FROM = 20_000
@@ -26,31 +25,6 @@ def grid_options(f, alpha_help="Width multipliers: a list 0.5,0.75,1 or a range 
 def parse_grid(alpha, res):
     from ..sweeps import frange, irange
     return (None if alpha is None else frange(alpha)), (None if res is None else irange(res))  # "" is an error
-
-
-class Progress:
-    """A click progress bar on stderr, created on the first report."""
-
-    def __init__(self, label: str, enabled: bool):
-        stream = sys.stderr
-        self.label, self.bar, self.done = label, None, 0
-        self.enabled = enabled and stream.isatty()  # never write bar debris into logs
-
-    def __call__(self, done: int, total: int):
-        if not self.enabled:
-            return
-        if self.bar is None or self.bar.length != total:
-            self.close()
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-            self.done = 0
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
 
 
 def table(df, knob_names=()):
