@@ -2,7 +2,7 @@
 and rebuild it as a costmodel ``Graph``, inferring every shape with costmodel's own ops.
 
 Only the graph structure and the initializers' dims are read (weights are never decoded; small
-constant tensors - reshape targets, split sizes, clip bounds - are). ``pip install costmodel[onnx]``.
+constant tensors - reshape targets, split sizes, clip bounds - are). ``pip install '.[onnx]'`` from a checkout.
 
 Mapping (ONNX op -> IR op):
 
@@ -74,7 +74,7 @@ def read_model(path: str):
     try:
         import onnx
     except ImportError:
-        raise OnnxError("reading ONNX models needs the onnx package: pip install costmodel[onnx]") from None
+        raise OnnxError("reading ONNX models needs the onnx package: pip install '.[onnx]'") from None
     from .fileio import read_bytes
     data = read_bytes(path, "ONNX model", OnnxError)
     if not data:
