@@ -400,9 +400,10 @@ def sweep(name: str, alphas: Optional[Iterable[float]] = None, resolutions: Opti
             raise TypeError
     except (TypeError, ValueError, OverflowError):
         r_arr = None
-    if r_arr is None or len(r_arr) == 0 or int(r_arr.min()) < net.min_res:
+    min_res = net.min_res_of(full)
+    if r_arr is None or len(r_arr) == 0 or int(r_arr.min()) < min_res:
         for r in resolutions:
-            if validate.resolution(r, net.name, net.min_res)[0] != validate.resolution(r)[1]:
+            if validate.resolution(r, net.name, min_res)[0] != validate.resolution(r)[1]:
                 raise CostModelError(f"{net.name}: a non-square resolution ({r}) in a registry sweep is not "
                                      f"supported yet; sweep square sizes or use costmodel table --res HxW")
         r_arr = np.array([int(r) for r in resolutions], dtype=object)
