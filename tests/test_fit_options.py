@@ -7,6 +7,7 @@ import pytest
 import costmodel
 from costmodel.errors import CostModelError
 from costmodel.fit import fit
+from costmodel.memory import report
 
 
 def test_both_lists_published_before_a_higher_interpolated_estimate():
@@ -41,7 +42,7 @@ def test_peak_column_is_the_memory_report_of_that_schedule_and_bits(schedule, bi
     df = fit("mobilenet_v2", {}, alphas=[0.35, 1.0], resolutions=[96], bits=bits, schedule=schedule)
     for a, peak in zip(df["alpha"], df["peak_activation_bytes"]):
         g = costmodel.build("mobilenet_v2", alpha=a, res=96)
-        assert peak == costmodel.memory.report(g, schedule, bits)["peak_bytes"]
+        assert peak == report(g, schedule, bits)["peak_bytes"]
     mac = costmodel.analyze(costmodel.build("mobilenet_v2", alpha=1.0, res=96)).totals["mac"]
     assert df.set_index("alpha").loc[1.0, "mac_bytes"] == mac * bits // 8
 
@@ -49,7 +50,7 @@ def test_peak_column_is_the_memory_report_of_that_schedule_and_bits(schedule, bi
 def test_peak_budget_follows_the_schedule():
     # streaming the expanded tensors lowers the peak: a budget that 1.0-224 misses sequentially fits streamed
     g = costmodel.build("mobilenet_v2")
-    seq, streamed = (costmodel.memory.report(g, s)["peak_bytes"] for s in ("sequential", "streamed"))
+    seq, streamed = (report(g, s)["peak_bytes"] for s in ("sequential", "streamed"))
     assert streamed < seq
     lim = {"peak_activation_bytes": streamed}
     assert fit("mobilenet_v2", lim, alphas=[1.0], resolutions=[224], schedule="sequential").empty
@@ -63,7 +64,7 @@ def test_cli_options_and_contract(cli):
     rows = json.loads(r.out)
     assert [(d["alpha"], d["top1_basis"], d["top1"]) for d in rows] == [(0.5, "published", 65.4)]
     g = costmodel.build("mobilenet_v2", alpha=0.5)
-    assert rows[0]["peak_activation_bytes"] == costmodel.memory.report(g, "streamed", 16)["peak_bytes"]
+    assert rows[0]["peak_activation_bytes"] == report(g, "streamed", 16)["peak_bytes"]
     assert {"top1_published", "top1_interpolated"} <= set(rows[0])
     r = cli("fit", "mobilenet_v2", "-a", "0.5", "-r", "224", "--schedule", "sequential", "--bits", "8")
     assert r.code == 0 and "peak (bytes, 8-bit, sequential)" in r.out, r.err
