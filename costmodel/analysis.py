@@ -29,7 +29,7 @@ from .graph import Graph
 
 COUNT_KEYS = ("params", "params_with_bn", "madds", "flops", "attn_madds")
 #: graph meta keys that are not knobs (the JSON's top level says them)
-META_KEYS = ("network", "alpha", "resolution", "height", "width", "classes", "family", "depth", "batch")
+META_KEYS = ("network", "alpha", "resolution", "height", "width", "classes", "family", "depth", "batch", "precision")
 
 CONVENTION = (
     "params = conv/linear weights + biases (+ layer-scale gammas); "
@@ -121,6 +121,8 @@ class Report:
         }
         if "depth" in self.meta:
             d["depth"] = self.meta["depth"]
+        if "precision" in self.meta:  # per-layer bits (costmodel.precision)
+            d["precision"] = self.meta["precision"]
         d.update({"knobs": knobs, "convention": convention(self.batch), "totals": dict(self.totals),
                   "layers": [dict(r) for r in self.rows], "memory_view": dict(self.memory)})
         return d

@@ -49,6 +49,9 @@ def report_title(report) -> str:
     if "depth" in d:
         parts.append(f"depth={d['depth']:g}")
     parts += [f"classes={report.classes}", f"batch={report.batch}"]
+    if "precision" in report.meta:  # per-layer bits: the header says so
+        from .precision import graph_precision_label
+        parts.append(graph_precision_label(report.meta["precision"], report.memory.get("bits", 32)))
     knobs = ", ".join(f"{k}={v}" for k, v in d["knobs"].items() if v is not None)
     return "  ".join(parts) + (f"  {knobs}" if knobs else "")
 

@@ -253,9 +253,11 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
 
 def _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs):
     """The ``fused-add`` rule: among the add's inputs, the one written most recently by a conv or
-    linear unit (after BN folding) that only this add reads and that is not a graph output; the
-    add fuses into that unit. Returns (unit, the other inputs' buffers) or None."""
-    best = None
+    linear unit (after BN folding) that only this add reads and that is not a graph output, provided
+    the add's other inputs already exist when that unit runs (their producers come before it: the
+    unit accumulates into them); the add fuses into that unit. Returns (unit, the other inputs'
+    buffers) or None."""
+    candidates = []
     for r in n.inputs:
         u = unit_of_ref.get(r)
         if u is None or units[u]["category"] not in ("conv", "linear") or units[u].get("fused_add"):
@@ -264,13 +266,12 @@ def _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs):
             continue
         if tuple(buffers[units[u]["writes"][0]][1]) != tuple(n.out_shapes[0]):
             continue
-        if best is None or u > best[0]:
-            best = (u, r)
-    if best is None:
-        return None
-    u, ref = best
-    others = tuple(dict.fromkeys(b for r in n.inputs if r != ref for b in bufs_of[r]))
-    return u, others
+        candidates.append((u, r))
+    for u, ref in sorted(candidates, reverse=True):
+        others = tuple(dict.fromkeys(b for r in n.inputs if r != ref for b in bufs_of[r]))
+        if all(buffers[b][2] < u for b in others):  # produced before the unit (or the graph input, -1)
+            return u, others
+    return None
 
 
 def _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops):

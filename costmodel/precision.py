@@ -97,7 +97,8 @@ class Precision:
                 "layers": list(self.spec.get("layers", []))}
 
 
-def _layers(spec) -> list:
+def layer_list(spec) -> list:
+    """A spec's overrides as a list of {match, act, weight} (``layers`` may be a mapping)."""
     layers = spec.get("layers", [])
     if isinstance(layers, dict):
         layers = [{"match": k, **(v if isinstance(v, dict) else {})} for k, v in layers.items()]
@@ -119,7 +120,7 @@ def resolve(graph: Graph, spec: dict, act: int = 32, weight: int = 32) -> Precis
     w0 = _check(spec.get("weight", weight), WEIGHT_BITS, "weight", "default")
     names = [(INPUT, "")] + [(n.name, n.scope) for n in graph.nodes]
     nodes = {name: (a0, w0) for name, _ in names}
-    layers = _layers(spec)
+    layers = layer_list(spec)
     for k, entry in enumerate(layers):
         where = f"layers[{k}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("match"), str) or not entry["match"]:
@@ -144,6 +145,48 @@ def graph_precision(graph: Graph, act: int = 32, weight: int = 32) -> Optional[P
     """The graph's own precision (``graph.meta["precision"]``) resolved, or None when it has none."""
     spec = graph.meta.get("precision")
     return None if spec is None else resolve(graph, spec, act, weight)
+
+
+def parse_text(text: str) -> dict:
+    """The command line's precision (``--set precision=...``): ``;``-separated entries, the first
+    without a ``MATCH:`` the defaults, the others overrides in order, each ``key=bits`` pairs joined
+    by ``,``: ``"act=8,weight=8;conv0:act=16;ir1:weight=4"`` is
+    ``{"act": 8, "weight": 8, "layers": [{"match": "conv0", "act": 16}, {"match": "ir1", "weight": 4}]}``."""
+    spec: dict = {}
+    layers = []
+    for k, part in enumerate(p.strip() for p in str(text).split(";")):
+        if not part:
+            continue
+        match, sep, pairs = part.rpartition(":")
+        entry = {}
+        for pair in pairs.split(","):
+            key, eq, value = pair.strip().partition("=")
+            if not eq or key.strip() not in ("act", "weight") or not value.strip().isdigit():
+                raise CostModelError(f"precision: cannot read {pair.strip()!r:.40} in entry {k}; expected act=BITS or "
+                                     f"weight=BITS, e.g. 'act=8,weight=8;conv0:act=16;ir1:weight=4'")
+            entry[key.strip()] = int(value)
+        if sep:
+            layers.append({"match": match.strip(), **entry})
+        elif layers or spec:
+            raise CostModelError(f"precision: entry {k} ({part!r:.40}) needs MATCH: (only the first entry gives the "
+                                 f"defaults)")
+        else:
+            spec.update(entry)
+    if layers:
+        spec["layers"] = layers
+    if not spec:
+        raise CostModelError("precision: empty; e.g. 'act=8,weight=8;conv0:act=16'")
+    return spec
+
+
+def graph_precision_label(spec: dict, act: int = 32) -> str:
+    """A header's words for a precision spec: 'mixed precision (act 8/16, weight 4/8)' or
+    'precision act 8, weight 8' (from the spec alone; the table's footer gives the resolved label)."""
+    acts = {spec.get("act", act)} | {e["act"] for e in layer_list(spec) if "act" in e}
+    weights = {spec.get("weight", 32)} | {e["weight"] for e in layer_list(spec) if "weight" in e}
+    fmt = "/".join
+    words = f"act {fmt(map(str, sorted(acts)))}, weight {fmt(map(str, sorted(weights)))}"
+    return f"mixed precision ({words})" if len(acts) > 1 or len(weights) > 1 else f"precision {words}"
 
 
 def with_precision(graph: Graph, spec: dict) -> Graph:

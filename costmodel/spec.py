@@ -52,6 +52,8 @@ class Block:
     #: a stage whose repeat count the depth multiplier does not change (EfficientNet-Lite's first
     #: and last stages)
     fixed_depth: bool = False
+    #: this block's own bits, {"act": 8, "weight": 4} (``costmodel.precision``; None: the network's)
+    precision: Optional[Mapping] = None
 
     @property
     def count(self) -> int:
@@ -68,6 +70,8 @@ class Block:
             d["repeat"] = self.repeat
         if self.fixed_depth:
             d["fixed_depth"] = True
+        if self.precision:
+            d["precision"] = dict(self.precision)
         d.update(self.args)
         return d
 
@@ -95,6 +99,8 @@ class NetSpec:
     default_alpha: float = 1.0
     default_depth: float = 1.0
     default_classes: int = 1000
+    #: per-layer precision (``costmodel.precision``: defaults and overrides), carried by the graph
+    precision: Optional[Mapping] = None
 
     def to_dict(self) -> dict:
         d = {"name": self.name, "source": self.source, "width": self.width, "in_channels": self.in_channels,
@@ -210,6 +216,7 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
     x = INPUT
     outputs = None
     idx = 0
+    block_bits = []  # the blocks' own precision, as overrides of the network's
     for bi, b in enumerate(spec.blocks):
         bt = get_block_type(b.type)
         where = f"block {bi} ({b.name or b.type})"
@@ -238,6 +245,8 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             if r > 0 and "s" in args:
                 args["s"] = 1
             scope = (f"{b.name}.{r}" if repeat > 1 else b.name) if b.name else f"{b.type}{idx}"
+            if b.precision:
+                block_bits.append({"match": scope, **dict(b.precision)})
             try:
                 with g.scope(scope):
                     x = bt.fn(g, ins if bt.multi_input else ins[0], ctx, **args)
@@ -257,4 +266,12 @@ def expand(spec: NetSpec, alpha: Optional[float] = None, res=None, classes: Opti
             idx += 1
         if b.name:
             named[b.name] = x
-    return g.build(outputs or [x])
+    graph = g.build(outputs or [x])
+    if spec.precision or block_bits:
+        from .precision import layer_list, with_precision
+        prec = dict(spec.precision or {})
+        prec["layers"] = layer_list(prec) + block_bits
+        if not prec["layers"]:
+            del prec["layers"]
+        graph = with_precision(graph, prec)
+    return graph

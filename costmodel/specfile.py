@@ -45,8 +45,8 @@ from .spec import Block, NetSpec, expand
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 TOP_KEYS = ("name", "source", "description", "width", "alpha", "depth", "depth_rule", "classes", "input",
-            "in_channels", "resolution", "blocks")
-BLOCK_KEYS = ("type", "name", "inputs", "repeat", "fixed_depth")
+            "in_channels", "resolution", "precision", "blocks")
+BLOCK_KEYS = ("type", "name", "inputs", "repeat", "fixed_depth", "precision")
 MAX_REPEAT = 10_000
 #: width policy of spec files and block strings that name none (exact at alpha = 1)
 DEFAULT_WIDTH = USER_DEFAULT_WIDTH
@@ -323,8 +323,14 @@ def parse_block_entry(entry, index: int, line: int, path: str, types) -> Block:
     if not isinstance(fixed, bool):
         raise SpecError(f"{path}:{_line_of(entry, 'fixed_depth', line)}: {label}: fixed_depth must be true or false, "
                         f"got {describe(fixed, path)}")
+    bits = entry.get("precision")
+    if bits is not None and (not isinstance(bits, dict) or not bits or set(bits) - {"act", "weight"}
+                             or not all(isinstance(v, int) and not isinstance(v, bool) for v in bits.values())):
+        raise SpecError(f"{path}:{_line_of(entry, 'precision', line)}: {label}: precision must be a mapping like "
+                        f"{{act: 8, weight: 4}} (bits 4, 8, 16 or 32), got {describe(bits, path)}")
     return Block(btype, args, entry.get("repeat"), entry.get("name"),
-                 _inputs(entry.get("inputs"), entry, line, path, label), fixed)
+                 _inputs(entry.get("inputs"), entry, line, path, label), fixed,
+                 None if bits is None else dict(bits))
 
 
 def _inputs(v, entry, line, path, label):
@@ -460,9 +466,13 @@ def spec_from_data(data, path: str) -> SpecFile:
                   for i, e in enumerate(blocks))
     parsed = tuple(parse_block_entry(e, i, lines[i], path, types) for i, e in enumerate(blocks))
     check_blocks(parsed, lines, path, types)
+    precision = data.get("precision")
+    if precision is not None and not isinstance(precision, dict):
+        raise SpecError(f"{at('precision')}: precision must be a mapping (act, weight, layers), got "
+                        f"{describe(precision, path)}")
     spec = NetSpec(name, parsed, width=width, in_channels=in_ch, default_res=res[0] if res[0] == res[1] else res,
                    source=data.get("source", ""), depth_rule=depth_rule, default_alpha=alpha, default_depth=depth,
-                   default_classes=classes)
+                   default_classes=classes, precision=_plain_data(precision))
     return SpecFile(path, spec, lines)
 
 
@@ -475,6 +485,15 @@ def read_spec(path: str) -> SpecFile:
     except UnicodeDecodeError as e:
         raise SpecError(f"{path}: not a text file (byte {e.start} is not UTF-8)") from None
     return spec_from_data(parse_text(text, path, fmt), path)
+
+
+def _plain_data(v):
+    """YAML's line-recording containers as plain dicts and lists (a spec's precision)."""
+    if isinstance(v, dict):
+        return {k: _plain_data(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain_data(x) for x in v]
+    return v
 
 
 def spec_from_blocks(text: str, name: str = "blocks") -> SpecFile:

@@ -41,8 +41,10 @@ def spec_to_data(spec: NetSpec, alpha: Optional[float] = None, res=None, classes
     if spec.depth_rule:
         out.update({"depth": float(spec.default_depth if depth is None else depth), "depth_rule": spec.depth_rule})
     out.update({"classes": int(spec.default_classes if classes is None else classes),
-                "input": {"in_channels": spec.in_channels, "resolution": validate.res_value(hw)},
-                "blocks": blocks})
+                "input": {"in_channels": spec.in_channels, "resolution": validate.res_value(hw)}})
+    if spec.precision:
+        out["precision"] = dict(spec.precision)
+    out["blocks"] = blocks
     return out
 
 

@@ -306,7 +306,7 @@ def test_block_string_network_on_the_command_line():
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: convv, c: 8}\n",
      r"net\.yaml:3: block 1: unknown block type 'convv' \(did you mean conv( or \w+)?\?\); accepted: .*dwsep"),
     ("blocks:\n  - {type: conv, c: 8}\n  - type: ir\n    c: 16\n    t: 6\n    kernel: 3\n",
-     r"net\.yaml:6: block 1 \(ir\): unknown argument 'kernel' for ir; accepted: type, name, inputs, repeat, fixed_depth, c, t"),  # noqa: E501
+     r"net\.yaml:6: block 1 \(ir\): unknown argument 'kernel' for ir; accepted: type, name, inputs, repeat, fixed_depth, precision, c, t"),  # noqa: E501
     ("blocks:\n  - {type: conv, c: 8}\n  - {type: conv, c: -8}\n",
      r"net\.yaml:3: block 1 \(conv\): .*channel count must be a positive number, got -8"),
     ("blocks:\n  - {type: conv, c: eight}\n", r"net\.yaml:2: block 0 \(conv\): c must be an integer, got 'eight'"),

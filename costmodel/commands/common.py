@@ -114,22 +114,28 @@ class NetworkArgs:
     batch: int = 1
     knobs: dict = field(default_factory=dict)
     skip_unsupported: bool = False
+    #: ``--set precision=...`` (``costmodel.precision.parse_text``): per-layer bits, not a network knob
+    precision: Optional[str] = None
 
     @classmethod
     def take(cls, kwargs: dict) -> "NetworkArgs":
         """Pop the network options out of a command's kwargs."""
         from .. import validate
         batch = kwargs.pop("batch", None)
+        knobs = collect_knobs(kwargs)
         return cls(kwargs.pop("net"), kwargs.pop("alpha", None), kwargs.pop("res", None),
                    kwargs.pop("classes", None), kwargs.pop("depth", None),
-                   1 if batch is None else validate.batch(batch, "--batch"), collect_knobs(kwargs),
-                   bool(kwargs.pop("skip_unsupported", False)))
+                   1 if batch is None else validate.batch(batch, "--batch"), knobs,
+                   bool(kwargs.pop("skip_unsupported", False)), knobs.pop("precision", None))
 
     def load(self):
         """The graph (``costmodel.load``); warns once on stderr about ops counted as zero."""
         from ..sources import load
         graph = load(self.net, self.alpha, self.res, self.classes, self.depth,
                      skip_unsupported=self.skip_unsupported, **self.knobs)
+        if self.precision is not None:  # per-layer bits: --set precision=act=8,weight=8;conv0:act=16
+            from ..precision import parse_text, with_precision
+            graph = with_precision(graph, parse_text(self.precision))
         unsupported = graph.meta.get("unsupported")
         if unsupported:
             click.echo(f"costmodel: warning: unsupported op(s) treated as identity and counted as zero "

@@ -18,7 +18,6 @@ the published networks), so ``mixnet_l --alpha 0.5`` uses m = 0.65 in one roundi
 """
 from __future__ import annotations
 
-import re
 from typing import Optional, Sequence, Tuple
 
 from ..blocks import squeeze_excite
@@ -27,6 +26,7 @@ from ..graph import GraphBuilder
 from ..ops import BatchNorm, Split
 from ..network import Network, register
 from ..spec import Context, NetSpec, blk, block_type
+from . import tpu_strings
 
 SOURCE = "arXiv 1907.09595; tensorflow/tpu models/official/mnasnet/mixnet/mixnet_builder.py"
 
@@ -69,66 +69,12 @@ MIXNET_M = (  # mixnet_builder.mixnet_m, stem 24, head 1536
 HEAD = 1536
 DROPOUT = 0.2
 
-_OPTION = re.compile(r"([a-z]+)(\d.*)?$")
-_KEYS = {"r", "k", "a", "p", "s", "e", "i", "o", "se", "sw", "noskip"}
-_REQUIRED = ("r", "k", "a", "p", "s", "e", "i", "o")
-
-
 def parse_block_string(text: str) -> dict:
-    """Decode one block string as the official ``MixnetDecoder`` does.
-
-    Grammar: options joined by '_': ``r<int>`` repeats, ``k<int>[.<int>...]`` depthwise kernels,
-    ``a`` / ``p`` expand / project kernels (their count = number of groups), ``s<d><d>`` strides,
-    ``e<int>`` expansion, ``i`` / ``o`` input / output channels, ``se<float>`` SE ratio, ``sw``
-    swish, ``noskip``. Returns plain values; raises SpecError naming the bad option."""
-    where = f"MixNet block string {text!r}"
-    if not isinstance(text, str) or not text:
-        raise SpecError(f"{where}: expected a non-empty string like 'r1_k3.5_a1_p1_s11_e6_i24_o40'")
-    opts = {}
-    for pos, part in enumerate(text.split("_")):
-        m = _OPTION.match(part)
-        if not m or m.group(1) not in _KEYS:
-            raise SpecError(f"{where}: option {pos + 1} {part!r} is not one of "
-                            f"r, k, a, p, s, e, i, o, se, sw, noskip followed by its value")
-        key, value = m.group(1), m.group(2)
-        if key in opts:
-            raise SpecError(f"{where}: option {key!r} given twice")
-        flag = key in ("sw", "noskip")
-        if flag and value is not None:
-            raise SpecError(f"{where}: option {part!r}: {key} takes no value")
-        if not flag and value is None:
-            raise SpecError(f"{where}: option {part!r} needs a value, e.g. {key}1")
-        opts[key] = value
-    missing = [k for k in _REQUIRED if k not in opts]
-    if missing:
-        raise SpecError(f"{where}: missing option(s) {', '.join(missing)}")
-
-    def ints(key, pattern=r"\d+(\.\d+)*"):
-        v = opts[key]
-        if not re.fullmatch(pattern, v) or min(int(x) for x in v.split(".")) < 1:
-            raise SpecError(f"{where}: {key}{v} must be positive integers separated by '.'")
-        return tuple(int(x) for x in v.split("."))
-
-    if not re.fullmatch(r"[1-9][1-9]", opts["s"]):
-        raise SpecError(f"{where}: s{opts['s']} must be a pair of stride digits such as s11 or s22")
-    out = {
-        "repeat": ints("r", r"\d+")[0], "k": ints("k"), "a": len(ints("a")), "p": len(ints("p")),
-        "s": (int(opts["s"][0]), int(opts["s"][1])), "e": ints("e", r"\d+")[0],
-        "i": ints("i", r"\d+")[0], "o": ints("o", r"\d+")[0], "swish": "sw" in opts, "skip": "noskip" not in opts,
-        "se": None,
-    }
-    for key in ("a", "p"):
-        if set(ints(key)) != {1}:
-            raise SpecError(f"{where}: {key}{opts[key]}: expand/project kernels must all be 1")
-    if "se" in opts:
-        try:
-            se = float(opts["se"])
-        except ValueError:
-            raise SpecError(f"{where}: se{opts['se']} must be a number in (0, 1]") from None
-        if not 0 < se <= 1:
-            raise SpecError(f"{where}: se{opts['se']} must be a number in (0, 1]")
-        out["se"] = se
-    return out
+    """Decode one block string as the official ``MixnetDecoder`` does (``tpu_strings``: the grammar
+    MnasNet and EfficientNet share, with multi-kernel ``k3.5``, the ``a``/``p`` group counts and
+    ``sw``). Returns plain values; raises SpecError naming the bad option."""
+    return tpu_strings.decode(text, ("r", "k", "a", "p", "s", "e", "i", "o", "se", "sw", "noskip"),
+                              ("r", "k", "a", "p", "s", "e", "i", "o"), "r1_k3.5_a1_p1_s11_e6_i24_o40", "MixNet")
 
 
 def split_channels(total: int, groups: int) -> Tuple[int, ...]:

@@ -30,13 +30,13 @@ dict). Both are equal at alpha 1.
 """
 from __future__ import annotations
 
-import re
 from typing import List, Sequence
 
 from ..errors import SpecError
 from ..network import Knob, Network, register
 from ..rounding import divisible8
 from ..spec import Block, NetSpec, blk
+from . import tpu_strings
 
 SOURCE = "arXiv 1807.11626 Figure 7; tensorflow/tpu models/official/mnasnet (mnasnet_models.py, mnasnet_model.py)"
 
@@ -59,54 +59,14 @@ MNASNET_SMALL = (  # mnasnet_models.mnasnet_small, stem 8, dropout 0
 )
 HEAD = 1280
 
-_OPTION = re.compile(r"([a-z]+)(\d.*)?$")
-_KEYS = ("r", "k", "s", "e", "i", "o", "se", "noskip")
-_REQUIRED = ("r", "k", "s", "e", "i", "o")
-
-
 def parse_block_string(text: str) -> dict:
-    """Decode one official MnasNet / EfficientNet block string (``r1_k3_s11_e1_i32_o16_se0.25``).
-
-    Returns ``{repeat, k, s: (sh, sw), e, i, o, se: float or None, skip: bool}``; raises SpecError
-    naming the bad option (an unknown key, a missing one, a malformed value)."""
-    where = f"block string {text!r}"
-    if not isinstance(text, str) or not text:
-        raise SpecError(f"{where}: expected a non-empty string like 'r2_k3_s22_e6_i16_o24_se0.25'")
-    opts = {}
-    for pos, part in enumerate(text.split("_")):
-        m = _OPTION.match(part)
-        if not m or m.group(1) not in _KEYS:
-            raise SpecError(f"{where}: option {pos + 1} {part!r} is not one of {', '.join(_KEYS)} followed by its "
-                            f"value")
-        key, value = m.groups()
-        if key in opts:
-            raise SpecError(f"{where}: option {key!r} given twice")
-        if (key == "noskip") != (value is None):
-            raise SpecError(f"{where}: option {part!r}: " + ("noskip takes no value" if key == "noskip"
-                                                              else f"{key} needs a value, e.g. {key}1"))
-        opts[key] = value
-    missing = [k for k in _REQUIRED if k not in opts]
-    if missing:
-        raise SpecError(f"{where}: missing option(s) {', '.join(missing)}")
-    out = {}
-    for key, name in (("r", "repeat"), ("k", "k"), ("e", "e"), ("i", "i"), ("o", "o")):
-        if not re.fullmatch(r"[1-9]\d*", opts[key]):
-            raise SpecError(f"{where}: {key}{opts[key]} must be a positive integer")
-        out[name] = int(opts[key])
-    if not re.fullmatch(r"[1-9][1-9]", opts["s"]):
-        raise SpecError(f"{where}: s{opts['s']} must be a pair of stride digits such as s11 or s22")
-    out["s"] = (int(opts["s"][0]), int(opts["s"][1]))
-    out["se"] = None
-    if "se" in opts:
-        try:
-            se = float(opts["se"])
-        except ValueError:
-            se = -1.0
-        if not 0 < se <= 1:
-            raise SpecError(f"{where}: se{opts['se']} must be a number in (0, 1]")
-        out["se"] = se
-    out["skip"] = "noskip" not in opts
-    return out
+    """Decode one official MnasNet / EfficientNet block string (``r1_k3_s11_e1_i32_o16_se0.25``;
+    the grammar in ``tpu_strings``). Returns ``{repeat, k, s: (sh, sw), e, i, o, se: float or None,
+    skip: bool}``; raises SpecError naming the bad option."""
+    b = tpu_strings.decode(text, ("r", "k", "s", "e", "i", "o", "se", "noskip"), ("r", "k", "s", "e", "i", "o"),
+                           "r2_k3_s22_e6_i16_o24_se0.25")
+    return {"repeat": b["repeat"], "k": b["k"][0], "e": b["e"], "i": b["i"], "o": b["o"], "s": b["s"],
+            "se": b["se"], "skip": b["skip"]}
 
 
 def mbconv_stages(name: str, strings: Sequence[str], stem: int, *, act: str, use_se: bool = True,
