@@ -49,6 +49,9 @@ class Published:
     extra: Dict = field(default_factory=dict, compare=False, hash=False)
     #: set by ``lookup`` when the figure was published for another reading of the graph asked for
     note: str = ""
+    #: how the figure was measured when not on the float model this graph is (``device=s8-int8``:
+    #: an int8 deployment's accuracy); such figures are kept but never shown as the graph's top-1
+    condition: str = ""
 
     @property
     def knob_dict(self) -> dict:
@@ -78,6 +81,10 @@ def _top1(r: dict) -> Optional[Tuple[float, str]]:
     return None
 
 
+#: knobs of a figures row that say how it was measured, not which graph (docs/reproduction.md)
+MEASUREMENT_KNOBS = ("device", "batch")
+
+
 @lru_cache(maxsize=None)
 def records() -> Tuple[Published, ...]:
     """Every published top-1 figure in ``data/``."""
@@ -94,13 +101,15 @@ def records() -> Tuple[Published, ...]:
             continue
         knobs = parse_knobs(r["knobs"], r["_where"])
         alpha, res, classes = knobs.pop("alpha", None), knobs.pop("res", None), knobs.pop("classes", 1000)
+        condition = "; ".join(f"{k}={knobs.pop(k)}" for k in MEASUREMENT_KNOBS if k in knobs)
         c = cost.get((r["source"], r["table"], r["model"]), {})
         out.append(Published(
             model=r["model"], network=r["network"], alpha=alpha, resolution=res,
             knobs=tuple(sorted((k, str(v)) for k, v in knobs.items())), classes=classes, top1=got[0],
             top1_printed=got[1], source=f"{r['source']}, table {r['table']}",
             release="release" in r["table"].lower() or "release" in r["source"].lower(),
-            madds_M=c.get("madds"), params_M=c.get("params"), extra={"file": f"{r['_paper']}.csv"}))
+            madds_M=c.get("madds"), params_M=c.get("params"), extra={"file": f"{r['_paper']}.csv"},
+            condition=condition))
     return tuple(out)
 
 
@@ -170,7 +179,7 @@ def lookup_all(network: str, alpha: Optional[float] = None, res: Optional[int] =
     their ``note``); release tables before paper tables."""
     found = []
     for p in records():
-        if not p.network:
+        if not p.network or p.condition:  # a quantized deployment's figure is not the float graph's
             continue
         note = reading(p, network, alpha, res, knobs)
         if note is not None:
@@ -192,7 +201,7 @@ def family_points(network: str, knobs: Optional[dict] = None) -> List[Published]
     net = get(network)
     best: Dict[tuple, Published] = {}
     for p in records():
-        if p.network != network:
+        if p.network != network or p.condition:
             continue
         key = (p.alpha if p.alpha is not None else net.default_alpha, p.resolution or net.default_res)
         if key not in best:

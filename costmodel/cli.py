@@ -15,7 +15,12 @@ import sys
 import click
 from click.exceptions import NoArgsIsHelpError
 
+from . import __version__
 from .errors import CostModelError
+
+#: the name this project is installed under (setup.cfg); the package index's "costmodel" is an
+#: unrelated project. The import name and the command stay ``costmodel``.
+DISTRIBUTION = "cnn-costmodel"
 
 #: command name -> module under costmodel.commands
 COMMANDS = {
@@ -49,7 +54,8 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="costmodel")
+@click.version_option(version=__version__, prog_name="costmodel",
+                      message=f"%(prog)s, version %(version)s (distribution {DISTRIBUTION})")
 def cli():
     """Analytical cost model for efficient convolutional networks: params, Mult-Adds, FLOPs,
     memory traffic and peak memory, for the published families and your own variants."""

@@ -36,7 +36,7 @@ def data_dir() -> str:
     for d in (os.path.join(os.path.dirname(_HERE), "data"), os.path.join(_HERE, "_data")):
         if os.path.isdir(d):
             return d
-    raise CostModelError("the data/ folder of published figures is missing; reinstall costmodel")
+    raise CostModelError("the data/ folder of published figures is missing; reinstall from a checkout: pip install .")
 
 
 def data_path(name: str) -> str:

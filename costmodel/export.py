@@ -1,36 +1,49 @@
 """Spreadsheets for design reviews: a summary sheet (one row per candidate: totals, published top-1
-where known, units in the headers) and one per-layer sheet per candidate, with frozen header rows,
-autofilters, thousands separators and column widths that fit; or the summary as CSV.
+where known, units in the headers), one per-layer sheet per candidate with its total row, and a
+"notes" sheet (the conventions, where each top-1 comes from, and every configuration a network
+cannot build, skipped with its reason); or the summary as CSV.
 
-Written with XlsxWriter: a write-only library (review workbooks are generated, never edited in
-place), faster than openpyxl at writing, with rich cell formats, freeze panes, autofilters and a
-constant-memory mode that streams rows to disk. The tests read files back with openpyxl.
-Files are written atomically (``fileio.atomic_path``).
+The workbook is written by the one renderer (``costmodel.render.workbook_bytes``), so it looks like
+every other workbook the tool writes: bold frozen header, autofilter over the rows only, the
+roll-up row in bold below a blank row (outside the filter range, so sorting never mixes it in),
+number formats with thousands separators. Files are written atomically (``costmodel.fileio``).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import CostModelError
+from .errors import CostModelError, GraphError, KnobError
+from .render import Column, Table
 
-#: (header with unit, totals key, kind) of the summary sheet's cost columns
+#: the summary sheet's cost columns (header with unit)
 SUMMARY_COSTS = [
-    ("params (count)", "params", "int"),
-    ("params with BN (count)", "params_with_bn", "int"),
-    ("Mult-Adds (count)", "madds", "int"),
-    ("FLOPs (count)", "flops", "int"),
-    ("MAC (elements)", "mac", "int"),
-    ("MAC (bytes, 32-bit)", "mac_bytes", "int"),
-    ("peak activations (bytes, 32-bit)", "peak_activation_bytes", "int"),
+    Column("params", "params (count)"), Column("params_with_bn", "params with BN (count)"),
+    Column("madds", "Mult-Adds (count)"), Column("flops", "FLOPs (count)"), Column("mac", "MAC (elements)"),
+    Column("mac_bytes", "MAC (bytes, 32-bit)"), Column("peak_activation_bytes", "peak activations (bytes, 32-bit)"),
 ]
+SUMMARY_HEAD = [Column("network", "network", "text"), Column("family", "family", "text"),
+                Column("alpha", "alpha", "g"), Column("resolution", "resolution (px)"),
+                Column("classes", "classes"), Column("knobs", "knobs", "text")]
+SUMMARY_TAIL = [Column("top1", "published top-1 (%)", "pct"), Column("top1_source", "top-1 source", "text")]
 LAYER_COLUMNS = [
-    ("layer", "name", "text"), ("op", "op", "text"), ("block", "block", "text"),
-    ("input (HxWxC)", "input_shape", "shape"), ("output (HxWxC)", "output_shape", "shape"),
-    ("params (count)", "params", "int"), ("params with BN (count)", "params_with_bn", "int"),
-    ("Mult-Adds (count)", "madds", "int"), ("FLOPs (count)", "flops", "int"), ("MAC (elements)", "mac", "int"),
-    ("arithmetic intensity (Mult-Adds / MAC element)", "arithmetic_intensity", "float"),
+    Column("name", "layer", "text"), Column("op", "op", "text"), Column("block", "block", "text"),
+    Column("input_shape", "input (HxWxC)", "shape"), Column("output_shape", "output (HxWxC)", "shape"),
+    Column("params", "params (count)"), Column("params_with_bn", "params with BN (count)"),
+    Column("madds", "Mult-Adds (count)"), Column("flops", "FLOPs (count)"), Column("mac", "MAC (elements)"),
+    Column("arithmetic_intensity", "arithmetic intensity (Mult-Adds / MAC element)", "float"),
+]
+#: what the notes sheet says about the numbers
+CONVENTIONS = [
+    "Every count is an exact integer at batch size 1 (cells hold exact values below 2^53; larger ones are text).",
+    "MAC = memory access cost in elements (ShuffleNet V2 section 2): feature maps read + written + weights read, "
+    "BatchNorm folded and activations fused; MAC bytes at 32 bits per value.",
+    "peak activations = the lowest peak of live activation memory over execution orders, 32-bit, in bytes "
+    "(KB = 1000 bytes).",
+    "published top-1 = ImageNet top-1 accuracy from data/ with its source; blank where none is published for "
+    "that graph; a note in the source cell says where the figure was published for another reading of the graph.",
+    "Each per-layer sheet ends with its total row in bold, below a blank row and outside the filter range.",
 ]
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -48,6 +61,8 @@ class Candidate:
     report: object = None
     top1: Optional[float] = None
     top1_source: str = ""
+    #: the network as the user named it (a registry name, a spec file, ...)
+    source: str = ""
 
     @property
     def title(self) -> str:
@@ -55,73 +70,107 @@ class Candidate:
         return f"{self.network} {self.alpha:g}-{self.resolution}" + (f" {k}" if k else "")
 
 
-def summary_costs(cands: Sequence[Candidate]):
-    """SUMMARY_COSTS, plus the predicted latency when the candidates carry one (export --device)."""
-    dev = next((c.report.totals.get("latency_device") for c in cands if "latency_s" in c.report.totals), None)
-    return SUMMARY_COSTS + ([(f"latency (s, {dev})", "latency_s", "float")] if dev else [])
+def _config(name, a, r) -> str:
+    parts = [name] + ([f"alpha {a:g}"] if a is not None else []) + ([f"resolution {r}"] if r is not None else [])
+    return " ".join(parts)
 
 
 def candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
                resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None, device=None,
-               **knobs) -> List[Candidate]:
+               skipped: Optional[List[Tuple[str, str]]] = None, **knobs) -> List[Candidate]:
     """Every (network, alpha, resolution) of the grid, analyzed, with published top-1 if known
-    (and, with ``device``, the latency predicted on it: totals ``latency_s``)."""
-    out = _candidates(nets, alphas, resolutions, classes, **knobs)
+    (and, with ``device``, the latency predicted on it: totals ``latency_s``).
+
+    ``skipped``: a list to collect the configurations a network cannot build (an alpha it does not
+    define, a resolution below its minimum, a knob it does not have: a ``KnobError`` or
+    ``GraphError``), as (configuration, reason), instead of failing on the first; an unknown
+    network or a malformed spec file still fails, and so does a grid with nothing left."""
+    from .sources import source_kind
+    out: List[Candidate] = []
+    refused: List[Tuple[str, str]] = []
+    for name in nets:
+        if source_kind(name) == "registry":
+            from .registry import get
+            get(name)  # an unknown name is an error, not a configuration to skip
+        for a in (alphas or [None]):
+            for r in (resolutions or [None]):
+                try:
+                    out.append(_candidate(name, a, r, classes, **knobs))
+                except (KnobError, GraphError) as e:
+                    if skipped is None:
+                        raise
+                    refused.append((_config(name, a, r), str(e)))
+    if skipped is not None:
+        skipped.extend(refused)
+        if not out:
+            raise CostModelError(f"nothing to export: no configuration builds ({len(refused)} refused; first: "
+                                 f"{refused[0][0]}: {refused[0][1]})")
     if device is not None:
         from .roofline import device as get_device, latency_for
         dev = get_device(device)
-        for name, c in zip(_names(nets, alphas, resolutions), out):
-            c.report.totals["latency_s"] = latency_for(name, [(c.alpha, c.resolution)], dev, classes, **knobs)[0]
+        for c in out:
+            c.report.totals["latency_s"] = latency_for(c.source, [(c.alpha, c.resolution)], dev, classes, **knobs)[0]
             c.report.totals["latency_device"] = f"{dev.name}, {dev.model}"
     return out
 
 
-def _names(nets, alphas, resolutions):
-    return [n for n in nets for _ in (alphas or [None]) for _ in (resolutions or [None])]
-
-
-def _candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
-                resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None,
-                **knobs) -> List[Candidate]:
+def _candidate(name, a, r, classes, **knobs) -> Candidate:
     from .accuracy import lookup
     from .analysis import analyze
     from .registry import build, resolve
     from .sources import load, source_kind
-    out = []
-    for name in nets:
-        for a in (alphas or [None]):
-            for r in (resolutions or [None]):
-                if source_kind(name) != "registry":  # a spec file, block string or ONNX model
-                    g = load(name, a, r, classes, **knobs)
-                    m = g.meta
-                    out.append(Candidate(m["network"], m.get("family", ""), m["alpha"], m["resolution"],
-                                         m.get("classes", 0), {}, analyze(g)))
-                    continue
-                net, alpha, res, cls, full = resolve(name, a, r, classes, **knobs)
-                rep = analyze(build(name, alpha=alpha, res=res, classes=cls, **knobs))
-                p = lookup(net.name, alpha, res, full)
-                shown = {k: full.get(k, v) for k, v in knobs.items()}  # the knobs the user chose
-                out.append(Candidate(net.name, net.family, alpha, res, cls, shown, rep,
-                                     p.top1 if p else None, p.cited if p else ""))
-    return out
+    if source_kind(name) != "registry":  # a spec file, block string or ONNX model
+        g = load(name, a, r, classes, **knobs)
+        m = g.meta
+        return Candidate(m["network"], m.get("family", ""), m["alpha"], m["resolution"], m.get("classes", 0), {},
+                         analyze(g), source=name)
+    net, alpha, res, cls, full = resolve(name, a, r, classes, **knobs)
+    rep = analyze(build(name, alpha=alpha, res=res, classes=cls, **knobs))
+    p = lookup(net.name, alpha, res, full)
+    shown = {k: full.get(k, v) for k, v in knobs.items()}  # the knobs the user chose
+    return Candidate(net.name, net.family, alpha, res, cls, shown, rep, p.top1 if p else None,
+                     p.cited if p else "", source=name)
 
 
-def summary_rows(cands: Sequence[Candidate]):
-    headers = ["network", "family", "alpha", "resolution (px)", "classes", "knobs"] + \
-        [h for h, _, _ in summary_costs(cands)] + ["published top-1 (%)", "top-1 source"]
+def summary_costs(cands: Sequence[Candidate]) -> List[Column]:
+    """SUMMARY_COSTS, plus the predicted latency when the candidates carry one (export --device)."""
+    dev = next((c.report.totals.get("latency_device") for c in cands if "latency_s" in c.report.totals), None)
+    return SUMMARY_COSTS + ([Column("latency_s", f"latency (s, {dev})", "float")] if dev else [])
+
+
+def summary_table(cands: Sequence[Candidate], skipped: Sequence[Tuple[str, str]] = ()) -> Table:
+    """One row per candidate: the configuration, its totals and its published top-1; its notes are
+    the conventions and the skipped configurations (first on the notes sheet)."""
+    cols = SUMMARY_HEAD + summary_costs(cands) + SUMMARY_TAIL
     rows = []
     for c in cands:
         t = c.report.totals
-        rows.append([c.network, c.family, c.alpha, c.resolution, c.classes,
-                     "; ".join(f"{k}={v}" for k, v in c.knobs.items())]
-                    + [t.get(k) for _, k, _ in summary_costs(cands)] + [c.top1, c.top1_source])
-    return headers, rows
+        rows.append({"network": c.network, "family": c.family, "alpha": c.alpha, "resolution": c.resolution,
+                     "classes": c.classes, "knobs": "; ".join(f"{k}={v}" for k, v in c.knobs.items()),
+                     **{col.key: t.get(col.key) for col in summary_costs(cands)},
+                     "top1": c.top1, "top1_source": c.top1_source})
+    return Table(f"{len(cands)} candidate(s): totals and published top-1", cols, rows, notes=notes(skipped),
+                 sheet="summary")
+
+
+def summary_rows(cands: Sequence[Candidate]):
+    """(headers, rows) of the summary, values exact (for CSV)."""
+    t = summary_table(cands)
+    return [c.header for c in t.columns], [[r.get(c.key) for c in t.columns] for r in t.rows]
+
+
+def layer_table(c: Candidate) -> Table:
+    """A candidate's per-layer table with its total row."""
+    from .formatting import report_title
+    t = c.report.totals
+    total = {"name": "total", **{col.key: t.get(col.key) for col in LAYER_COLUMNS[5:10]}}
+    return Table(report_title(c.report), LAYER_COLUMNS, list(c.report.rows), total)
 
 
 def sheet_names(titles: Sequence[str]) -> List[str]:
     """Excel sheet names: at most 31 characters, none of []:*?/\\, unique (case-insensitive),
     numbered so that they stay in candidate order."""
-    out, seen = [], {"summary"}
+    out, seen = [], {"summary", "notes"}
     for i, t in enumerate(titles, 1):
         base = _BAD_SHEET_CHARS.sub("_", f"{i} {t}").strip("'")[:31].rstrip()
         name, k = base, 2
@@ -134,77 +183,41 @@ def sheet_names(titles: Sequence[str]) -> List[str]:
     return out
 
 
-def _cell(v, kind):
-    if kind == "shape":
-        from .formatting import hwc
-        return hwc(v) if v not in (None, "", []) else ""
-    return v
+def notes(skipped: Sequence[Tuple[str, str]] = ()) -> List[str]:
+    """The conventions, then the configurations a network cannot build (each with its reason)."""
+    from .analysis import convention
+    out = CONVENTIONS + ["counts: " + convention(1)]
+    if skipped:
+        out += [f"skipped: {len(skipped)} configuration(s) a network cannot build:"]
+        out += [f"  {what}: {why}" for what, why in skipped]
+    return out
 
 
-def _width(values, header) -> int:
-    def w(v):
-        if isinstance(v, int) and not isinstance(v, bool):
-            return len(f"{v:,}")
-        if isinstance(v, float):
-            return len(f"{v:,.3f}")
-        return len(str(v if v is not None else ""))
-    return min(60, max([len(header) * 0.9] + [w(v) for v in values]) + 2)
-
-
-def write_xlsx(path: str, cands: Sequence[Candidate]) -> None:
-    """Write the review workbook (summary + one per-layer sheet per candidate) atomically."""
-    import xlsxwriter
-    from .fileio import atomic_path
+def workbook(cands: Sequence[Candidate], skipped: Sequence[Tuple[str, str]] = ()) -> bytes:
+    """The review workbook: summary, one per-layer sheet per candidate, notes."""
+    from .render import workbook_bytes
     if not cands:
         raise CostModelError("nothing to export: no candidates")
-    with atomic_path(path, ".xlsx") as tmp:
-        wb = xlsxwriter.Workbook(tmp, {"constant_memory": True})
-        fmt = {"head": wb.add_format({"bold": True, "bg_color": "#DDE4EE", "text_wrap": True, "valign": "top",
-                                      "border": 1}),
-               "int": wb.add_format({"num_format": "#,##0"}),
-               "float": wb.add_format({"num_format": "#,##0.000"}),
-               "alpha": wb.add_format({"num_format": "0.00##"}),
-               "pct": wb.add_format({"num_format": "0.0"})}
-        headers, rows = summary_rows(cands)
-        kinds = ["text", "text", "alpha", "int", "int", "text"] + [k for _, _, k in summary_costs(cands)] + ["pct",
-                                                                                                       "text"]
-        _sheet(wb, "summary", headers, rows, kinds, fmt)
-        for name, c in zip(sheet_names([c.title for c in cands]), cands):
-            hs = [h for h, _, _ in LAYER_COLUMNS]
-            lrows = [[_cell(r.get(k, ""), kind) for _, k, kind in LAYER_COLUMNS] for r in c.report.rows]
-            t = c.report.totals
-            lrows.append(["total", "", "", "", ""] + [t.get(k) for _, k, _ in LAYER_COLUMNS[5:10]] + [None])
-            _sheet(wb, name, hs, lrows, [k if k != "shape" else "text" for _, _, k in LAYER_COLUMNS], fmt)
-        wb.close()
+    tables = [summary_table(cands, skipped)] + [layer_table(c) for c in cands]
+    names = ["summary"] + sheet_names([c.title for c in cands])
+    return workbook_bytes(tables, names)
 
 
-def _sheet(wb, name, headers, rows, kinds, fmt):
-    ws = wb.add_worksheet(name)
-    for j, h in enumerate(headers):
-        ws.set_column(j, j, _width([r[j] for r in rows], h), fmt.get(kinds[j]))
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
-    ws.set_row(0, 30)
-    ws.write_row(0, 0, headers, fmt["head"])
-    for i, r in enumerate(rows, 1):
-        for j, v in enumerate(r):
-            if v is None or v == "":
-                continue
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 2 ** 53:
-                ws.write_number(i, j, v, fmt.get(kinds[j]))  # doubles are exact below 2**53
-            else:
-                ws.write_string(i, j, str(v))
+def write_xlsx(path: str, cands: Sequence[Candidate], skipped: Sequence[Tuple[str, str]] = ()) -> None:
+    """Write the review workbook atomically ('-': standard output, refused on a terminal)."""
+    from .fileio import write_atomic
+    write_atomic(path, workbook(cands, skipped))
 
 
 def write_csv(path: str, cands: Sequence[Candidate]) -> None:
     """The summary table as CSV (exact integers), written atomically."""
     from .fileio import write_atomic
-    from .formatting import csv_text
+    from .render import csv_text
     headers, rows = summary_rows(cands)
     write_atomic(path, csv_text(headers, [["" if v is None else v for v in r] for r in rows]))
 
 
-def write(path: str, cands: Sequence[Candidate]) -> None:
+def write(path: str, cands: Sequence[Candidate], skipped: Sequence[Tuple[str, str]] = ()) -> None:
     """The workbook (.xlsx) or the summary (.csv), by the suffix of ``path``; '-' is the workbook
     on standard output."""
     import os
@@ -212,10 +225,11 @@ def write(path: str, cands: Sequence[Candidate]) -> None:
     from .fileio import is_stdout
     ext = ".xlsx" if is_stdout(path) else os.path.splitext(path)[1].lower()
     if ext == ".xlsx":
-        return write_xlsx(path, cands)
+        return write_xlsx(path, cands, skipped)
     if ext == ".csv":
         return write_csv(path, cands)
     raise CostModelError(f"cannot export to {path!r}: the file name must end in .xlsx or .csv")
 
 
-__all__ = ["Candidate", "candidates", "write", "write_xlsx", "write_csv", "sheet_names", "summary_rows"]
+__all__ = ["Candidate", "candidates", "write", "write_xlsx", "write_csv", "workbook", "sheet_names", "summary_rows",
+           "summary_table", "layer_table", "notes"]

@@ -1,7 +1,8 @@
-"""Constraint search over a grid: the configurations within a budget, ranked by published top-1,
-else interpolated top-1 (``accuracy.interpolate``: linear in log Mult-Adds between the family's two
-neighbouring published points of the same network and knobs, never extrapolated), else by
-Mult-Adds (more compute first)."""
+"""Constraint search over a grid: the configurations within a budget, published top-1 first, then
+interpolated top-1 (``accuracy.interpolate``: linear in log Mult-Adds between the family's two
+neighbouring published points of the same network and knobs, never extrapolated), then by
+Mult-Adds (more compute first); ``accuracy=`` asks for published or interpolated figures only.
+Peak activation memory is computed at ``bits`` under a named ``schedule`` (``costmodel.memory``)."""
 from __future__ import annotations
 
 import re
@@ -50,44 +51,111 @@ def default_grid(name: str, **knobs):
     return alphas, res or [net.default_res]
 
 
+ACCURACY = ("published", "interpolated", "both")
+
+
+def _peak_column(df, name: str, classes, knobs: dict, bits: int, schedule: str):
+    """Peak activation bytes of every row under ``schedule`` (one exact plan per configuration)."""
+    from .memory import peak_bytes
+    from .sources import load
+    cache: Dict[tuple, int] = {}
+    out = []
+    for a, r in zip(df["alpha"], df["resolution"]):
+        key = (float(a), int(r))
+        if key not in cache:
+            cache[key] = peak_bytes(load(name, key[0], key[1], classes, **knobs), bits, schedule)
+        out.append(cache[key])
+    return df.assign(peak_activation_bytes=out)
+
+
+def _within(df, limits: Dict[str, int]):
+    for k, v in limits.items():
+        df = df[df[k] <= v]
+    return df
+
+
 def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = None,
-        resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None, **knobs):
+        resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None, *,
+        accuracy: str = "both", bits: int = 32, schedule: Optional[str] = None, **knobs):
     """DataFrame of the grid's configurations within every limit (totals key -> maximum), best
-    first, with ``top1`` and ``top1_basis`` (published / interpolated / '')."""
+    first, with ``top1`` (the figure ranked on), ``top1_basis`` (published / interpolated / ''),
+    ``top1_published`` and ``top1_interpolated`` (NaN where there is none).
+
+    ``accuracy``: ``published`` lists only configurations with a published top-1, ranked by it;
+    ``interpolated`` ranks every configuration by its family's published curve (linear in log
+    Mult-Adds between the two neighbouring published points, never extrapolated; at a published
+    point the curve is the published figure), dropping those outside the curve's range; ``both``
+    (default) lists the published configurations first, then the interpolated ones, each best
+    first, then the rest by Mult-Adds (more compute first): an estimate never outranks a measurement.
+    ``bits`` (8, 16, 32) sizes MAC and peak bytes; ``schedule`` (sequential, optimal, streamed;
+    default optimal) is the execution order the peak activation memory is computed for (the peak is
+    computed when a peak limit is given or a schedule is named)."""
     from .accuracy import family_points, interpolate, lookup
     from .analysis import analyze
+    from .memory import SCHEDULES, check_bits
     from .registry import build, resolve
     from .sweeps import sweep
     from .sources import source_kind
-    if source_kind(name) != "registry":  # a spec file / ONNX model: no published accuracy, ranked by compute
-        df = sweep(name, alphas, resolutions, classes, peak="peak_activation_bytes" in limits, **knobs)
-        for k, v in limits.items():
-            df = df[df[k] <= v]
-        df = df.assign(top1=float("nan"), top1_basis="", top1_source="", top1_note="")
-        return df.sort_values("madds", ascending=False, kind="stable").reset_index(drop=True)
-    net, _, _, classes, full = resolve(name, None, None, classes, **knobs)
-    da, dr = default_grid(name, **knobs)
-    alphas = list(alphas) if alphas else da
-    resolutions = list(resolutions) if resolutions else dr
-    df = sweep(name, alphas, resolutions, classes, peak="peak_activation_bytes" in limits, **knobs)
-    for k, v in limits.items():
-        df = df[df[k] <= v]
-    pts = []
-    for p in family_points(net.name, full):
-        t = analyze(build(net.name, alpha=p.alpha, res=p.resolution, classes=p.classes, **p.knob_dict)).totals
+    if accuracy not in ACCURACY:
+        raise CostModelError(f"unknown accuracy basis {accuracy!r}; accepted: {', '.join(ACCURACY)}")
+    if schedule is not None and schedule not in SCHEDULES:
+        raise CostModelError(f"unknown schedule {schedule!r}; accepted: {', '.join(SCHEDULES)}")
+    bits = check_bits(bits)
+    peak = "peak_activation_bytes" in limits or schedule is not None
+    schedule = schedule or "optimal"
+    others = {k: v for k, v in limits.items() if k != "peak_activation_bytes"}
+    registry = source_kind(name) == "registry"
+    if registry:
+        net, _, _, classes, full = resolve(name, None, None, classes, **knobs)
+        da, dr = default_grid(name, **knobs)
+        alphas = list(alphas) if alphas else da
+        resolutions = list(resolutions) if resolutions else dr
+    df = sweep(name, alphas, resolutions, classes, bits=bits, **knobs)
+    attrs = dict(df.attrs)
+    df = _within(df, others)  # the cheap budgets first: peaks are planned for what remains only
+    if peak:
+        df = _within(_peak_column(df, name, classes, knobs, bits, schedule), limits)
+    attrs.update(bits=bits, schedule=schedule if peak else None, accuracy=accuracy)
+    nan = float("nan")
+    if not registry:  # a spec file / ONNX model: no published accuracy, ranked by compute
+        if accuracy != "both":
+            raise CostModelError(f"{name}: --accuracy {accuracy} needs published accuracies, which only registry "
+                                 f"networks have; your own network is ranked by Mult-Adds")
+        df = df.assign(top1=nan, top1_basis="", top1_source="", top1_note="", top1_published=nan,
+                       top1_interpolated=nan)
+        df = df.sort_values("madds", ascending=False, kind="stable").reset_index(drop=True)
+        df.attrs.update(attrs)
+        return df
+    pts = []  # the curve's abscissa: each published configuration's Mult-Adds at the classes of this grid,
+    for p in family_points(net.name, full):  # so that the curve passes through the published rows exactly
+        t = analyze(build(net.name, alpha=p.alpha, res=p.resolution, classes=classes, **p.knob_dict)).totals
         pts.append((t["madds"], p.top1))
-    top1, basis, source, note = [], [], [], []
+    cols = {k: [] for k in ("top1", "top1_basis", "top1_source", "top1_note", "top1_published", "top1_interpolated")}
     for a, r, m in zip(df["alpha"], df["resolution"], df["madds"]):
         p = lookup(net.name, a, int(r), full)
-        if p is not None:  # note: the reading the figure was published for, where not this graph
-            top1.append(p.top1), basis.append("published"), source.append(p.source), note.append(p.note)
-            continue
         est = interpolate(int(m), pts)
-        top1.append(est), basis.append("interpolated" if est is not None else ""), source.append(""), note.append("")
-    df = df.assign(top1=top1, top1_basis=basis, top1_source=source, top1_note=note)
-    df = df.assign(_known=df["top1"].notna(), _acc=df["top1"].fillna(-1.0))
-    df = df.sort_values(["_known", "_acc", "madds"], ascending=[False, False, False], kind="stable")
-    return df.drop(columns=["_known", "_acc"]).reset_index(drop=True)
+        est = nan if est is None else est
+        if accuracy == "interpolated":
+            top, basis = est, ("interpolated" if est == est else "")
+        elif p is not None:
+            top, basis = p.top1, "published"
+        elif accuracy == "both" and est == est:
+            top, basis = est, "interpolated"
+        else:
+            top, basis = nan, ""
+        for k, v in (("top1", top), ("top1_basis", basis), ("top1_source", p.source if p else ""),
+                     ("top1_note", p.note if p else ""), ("top1_published", p.top1 if p else nan),
+                     ("top1_interpolated", est)):
+            cols[k].append(v)
+    df = df.assign(**cols)
+    if accuracy != "both":  # only what the basis asked for
+        df = df[df["top1_basis"] != ""]
+    rank = df["top1_basis"].map({"published": 0, "interpolated": 1}).fillna(2)
+    df = df.assign(_rank=rank, _acc=df["top1"].fillna(-1.0))
+    df = df.sort_values(["_rank", "_acc", "madds"], ascending=[True, False, False], kind="stable")
+    df = df.drop(columns=["_rank", "_acc"]).reset_index(drop=True)
+    df.attrs.update(attrs)
+    return df
 
 
 def render(df, fmt: str, limits: Dict[str, int]) -> str:
@@ -100,7 +168,8 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
     cols = [Column("alpha", "alpha", "g"), Column("resolution", "res (px)"), Column("params", "params"),
             Column("madds", "Mult-Adds"), Column("flops", "FLOPs")]
     if "peak_activation_bytes" in df.columns:
-        cols.append(Column("peak_activation_bytes", "peak (bytes)"))
+        cols.append(Column("peak_activation_bytes",
+                           f"peak (bytes, {df.attrs.get('bits', 32)}-bit, {df.attrs.get('schedule') or 'optimal'})"))
     if "latency_s" in df.columns:  # fit --device
         cols.append(Column("latency_ms", "latency (ms)", "float"))
     cols += [Column("top1", "top-1 (%)", "pct"), Column("basis", "basis", "text")]
@@ -118,8 +187,12 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
         lim += f"; latency on {df.attrs.get('device', '')}"
     title = (f"{name}: {len(rows)} configuration(s) fit ({lim}), best first" if rows
              else f"{name}: no configuration of the grid fits ({lim})")
-    note = ("top-1: published (data/), else interpolated linearly in log(Mult-Adds) between the family's "
-            "neighbouring published points, else ranked by Mult-Adds")
+    note = {"both": "top-1: published configurations first (data/), then the interpolated ones (linear in "
+                    "log(Mult-Adds) between the family's neighbouring published points), then the rest by Mult-Adds",
+            "published": "top-1: published configurations only (data/); --accuracy both adds interpolated ones",
+            "interpolated": "top-1: every configuration on its family's published curve (linear in log(Mult-Adds) "
+                            "between the neighbouring published points, equal to the figure at a published one; "
+                            "none outside the curve's range)"}[df.attrs.get("accuracy", "both")]
     return render_table(Table(title, cols, rows, notes=[note] + [f"[{i}] {n}" for i, n in enumerate(notes, 1)],
                               sheet="fit"), fmt)
 

@@ -88,6 +88,9 @@ class Network:
     derive: Optional[Callable[[dict], dict]] = None
     #: optional fn(knobs) -> the default resolution for these knobs (a head's own input size)
     res_for: Optional[Callable[[dict], int]] = None
+    #: optional fn(knobs) -> the smallest input side these knobs build (a classifier that pools
+    #: adaptively accepts less than one trained on a fixed map); ``min_res`` is the default knobs' one
+    min_res_for: Optional[Callable[[dict], int]] = None
     #: published top-1 etc. are looked up by the reproduction data, not stored here
 
     def knob(self, name: str) -> Knob:
@@ -96,6 +99,14 @@ class Network:
                 return k
         raise KnobError(f"{self.name} has no knob {name!r}; accepted: "
                         f"{', '.join(k.name for k in self.knobs) or 'none'}")
+
+    def min_res_of(self, knobs: Optional[dict] = None) -> int:
+        """The smallest input side (pixels) the network builds with ``knobs`` (defaults filled in)."""
+        if self.min_res_for is None:
+            return self.min_res
+        full = {k.name: k.default for k in self.knobs}
+        full.update(knobs or {})
+        return self.min_res_for(full)
 
     @property
     def depth_rule(self) -> Optional[str]:

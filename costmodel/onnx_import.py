@@ -3,7 +3,7 @@ and rebuild it as a costmodel ``Graph``, inferring every shape with costmodel's 
 
 Only the graph structure and the initializers' dims are read (weights are never decoded; small
 constant tensors - reshape targets, split sizes, clip bounds, attention scales - are).
-``pip install '.[onnx]'``.
+``pip install '.[onnx]'`` from a checkout.
 
 The importer is one class made of mixins, one module per job:
 

@@ -78,7 +78,7 @@ def configure(name: str, alpha=None, res=None, classes=None, depth=None, **knobs
             raise KnobError(msg if msg.startswith(f"{net.name}:") else f"{net.name}: {msg}") from None
     if res is None:
         res = (net.res_for(full) if net.res_for is not None else None) or net.default_res
-    hw = validate.resolution(res, net.name, net.min_res)
+    hw = validate.resolution(res, net.name, net.min_res_of(full))
     return Config(net, alpha, hw, classes, depth, full)
 
 

@@ -1,6 +1,7 @@
 """Plots and review spreadsheets produced and read back (openpyxl); published-accuracy lookup."""
 import csv
 import io
+import re
 import subprocess
 import sys
 
@@ -102,7 +103,7 @@ def test_xlsx_review_workbook(tmp_path):
     assert r.returncode == 0, r.stderr
     wb = openpyxl.load_workbook(out)
     names = wb.sheetnames
-    assert names[0] == "summary" and len(names) == 1 + 8
+    assert names[0] == "summary" and len(names) == 1 + 8 + 1   # summary, 8 candidates, notes
     assert len(set(n.lower() for n in names)) == len(names) and all(len(n) <= 31 for n in names)
     ws = wb["summary"]
     head = [c.value for c in ws[1]]
@@ -121,9 +122,13 @@ def test_xlsx_review_workbook(tmp_path):
     rep = costmodel.analyze(costmodel.build("mobilenet_v2", alpha=0.5, res=160))
     assert names[1].startswith("1 mobilenet_v2 0.5-160")
     assert [c.value for c in layer[1]][:5] == ["layer", "op", "block", "input (HxWxC)", "output (HxWxC)"]
-    assert layer.max_row == 1 + len(rep.rows) + 1 and layer.freeze_panes == "A2" and layer.auto_filter.ref
-    assert layer.cell(layer.max_row, 1).value == "total"
+    assert layer.freeze_panes == "A2" and layer.auto_filter.ref == f"A1:K{1 + len(rep.rows)}"   # layers only
+    assert layer.max_row == 1 + len(rep.rows) + 2 and layer.cell(layer.max_row - 1, 1).value is None
+    total = layer[layer.max_row]   # the roll-up: below a blank row, outside the filter range, bold
+    assert total[0].value == "total" and total[0].font.b and total[7].font.b
+    assert total[7].value == rep.totals["madds"] and total[7].number_format == "#,##0"
     assert layer.cell(2, 4).value == "160x160x3"
+    assert "notes" in names and names[-1] == "notes"
 
 
 def test_csv_summary(tmp_path):
@@ -152,3 +157,57 @@ def test_sweep_as_xlsx(tmp_path):
     assert ws.max_row == 1 + 4 * 3 and "Mult-Adds (count)" in head and ws.freeze_panes == "A2"
     assert "MAC (bytes, 32-bit)" in head and "resolution (px)" in head  # units in the headers
     assert ws.cell(2, head.index("Mult-Adds (count)") + 1).number_format == "#,##0"
+
+
+def test_export_skips_what_a_network_cannot_build_and_lists_it(tmp_path, cli):
+    """issue 15: ShuffleNet V2 defines no alpha 0.75; the others are exported, the refusal is listed."""
+    openpyxl = pytest.importorskip("openpyxl")
+    out = tmp_path / "m.xlsx"
+    r = cli("export", "mobilenet_v2", "shufflenet_v2", "--alpha", "0.5,0.75,1.0", "-o", out)
+    assert r.code == 0, r.err
+    assert r.err.strip() == ("costmodel: skipped shufflenet_v2 alpha 0.75: shufflenet_v2: alpha 0.75 is not defined "
+                             "for this network; accepted: 0.5, 1, 1.5, 2 (listed in the notes sheet)")
+    wb = openpyxl.load_workbook(out)
+    ws = wb["summary"]
+    got = [(ws.cell(i, 1).value, ws.cell(i, 3).value) for i in range(2, ws.max_row + 1)]
+    assert got == [("mobilenet_v2", 0.5), ("mobilenet_v2", 0.75), ("mobilenet_v2", 1), ("shufflenet_v2", 0.5),
+                   ("shufflenet_v2", 1)]
+    assert len(wb.sheetnames) == 1 + 5 + 1
+    notes = [row[0] for row in wb["notes"].iter_rows(values_only=True) if row[0]]
+    assert "  skipped: 1 configuration(s) a network cannot build:" in notes
+    why = "shufflenet_v2 alpha 0.75: shufflenet_v2: alpha 0.75 is not defined"
+    assert any(n.strip().startswith(why) for n in notes)
+    assert any("KB = 1000 bytes" in n for n in notes)          # the conventions
+    # the CSV summary skips it too (said on stderr), and nothing left to build is an error
+    r = cli("export", "mobilenet_v2", "shufflenet_v2", "--alpha", "0.75", "-o", tmp_path / "m.csv")
+    assert r.code == 0 and "skipped shufflenet_v2 alpha 0.75" in r.err
+    assert len(list(csv.DictReader(io.StringIO((tmp_path / "m.csv").read_text())))) == 1
+    r = cli("export", "shufflenet_v2", "--alpha", "0.75", "-o", tmp_path / "n.xlsx")
+    assert r.code == 2 and r.err.startswith("costmodel: error: nothing to export")
+    assert not (tmp_path / "n.xlsx").exists()
+    r = cli("export", "mobilenet_v2", "nosuchnet", "-o", tmp_path / "n.xlsx")   # a typo is not skipped
+    assert r.code == 2 and "unknown network" in r.err and not (tmp_path / "n.xlsx").exists()
+
+
+def test_every_workbook_looks_the_same(tmp_path, cli):
+    """export, table and sweep workbooks come from one writer: bold frozen header, thousands
+    separators, a notes sheet; a roll-up row is bold and outside the filter range."""
+    openpyxl = pytest.importorskip("openpyxl")
+    files = {"export": ["export", "mobilenet_v1", "-a", "0.5", "-r", "128"], "table": ["table", "mobilenet_v1",
+             "--alpha", "0.5", "--res", "128", "-f", "xlsx"], "sweep": ["sweep", "mobilenet_v1", "-a", "0.5",
+                                                                         "-r", "128", "-f", "xlsx"]}
+    for kind, args in files.items():
+        out = tmp_path / f"{kind}.xlsx"
+        r = cli(*args, "-o", out)
+        assert r.code == 0, (kind, r.err)
+        wb = openpyxl.load_workbook(out)
+        assert wb.sheetnames[-1] == "notes", kind
+        for ws in wb.worksheets[:-1]:
+            head = ws[1]
+            assert ws.freeze_panes == "A2" and all(c.font.b for c in head if c.value), (kind, ws.title)
+            assert ws.auto_filter.ref.startswith("A1:"), (kind, ws.title)
+            last_filtered = int(re.search(r"(\d+)$", ws.auto_filter.ref).group(1))
+            ints = [c for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, int)]
+            assert ints and all(c.number_format.startswith("#,##0") for c in ints), (kind, ws.title)
+            if ws.max_row > last_filtered:   # a roll-up row: after a blank row, in bold
+                assert ws.max_row == last_filtered + 2 and ws.cell(ws.max_row, 1).font.b, (kind, ws.title)

@@ -17,8 +17,10 @@ from .sweep import grid_options, parse_grid
                     "table (.csv), atomically (the workbook for '-').")
 def cmd(nets, alpha, res, classes, output, device=None, **kwargs):
     """Export every candidate NET x alpha x resolution: a summary sheet (one row per candidate, all
-    totals, published top-1 where known, units in the headers) and a per-layer sheet per candidate,
-    with frozen headers, filters and thousands separators."""
+    totals, published top-1 where known, units in the headers), a per-layer sheet per candidate
+    (its total row in bold below the filtered rows) and a notes sheet (conventions; configurations a
+    network cannot build, such as an alpha it does not define, are skipped and listed there and on
+    stderr), with frozen headers, filters and thousands separators."""
     import os
     from ..errors import CostModelError
     from ..export import candidates, write
@@ -32,4 +34,10 @@ def cmd(nets, alpha, res, classes, output, device=None, **kwargs):
     if n > 500:
         raise CostModelError(f"{n} candidates is too many for a review workbook (at most 500); use "
                              f"'costmodel sweep --format xlsx' for large grids")
-    write(output, candidates(list(nets), alphas, resolutions, classes, device=device, **collect_knobs(kwargs)))
+    skipped = []  # what a network cannot build (an alpha it does not define, ...): listed, not fatal
+    cands = candidates(list(nets), alphas, resolutions, classes, device=device, skipped=skipped,
+                       **collect_knobs(kwargs))
+    write(output, cands, skipped)
+    where = "" if output.lower().endswith(".csv") else " (listed in the notes sheet)"
+    for what, why in skipped:
+        click.echo(f"costmodel: skipped {what}: {why}{where}", err=True)

@@ -5,6 +5,7 @@ import click
 
 from .common import emit, format_option, output_option
 from .sweep import grid_options, parse_grid
+from .table import bits_option
 
 
 @click.command("fit")
@@ -14,8 +15,16 @@ from .sweep import grid_options, parse_grid
 @click.option("--max-params", "max_params", default=None, metavar="N", help="Parameter budget, e.g. 2M.")
 @click.option("--max-flops", "max_flops", default=None, metavar="N", help="FLOPs budget, e.g. 300M.")
 @click.option("--max-peak-memory", "max_peak", default=None, metavar="BYTES",
-              help="Peak activation memory budget (32-bit, optimal schedule), e.g. 512KB (KB = 1000 bytes, "
+              help="Peak activation memory budget (at --bits, under --schedule), e.g. 512KB (KB = 1000 bytes, "
                    "KiB = 1024).")
+@click.option("--accuracy", "accuracy", type=click.Choice(["published", "interpolated", "both"]), default="both",
+              show_default=True,
+              help="published: only configurations with a published top-1; interpolated: rank every configuration "
+                   "on its family's published curve; both: published first, then interpolated, then by compute.")
+@bits_option
+@click.option("--schedule", type=click.Choice(["sequential", "optimal", "streamed"]), default=None,
+              help="The execution order the peak activation memory is computed for [default: optimal]; adds the "
+                   "peak column.")
 @click.option("--device", default=None, metavar="NAME|FILE.json",
               help="Add latency_s predicted on this device (and allow --max-latency).")
 @click.option("--max-latency", "max_latency", default=None, metavar="TIME",
@@ -23,13 +32,14 @@ from .sweep import grid_options, parse_grid
 @format_option(("text", "csv", "markdown", "json", "xlsx"))
 @output_option
 def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fmt, output, device=None,
-        max_latency=None, **kwargs):
-    """List the configurations of NET that fit every budget given, best first: by published top-1
-    where data/ has it, else interpolated from the family's published points (linear in
-    log Mult-Adds between the two neighbours, never extrapolated), else by Mult-Adds (more compute
-    first). Default grid: the family's published alphas x resolutions (override with --alpha/--res).
-    Counts take K, M, G suffixes (10^3, 10^6, 10^9); memory KB, MB, GB (1000-based, as
-    printed everywhere), KiB, MiB, GiB (1024-based) or bytes."""
+        max_latency=None, accuracy="both", bits=None, schedule=None, **kwargs):
+    """List the configurations of NET that fit every budget given, best first: the configurations
+    with a published top-1 (data/) first, then those interpolated from the family's published
+    points (linear in log Mult-Adds between the two neighbours, never extrapolated), then the rest
+    by Mult-Adds (more compute first); --accuracy published|interpolated keeps one kind. Peak
+    memory is at --bits under --schedule. Default grid: the family's published alphas x
+    resolutions (override with --alpha/--res). Counts take K, M, G suffixes (10^3, 10^6, 10^9);
+    memory KB, MB, GB (1000-based, as printed everywhere), KiB, MiB, GiB (1024-based) or bytes."""
     from ..fileio import check_writable
     from ..fit import fit, parse_bytes, parse_count, render
     from .common import collect_knobs
@@ -47,7 +57,8 @@ def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fm
     if max_latency is not None and not device:
         from ..errors import CostModelError
         raise CostModelError("--max-latency needs --device NAME|FILE.json (the device the time is predicted on)")
-    df = fit(net, limits, alphas, resolutions, classes, **knobs)
+    df = fit(net, limits, alphas, resolutions, classes, accuracy=accuracy, bits=int(bits or 32), schedule=schedule,
+             **knobs)
     if device:  # issue 10: latency on a device, computed for the configurations within the other budgets
         from ..roofline import parse_seconds
         from .sweep import add_latency

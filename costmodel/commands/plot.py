@@ -15,17 +15,23 @@ from .common import output_option
 @click.option("--pareto", is_flag=True, help="Draw the Pareto front of the plotted points.")
 @click.option("--all-sources", "all_sources", is_flag=True,
               help="Also plot paper-table points of networks that have an official release table.")
-@click.option("--no-labels", "no_labels", is_flag=True, help="Do not label points with alpha-resolution.")
+@click.option("--labels", "labels", type=click.Choice(["auto", "all", "front", "none"]), default="auto",
+              show_default=True,
+              help="Which points are labelled: all; front (the Pareto front, each family's best and cheapest point); "
+                   "auto (all up to 30 points, else front); none. Labels that would still collide are left out.")
+@click.option("--no-labels", "no_labels", is_flag=True, help="Do not label points (--labels none).")
 @click.option("--title", default=None, help="Figure title.")
 @click.option("--device", default=None, metavar="NAME|FILE.json",
               help="--x latency: the device the time is predicted on.")
 @output_option(required=True, metavar="FILE.png|svg|pdf",
                help="Write the figure (atomically); the suffix picks the format (PNG for '-').")
-def cmd(nets, x, y, pareto, all_sources, no_labels, title, output, device=None):
+def cmd(nets, x, y, pareto, all_sources, no_labels, title, output, device=None, labels="auto"):
     """Plot published top-1 of NET... (registry networks, published-only models such as NasNet-A,
-    or 'all') against the cost costmodel computes, log x axis, one series per family, points
-    labelled alpha-resolution. MobileNetV2 Figure 5: plot mobilenet_v2 mobilenet_v1 shufflenet_v1
-    NasNet-A; MobileNetV1 Figures 4 and 5: plot mobilenet_v1 (--x params)."""
+    or 'all') against the cost costmodel computes, log x axis with SI ticks, one colour and marker
+    per family (the same in every plot), points labelled with the model and the configuration
+    where it varies, moved apart by adjustText where installed. MobileNetV2 Figure 5: plot
+    mobilenet_v2 mobilenet_v1 shufflenet_v1 NasNet-A; MobileNetV1 Figures 4 and 5: plot
+    mobilenet_v1 (--x params)."""
     import os
     from ..errors import CostModelError
     from ..fileio import check_writable, is_stdout
@@ -33,6 +39,6 @@ def cmd(nets, x, y, pareto, all_sources, no_labels, title, output, device=None):
     if not is_stdout(output) and os.path.splitext(output)[1].lower() not in FORMATS:
         raise CostModelError(f"cannot write a plot to {output!r}: the file name must end in {', '.join(FORMATS)}")
     check_writable(output)
-    fig = figure(list(nets), x, y, show_pareto=pareto, labels=not no_labels, title=title,
+    fig = figure(list(nets), x, y, show_pareto=pareto, labels="none" if no_labels else labels, title=title,
                  release_only=not all_sources, device=device)
     save(fig, output)

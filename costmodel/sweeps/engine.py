@@ -124,9 +124,10 @@ class Prepared:
     def _check_resolutions(self):
         """validate.resolution's own error for the first resolution below the network's minimum."""
         from .. import validate
-        if min(_min_sides(self.res)) < self.net.min_res:
+        min_res = self.net.min_res_of(self.full)  # the smallest side follows the knobs (VGG16's adaptive pool)
+        if min(_min_sides(self.res)) < min_res:
             for v in self.res.values():
-                validate.resolution(v, self.net.name, self.net.min_res)
+                validate.resolution(v, self.net.name, min_res)
 
     def _prepare(self, progress):
         net, r = self.net, self.recipe

@@ -126,9 +126,10 @@ class PreparedStages:
         _, hi, self.hw_max = self.res.extremes()
         self.hw0 = (hi[1], hi[2])
         from .engine import _min_sides
-        if min(_min_sides(self.res)) < net.min_res:
+        min_res = net.min_res_of(self.full)
+        if min(_min_sides(self.res)) < min_res:
             for v in self.res.values():
-                validate.resolution(v, net.name, net.min_res)
+                validate.resolution(v, net.name, min_res)
         spec = net.spec(alpha=self.alphas[0], **self.full)
         rows = [i for i, b in enumerate(spec.blocks) if b.repeat is not None]
         if not rows:

@@ -23,8 +23,11 @@
 The VGG and AlexNet classifiers are trained on a fixed 7x7x512 / 6x6x256 map (224 input). At
 other resolutions they are evaluated densely, as VGG section 3.2 does: the first FC becomes a
 7x7 (6x6) convolution, the others 1x1 convolutions, and the class score map is averaged; the
-weights, hence the parameters, are the same at every resolution. (torchvision instead puts an
-adaptive average pool before the FC layers, which the op set does not model; at 224 the two agree.)
+weights, hence the parameters, are the same at every resolution, and the input must give at least
+the trained map (224 for VGG16, 223 for AlexNet). ``--set classifier=adaptive`` is torchvision's
+reading instead: an adaptive average pool to the trained map before the FC layers, which accepts
+any input the convolutions and pools accept (from 32 for VGG16, 63 for AlexNet: ``_min_res``); at
+224 the two agree.
 """
 from typing import Optional
 
@@ -282,9 +285,23 @@ def resnet50_spec(alpha: float = 1.0, variant: str = "v1.5") -> NetSpec:
     return NetSpec("resnet50", blocks, width="unscaled", source=SOURCES["resnet50"], depth_rule="ceil")
 
 
+def _min_res(dense: int, adaptive: int):
+    """The smallest input side by classifier. ``dense``: the first FC is a k x k (valid) window, so
+    the last pool must give at least the trained k x k map. ``adaptive``: torchvision's
+    AdaptiveAvgPool2d takes any map of at least 1 x 1 (it repeats cells when the map is smaller than
+    its output), so only the layers before it bound the input: every max pool needs a window's
+    worth of input (PyTorch raises 'Output size is too small' below that)."""
+    return lambda knobs: adaptive if knobs.get("classifier") == "adaptive" else dense
+
+
+# VGG16 (five 2x2/2 max pools, floor; the 3x3 convs keep the size): a map of floor(H / 32). Dense:
+# floor(H / 32) >= 7 -> 224. Adaptive: floor(H / 32) >= 1 -> 32 (31 -> 15, 7, 3, 1, 0).
+# AlexNet, both variants (conv1 11x11/4 pad 2 -> floor((H - 7) / 4) + 1; 3x3/2 pools
+# floor((x - 3) / 2) + 1; conv2-5 keep the size): pool5 gives 6 from H >= 223 (dense), 1 from
+# H >= 63 (adaptive: 63 -> 15, 7, 3, 1; 62 -> 14, 6, 2 and pool5 has no 3x3 window).
 register(Network(
     "vgg16", "VGG", vgg16_spec, "VGG-16 (configuration D): 13 convs 3x3, FC 4096-4096", "arXiv 1409.1556",
-    knobs=(_classifier_knob(),), min_res=224, **NO_ALPHA,
+    knobs=(_classifier_knob(),), min_res=224, min_res_for=_min_res(224, 32), **NO_ALPHA,
 ))
 register(Network(
     "alexnet", "AlexNet", alexnet_spec, "AlexNet: the two-GPU model with grouped conv2/4/5 (LRN omitted)",
@@ -292,7 +309,7 @@ register(Network(
     knobs=(Knob("variant", "paper", ("paper", "torchvision"),
                 "paper = 96-256-384-384-256 with two-group conv2/4/5; torchvision = single tower 64-192-384-256-256"),
            _classifier_knob()),
-    min_res=223, **NO_ALPHA,
+    min_res=223, min_res_for=_min_res(223, 63), **NO_ALPHA,
 ))
 register(Network(
     "googlenet", "GoogLeNet", googlenet_spec, "GoogLeNet (Inception v1), Table 1, no BN (LRN omitted)",
