@@ -303,7 +303,8 @@ class XlsxWriter:
             for j, c in enumerate(self.cols):
                 v = r[c]
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < EXACT_IN_XLSX:
-                    self.ws.write_number(self.row, j, v, fmts[j])
+                    fmt = fmts[j] or (self.num if isinstance(v, int) else None)  # a knob's integer value
+                    self.ws.write_number(self.row, j, v, fmt)
                 else:
                     self.ws.write_string(self.row, j, str(v), fmts[j])
             self.row += 1
