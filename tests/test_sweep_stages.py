@@ -69,6 +69,21 @@ def test_sampling_is_uniform_seeded_and_exact():
     _check("mobilenet_v2", df, p, range(0, 300, 60))
 
 
+def test_sweep_to_samples_the_stage_space_it_is_given(tmp_path):
+    """sweep_to(sample=N, seed=S) draws the same points as the stage axes' own sample and seed."""
+    import pandas as pd
+    from costmodel.sweeps import sweep_to
+    out = tmp_path / "s.csv"
+    r = sweep_to(out, "mobilenet_v2", [1.0], [224], stages={"kernel": [3, 5, 7]}, sample=40, seed=3)
+    got = pd.read_csv(out)
+    want = sweep("mobilenet_v2", [1.0], [224], stages={"kernel": [3, 5, 7], "sample": 40, "seed": 3})
+    assert r["rows"] == 40 and list(got["point"]) == list(want["point"])
+    assert [int(v) for v in got["madds"]] == [int(v) for v in want["madds"]]
+    with pytest.raises(CostModelError, match="sample applies to per-stage sweeps"):
+        sweep_to(tmp_path / "t.csv", "mobilenet_v2", [1.0], [224], sample=5)
+    assert not (tmp_path / "t.csv").exists()
+
+
 def test_distribution_summary_is_order_statistics():
     from costmodel.sweeps.distribution import summary
     df = sweep("mobilenet_v2", [1.0], [224], stages={"width": [0.5, 1.0, 1.5], "sample": 101})

@@ -47,7 +47,7 @@ def recipe(name: str, alphas=None, resolutions=None, classes: Optional[int] = No
                                             else res_axis(resolutions) if isinstance(resolutions, str)
                                             else ResAxis.of(resolutions))
     if stages is not None and not hasattr(stages, "axes"):
-        from .stages import StageAxes
+        from .stage_axes import StageAxes
         stages = StageAxes.of(stages)
     return Recipe(name, None if alphas is None else tuple(alphas), None if depths is None else tuple(depths), res,
                   classes, tuple(sorted(knobs.items())), bits, unfused, zero_copy, peak, chunk_rows, stages)
@@ -62,7 +62,7 @@ def sweep(name: str, alphas=None, resolutions=None, classes: Optional[int] = Non
     ``alphas``, ``depth``: a number, a list or a 'START:STOP:STEP' string (None: the network's
     default; ``depth`` applies to families with stage repeats). ``resolutions``: N, (H, W), a list
     of them, a range, or a '96:224:32' / '320x240,640x480' string. ``stages``: per-stage axes
-    (``stages.StageAxes`` or a dict such as ``{"width": [0.5, 1.0], "kernel": [3, 5]}``; see
+    (``stage_axes.StageAxes`` or a dict such as ``{"width": [0.5, 1.0], "kernel": [3, 5]}``; see
     docs/sweeps.md). Columns: network, alpha, resolution (square grids), depth (families with a
     depth multiplier), height, width, classes, the knobs, then ``SWEEP_KEYS`` (params,
     params_with_bn, madds, flops, bn_channels, mac, mac_bytes at ``bits``; ``attn_madds`` where the
@@ -180,10 +180,13 @@ def sweep_to(path, name: str, alphas=None, resolutions=None, classes: Optional[i
     cluster at ``scheduler`` (an address; None: a local cluster) and writes a partitioned Parquet
     dataset (a directory). Returns a summary: rows, chunks, seconds, path."""
     from .writers import stream
+    if sample is not None:  # sampling draws from a per-stage space: the stage axes carry N and the seed
+        if stages is None:
+            raise CostModelError("sample applies to per-stage sweeps: give stages (width, depth, kernel or expand)")
+        from .stage_axes import StageAxes
+        from dataclasses import replace
+        stages = replace(StageAxes.of(stages), sample=sample, seed=seed)
     r = recipe(name, alphas, resolutions, classes, depth=depth, stages=stages, **options)
-    if sample is not None:
-        from .stages import sampled
-        r = sampled(r, sample, seed)
     if engine == "dask":
         from .distributed import run_dask
         return run_dask(r, path, scheduler, progress)
