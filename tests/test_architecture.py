@@ -116,3 +116,22 @@ def test_import_costmodel_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(ROOT)).stdout.strip()
     assert out == "[]", out
+
+
+#: the most lines a module may have (small modules: split one that grows past it)
+LINE_BUDGET = 600
+
+
+def test_every_module_is_within_the_line_budget():
+    top = os.path.dirname(ROOT)
+    over = []
+    for sub in ("costmodel", "tests", "benchmarks", "notebooks", "docs"):
+        for d, _, files in os.walk(os.path.join(top, sub)):
+            for f in files:
+                if f.endswith(".py"):
+                    path = os.path.join(d, f)
+                    with open(path, encoding="utf-8") as fh:
+                        n = sum(1 for _ in fh)
+                    if n > LINE_BUDGET:
+                        over.append(f"{os.path.relpath(path, top)}: {n}")
+    assert not over, f"over the {LINE_BUDGET}-line budget: {over}"
