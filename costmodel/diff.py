@@ -2,7 +2,7 @@
 deltas (B - A) and ratios (B / A) of params, Mult-Adds, MAC, peak memory and, on a device, the
 estimated time.
 
-Groups are matched by identity: a stage by its row in the network's table (so ``--depth`` changes
+Groups are matched by identity: a stage by its row in the network's table (so ``--depth-mult`` changes
 keep stages matched), a block or part by its name (``ir4``, ``stage2.1``), a layer by its name. A
 group of one side only is ``added`` (only in B) or ``removed`` (only in A) and keeps its place in
 its side's order. Per group:

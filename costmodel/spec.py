@@ -198,7 +198,7 @@ def scaled_repeat(spec: NetSpec, block: Block, depth: float) -> int:
 def check_block_count(spec: NetSpec, depth: float) -> int:
     """The number of blocks ``spec`` expands to at ``depth`` (repeats scaled by its depth rule),
     refused before any is built when it exceeds the limit ``blocks`` (costmodel.limits,
-    COSTMODEL_MAX_BLOCKS): ``--depth 1e9`` must not try to build a billion blocks."""
+    COSTMODEL_MAX_BLOCKS): ``--depth-mult 1e9`` must not try to build a billion blocks."""
     from . import limits
     cap, total = limits.get("blocks"), 0
     for b in spec.blocks:

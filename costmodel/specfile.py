@@ -7,7 +7,7 @@ Format (every key but ``blocks`` optional; see docs/specfiles.md)::
     width: round_min1             # rounding policy of alpha x c (default round_min1: exact at
                                   # alpha 1); divisible8, floor_min8, unscaled
     alpha: 1.0                    # default width multiplier (--alpha overrides)
-    depth: 1.0                    # default depth multiplier (--depth overrides; needs depth_rule)
+    depth: 1.0                    # default depth multiplier (--depth-mult overrides; needs depth_rule)
     depth_rule: ceil              # how depth scales each block's repeat (default: none, no depth)
     classes: 1000                 # default classes (--classes overrides)
     input: {in_channels: 3, resolution: 224}   # or resolution: [320, 240] (H, W); --res overrides

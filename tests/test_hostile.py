@@ -159,14 +159,14 @@ def test_bad_limit_amounts(text):
 # ----------------------------------------------------------------------------- blocks and depth
 @pytest.mark.parametrize("depth", ["1e9", "1e300", "1.7e308"])
 def test_depth_cannot_ask_for_a_billion_blocks(cli, tmp_path, depth):
-    one_line_error(cli("table", "efficientnet_b0", "--depth", depth, "-o", tmp_path / "o.csv"),
+    one_line_error(cli("table", "efficientnet_b0", "--depth-mult", depth, "-o", tmp_path / "o.csv"),
                    f"efficientnet_b0: blocks at depth multiplier {float(depth):g}", "over the limit of 2,000 blocks",
                    "COSTMODEL_MAX_BLOCKS", written=[tmp_path / "o.csv"])
 
 
 @pytest.mark.parametrize("depth", ["0", "-1", "nan", "inf", "-0"])
 def test_depth_not_positive_or_not_finite(cli, depth):
-    one_line_error(cli("table", "efficientnet_b0", "--depth", depth), "depth multiplier must be a positive finite")
+    one_line_error(cli("table", "efficientnet_b0", "--depth-mult", depth), "depth multiplier must be a positive finite")
 
 
 def test_block_caps_on_spec_files_block_strings_and_repeats(cli, tmp_path, monkeypatch):

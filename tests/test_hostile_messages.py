@@ -18,7 +18,7 @@ SPEC = "name: g\ninput: {in_channels: 3, resolution: 32}\nblocks:\n  - conv_c8_s
 
 # ----------------------------------------------------------------------------- already fixed on main
 @pytest.mark.parametrize("knob,flag", [("alpha", "--alpha"), ("res", "--res"), ("resolution", "--res"),
-                                       ("classes", "--classes"), ("depth", "--depth"), ("batch", "--batch")])
+                                       ("classes", "--classes"), ("depth", "--depth-mult"), ("batch", "--batch")])
 def test_set_of_a_knob_with_its_own_flag_points_to_the_flag(cli, tmp_path, knob, flag):
     one_line_error(cli("table", "mobilenet_v2", "--set", f"{knob}=0.5", "-o", tmp_path / "o.json"),
                    f"{knob} has a flag of its own; use {flag} 0.5", written=[tmp_path / "o.json"])

@@ -1,4 +1,4 @@
-"""Non-square inputs (--res HxW), the depth multiplier (--depth) and the batch size (--batch):
+"""Non-square inputs (--res HxW), the depth multiplier (--depth-mult) and the batch size (--batch):
 hand-computed small cases, the zoo against PyTorch's shapes, and the batch rules."""
 import json
 
@@ -103,12 +103,12 @@ def test_depth_in_spec_files_and_block_strings(tmp_path):
 
 
 def test_show_round_trips_depth(cli, tmp_path):
-    r = cli("show", "mobilenet_v2", "--depth", "1.2", "--alpha", "0.75")
+    r = cli("show", "mobilenet_v2", "--depth-mult", "1.2", "--alpha", "0.75")
     assert r.code == 0
     p = tmp_path / "v2.yaml"
     p.write_text(r.out)
     assert analyze(costmodel.load(str(p))).totals == analyze(build("mobilenet_v2", alpha=0.75, depth=1.2)).totals
-    b = cli("show", "mobilenet_v2", "--depth", "1.2", "--format", "blocks").out.strip()
+    b = cli("show", "mobilenet_v2", "--depth-mult", "1.2", "--format", "blocks").out.strip()
     assert analyze(costmodel.load(b)).totals == analyze(build("mobilenet_v2", depth=1.2)).totals
 
 

@@ -87,9 +87,19 @@ def test_table_rollup_cli_formats(cli):
     assert bad.code == 2 and bad.err.count("\n") == 1
 
 
-def test_rollup_is_not_depth(cli):
+def test_depth_n_is_the_rollup_and_depth_mult_the_multiplier(cli):
+    """Issue 15 names the roll-up `--depth N` (torchinfo's word): the same table as --rollup N; the
+    depth multiplier is --depth-mult (EfficientNet-B0's repeats 1,2,2,3,3,4,1 become ceil(1.2 n) =
+    2,3,3,4,4,5,2 at 1.2: one more block in each of the 7 stages)."""
     help_text = cli("table", "--help").out
-    assert "--rollup N" in help_text and "--depth is the depth multiplier" in " ".join(help_text.split())
+    assert "--rollup N" in help_text and "The depth multiplier is --depth-mult" in " ".join(help_text.split())
+    for cmd in (["table", "mobilenet_v2"], ["diff", "mobilenet_v2", "mobilenet_v2 --alpha 0.75"]):
+        by_depth = cli(*cmd, "--depth", "1", "-f", "csv").out
+        assert by_depth == cli(*cmd, "--rollup", "1", "-f", "csv").out and by_depth.count("\n") < 16
+    one = json.loads(cli("table", "efficientnet_b0", "--depth", "2", "-f", "json").out)
+    deeper = json.loads(cli("table", "efficientnet_b0", "--depth-mult", "1.2", "--depth", "2", "-f", "json").out)
+    assert (one["depth"], deeper["depth"]) == (1.0, 1.2)
+    assert len(deeper["rollup"]["blocks"]) == len(one["rollup"]["blocks"]) + 7
 
 
 def test_layer_table_has_shares(cli):

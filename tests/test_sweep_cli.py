@@ -1,9 +1,9 @@
-"""costmodel sweep's new flags: --depth, HxW pairs, --stage-*, --sample with --plot, parquet, --engine."""
+"""costmodel sweep's new flags: --depth-mult, HxW pairs, --stage-*, --sample with --plot, parquet, --engine."""
 import pytest
 
 
 def test_depth_and_pairs(cli):
-    r = cli("sweep", "efficientnet_b0", "--alpha", "1:1.2:0.1", "--depth", "1:1.4:0.2", "--res", "224:256:16",
+    r = cli("sweep", "efficientnet_b0", "--alpha", "1:1.2:0.1", "--depth-mult", "1:1.4:0.2", "--res", "224:256:16",
             "-f", "csv")
     lines = r.out.strip().splitlines()
     assert r.code == 0 and len(lines) == 1 + 27
@@ -19,7 +19,7 @@ def test_device_latency_with_depth_and_pairs(cli):
     import pandas as pd
     import costmodel
     from costmodel.roofline import device, predict
-    r = cli("sweep", "efficientnet_b0", "--depth", "1,1.2", "--res", "224,256x192", "--device", "pixel1-kryo-1t",
+    r = cli("sweep", "efficientnet_b0", "--depth-mult", "1,1.2", "--res", "224,256x192", "--device", "pixel1-kryo-1t",
             "-f", "csv")
     assert r.code == 0, r.err
     df = pd.read_csv(io.StringIO(r.out))
@@ -51,7 +51,7 @@ def test_sample_reports_the_distribution_and_plots_it(cli, tmp_path):
     (["--stage-width", "1", "--plot", "x.png"], "--sample N"),
     (["--engine", "dask"], "-o DIR"),
     (["--stage-kernel", "3,x"], "bad --stage-kernel list"),
-    (["--depth", "1,1.5", "--stage-depth", "1"], "not --depth"),
+    (["--depth-mult", "1,1.5", "--stage-depth", "1"], "not --depth-mult"),
     (["--chunk-rows", "0"], "--chunk-rows"),
 ])
 def test_bad_flags_are_one_line(cli, args, needle):

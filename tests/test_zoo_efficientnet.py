@@ -70,7 +70,7 @@ def test_b0_with_b2_coefficients_is_b2():
 
 
 def test_cli_compound_scaling(cli):
-    r = cli("table", "efficientnet_b0", "--alpha", "1.1", "--depth", "1.2", "--res", "260", "--format", "json")
+    r = cli("table", "efficientnet_b0", "--alpha", "1.1", "--depth-mult", "1.2", "--res", "260", "--format", "json")
     s = cli("table", "efficientnet_b2", "--format", "json")
     assert r.code == 0 and s.code == 0, r.err + s.err
     assert json.loads(r.out)["totals"] == json.loads(s.out)["totals"]
@@ -135,7 +135,7 @@ def test_head_readings_knob():
                                         ("efficientnet_lite2", {"alpha": 1.25, "depth": 2.5, "res": 192}),
                                         ("efficientnet_b0", {"alpha": 1.03, "depth": 1.3, "impl": "torchvision"})])
 def test_show_yaml_round_trip(cli, tmp_path, name, knobs):
-    args = ["show", name, "--format", "yaml", "--alpha", str(knobs["alpha"]), "--depth", str(knobs["depth"])]
+    args = ["show", name, "--format", "yaml", "--alpha", str(knobs["alpha"]), "--depth-mult", str(knobs["depth"])]
     if "impl" in knobs:
         args += ["--set", f"impl={knobs['impl']}"]
     if "res" in knobs:

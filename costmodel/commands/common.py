@@ -27,7 +27,7 @@ KNOB_OPTIONS = [
 
 #: what --set may not set, and the flag that sets it instead
 _OWN_FLAGS = {"alpha": "--alpha", "res": "--res", "resolution": "--res", "classes": "--classes",
-              "depth": "--depth", "batch": "--batch"}
+              "depth": "--depth-mult", "batch": "--batch"}
 
 class ResolutionType(click.ParamType):
     """--res N or HxW: an int or an (H, W) pair (checked against the network by ``validate``)."""
@@ -50,7 +50,7 @@ RES_OPTION = click.option("--res", "-r", type=ResolutionType(), default=None, me
                           help="Input resolution: N (square) or HxW, e.g. 320x240 (default: the network's).")
 CLASSES_OPTION = click.option("--classes", "-k", type=int, default=None,
                               help="Number of classes (default: the network's own, 1000 for the zoo).")
-DEPTH_OPTION = click.option("--depth", "-d", type=float, default=None,
+DEPTH_OPTION = click.option("--depth-mult", "-d", "depth", type=float, default=None,
                             help="Depth multiplier: stage repeats n -> ceil(d x n), for families with stage "
                                  "repeats (default: the network's).")
 BATCH_OPTION = click.option("--batch", "-b", type=int, default=None,
@@ -65,7 +65,7 @@ SKIP_UNSUPPORTED_OPTION = click.option(
 def network_options(f=None, *, batch: bool = True, skip_unsupported: bool = True):
     """NET argument (a registry name, a spec file .yaml/.yml/.json, an ONNX model .onnx, a PyTorch
     reference, or a quoted whitespace-separated block string) plus --alpha, --res, --classes,
-    --depth, --batch, the knob flags and --skip-unsupported; ``NetworkArgs.take`` collects them."""
+    --depth-mult, --batch, the knob flags and --skip-unsupported; ``NetworkArgs.take`` collects them."""
     def deco(f):
         opts = [click.argument("net"), ALPHA_OPTION, RES_OPTION, CLASSES_OPTION, DEPTH_OPTION]
         opts += [BATCH_OPTION] if batch else []

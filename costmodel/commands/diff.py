@@ -69,8 +69,10 @@ def shared_options(f):
 @click.command("diff")
 @click.argument("a")
 @click.argument("b")
-@click.option("--rollup", type=click.IntRange(min=1), default=2, show_default=True, metavar="N",
-              help="Compare at level N: 1 = stages, 2 = blocks, 3 and deeper = their parts (see 'costmodel table "
+@click.option("--rollup", "--depth", "rollup", type=click.IntRange(min=1), default=2, show_default=True,
+              metavar="N",
+              help="Compare at level N (--depth N is the same): 1 = stages, 2 = blocks, 3 and deeper = their parts "
+                   "(see 'costmodel table "
                    "--rollup'); a level deeper than the network compares layer by layer.")
 @bits_option
 @unfused_option
@@ -92,7 +94,7 @@ def cmd(a, b, rollup, bits, unfused, zero_copy, device, fmt, output, **shared):
       costmodel diff mobilenet_v2 "mobilenet_v2 --alpha 0.75"
       costmodel diff "mobilenet_v2 --alpha 1" "mobilenet_v2 --alpha 0.75" --res 160
       costmodel diff mobilenet_v2 mobilenet_v3_large --rollup 1 --device pixel1-kryo-1t
-      costmodel diff efficientnet_b0 "efficientnet_b0 --depth 1.2"
+      costmodel diff efficientnet_b0 "efficientnet_b0 --depth-mult 1.2"
       costmodel diff my_net.yaml my_net_v2.yaml -o diff.xlsx
     """
     from ..diff import diff

@@ -47,5 +47,5 @@ def cmd(fmt, output):
         cols = [Column(k, k, "text" if not isinstance(v, int) else "int") for k, v in rows[0].items()]
     table = Table(f"{len(rows)} networks", cols, rows,
                   notes=["Every network also takes --alpha, --res (N or HxW), --classes (default 1000) and --batch; "
-                         "--depth where the depth column gives a rule."], data=rows, sheet="networks")
+                         "--depth-mult where the depth column gives a rule."], data=rows, sheet="networks")
     emit_tables(table, fmt, output)

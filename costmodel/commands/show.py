@@ -10,7 +10,7 @@ def generated_by(net, cfg, given_res: bool) -> str:
     from .. import validate
     parts = ["costmodel show", net.name, f"--alpha {cfg.alpha:g}"]
     if cfg.depth != net.default_depth:
-        parts.append(f"--depth {cfg.depth:g}")
+        parts.append(f"--depth-mult {cfg.depth:g}")
     if given_res:
         parts.append(f"--res {validate.format_res(cfg.res)}")
     if cfg.classes != 1000:

@@ -136,7 +136,7 @@ STREAM_FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
 @click.command("sweep")
 @click.argument("net")
 @grid_options
-@click.option("--depth", "-d", "depth", default=None, metavar="LIST|RANGE",
+@click.option("--depth-mult", "-d", "depth", default=None, metavar="LIST|RANGE",
               help="Depth multipliers (stage repeats n -> ceil(d x n)), a list or a range, e.g. 1:3:0.2 "
                    "(families with stage repeats).")
 @stage_options

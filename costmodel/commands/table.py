@@ -10,9 +10,10 @@ bits_option = click.option("--bits", type=click.Choice(["8", "16", "32"]), defau
 unfused_option = click.option("--unfused", is_flag=True,
                               help="Count BN and activations as separate ops (default: folded/fused).")
 rollup_option = click.option(
-    "--rollup", type=click.IntRange(min=1), default=None, metavar="N",
-    help="Roll the layers up: 1 = stages (a row of the network's table), 2 = blocks (ir1, ir2 ...), 3 and deeper = "
-         "their parts; imported models by module path (torchinfo's depth; --depth is the depth multiplier).")
+    "--rollup", "--depth", "rollup", type=click.IntRange(min=1), default=None, metavar="N",
+    help="Roll the layers up (--depth N is the same, torchinfo's word): 1 = stages (a row of the network's table), "
+         "2 = blocks (ir1, ir2 ...), 3 and deeper = their parts; imported models by module path. The depth "
+         "multiplier is --depth-mult.")
 zero_copy_option = click.option("--zero-copy", "zero_copy", is_flag=True,
                                 help="Concat, split and channel shuffle alias their inputs (no copy).")
 

@@ -186,8 +186,8 @@ def cmd(batch, seed, all_, knob_choices, **kwargs):
     if all_:
         if (args.net is not None or args.alpha is not None or args.knobs or args.classes is not None
                 or args.depth is not None):
-            raise KnobError("--all verifies every network at its defaults; give no NET, --alpha, --depth, --classes "
-                            "or knob flags with it")
+            raise KnobError("--all verifies every network at its defaults; give no NET, --alpha, --depth-mult, "
+                            "--classes or knob flags with it")
         ok = _verify_all(None if args.res is None else validate.resolution(args.res, "--res"), batch, seed,
                          knob_choices)
     else:

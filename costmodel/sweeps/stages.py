@@ -52,7 +52,7 @@ class PreparedStages:
         net = self.net = cfg.network
         _check(ax, net.name)
         if r.depths is not None:
-            raise CostModelError("a stage sweep takes --stage-depth (per stage), not --depth")
+            raise CostModelError("a stage sweep takes --stage-depth (per stage), not --depth-mult")
         self.classes, self.full, self.depth0 = cfg.classes, cfg.knobs, cfg.depth
         self.bits = check_bits(r.bits)
         self.res = r.res if r.res is not None else ResAxis.of([cfg.res])

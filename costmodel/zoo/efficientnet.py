@@ -8,7 +8,7 @@ Compound scaling (efficientnet_model.py): width ``round_filters(c)`` = make_divi
 (nearest multiple of 8, at least 8, +8 if that lost more than 10%) on the stem (32), every
 string's i and o, and the head (1280); depth ``round_repeats(n)`` = ceil(d x n) per stage (the
 spec's ``ceil`` depth rule); resolution r. A registry entry's alpha IS its width coefficient and
-its depth its depth coefficient, so ``efficientnet_b0 --alpha 1.1 --depth 1.2 --res 260`` builds
+its depth its depth coefficient, so ``efficientnet_b0 --alpha 1.1 --depth-mult 1.2 --res 260`` builds
 efficientnet_b2 (only the dropout rate, which costs nothing, is the entry's own), and
 alpha x depth x rho compound scaling works from any entry.
 
