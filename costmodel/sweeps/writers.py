@@ -38,6 +38,10 @@ HEADERS = {"alpha": "alpha", "depth": "depth", "resolution": "resolution (px)", 
            "peak_activation_bytes": "peak activations (bytes, {bits}-bit)"}
 
 
+#: rows of a chunk turned into text at once by the JSON lines writer (bounds its temporary strings)
+TEXT_SLICE_ROWS = 8_192
+
+
 def require_pyarrow(what: str = "Parquet output"):
     """pyarrow, or one line naming the extra that installs it."""
     try:
@@ -224,9 +228,10 @@ class JsonlWriter(_Text):
         df = block_frame(self.p, block)
         if any(df[c].dtype == object and not isinstance(df[c].iloc[0], str) for c in df.columns):
             self.f.write("".join(json.dumps(r) + "\n" for r in _records(self.p, block)).encode())
-        else:
-            text = df.to_json(orient="records", lines=True, double_precision=15)
-            self.f.write((text if text.endswith("\n") or not text else text + "\n").encode())
+        else:  # in slices: a chunk's whole text (about 300 bytes a row) would be held twice, as str and bytes
+            for i in range(0, len(df), TEXT_SLICE_ROWS):
+                text = df.iloc[i:i + TEXT_SLICE_ROWS].to_json(orient="records", lines=True, double_precision=15)
+                self.f.write((text if text.endswith("\n") or not text else text + "\n").encode())
 
 
 class JsonWriter(_Text):
