@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import costmodel
+from subsets import representative
 from costmodel import CostModelError, GraphBuilder, GraphError
 from costmodel import executor as ex
 from costmodel.cli import cli
@@ -481,6 +482,19 @@ def test_peak_memory_within_one_and_a_half_analytic_peaks(name):
 
 
 # ----------------------------------------------------------------------------- the CLI
+@pytest.mark.parametrize("name", representative())
+def test_verify_representative_networks(name):
+    """The suite's subset of ``verify --all`` (the whole registry is the slow set's): the networks
+    that together show every family, block type, op kind and kind of convolution and pooling
+    (tests/subsets.py), at resolution 64 (or its minimum), all nodes equal."""
+    res = max(64, costmodel.networks()[name].min_res)
+    r = CliRunner().invoke(cli, ["verify", name, "--res", str(res)])
+    assert r.exit_code == 0, r.output
+    assert re.fullmatch(r"summary: (\d+) nodes checked, \1 shapes equal, (\d+)/\2 counted Mult-Adds equal .*",
+                        r.output.splitlines()[-1]), r.output.splitlines()[-1]
+
+
+@pytest.mark.slow
 def test_verify_all_registry_networks():
     """Every registry network at its default knobs, at resolution 64 (or its minimum)."""
     r = CliRunner().invoke(cli, ["verify", "--all"])
