@@ -263,22 +263,35 @@ def emit_tables(tables, fmt: str, output: Optional[str]) -> None:
 
 class Progress:
     """A progress bar on stderr (click's), shown only when ``enabled`` and stderr is a terminal (no
-    bar debris in logs), created on the first report: ``bar(done, total)``, then ``bar.close()``.
+    bar debris in logs), created on the first report once the work has taken ``delay`` seconds:
+    ``bar(done, total)`` (or ``bar.update(done)`` with ``length`` given), then ``bar.close()``.
     ``echo(line)`` prints a result line to stdout without mixing it into the bar."""
 
-    def __init__(self, label: str, enabled: bool = True, stream=None):
+    def __init__(self, label: str, enabled: bool = True, stream=None, delay: float = 0.0,
+                 length: Optional[int] = None):
         import sys
+        import time
         self.stream = stream if stream is not None else sys.stderr
         self.label, self.bar, self.done = label, None, 0
+        self.delay, self.length, self.start = delay, length, time.monotonic()
         try:
             tty = self.stream.isatty()
         except (AttributeError, ValueError, OSError):
             tty = False
         self.enabled = bool(enabled) and tty
 
+    def update(self, done: int) -> None:
+        """``bar(done, length)``: the total given when the bar was made."""
+        self(done, self.length)
+
     def __call__(self, done: int, total: int):
         if not self.enabled:
             return
+        if self.bar is None and self.delay:
+            import time
+            if time.monotonic() - self.start < self.delay:
+                self.done = done
+                return
         if self.bar is None or self.bar.length != total:
             self.close()
             self.bar = click.progressbar(length=total, label=self.label, file=self.stream)

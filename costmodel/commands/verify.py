@@ -4,53 +4,14 @@ against the analytical model."""
 from __future__ import annotations
 
 import sys
-import time
 from collections import OrderedDict
 
 import click
 
-from .common import NetworkArgs, network_options
+from .common import NetworkArgs, Progress, network_options
 
 #: resolution ``--all`` uses when --res is not given (raised to a network's minimum)
 ALL_RES = 64
-
-
-class _LazyBar:
-    """A click progress bar on stderr that appears only when stderr is a terminal and the work
-    has already taken more than ``delay`` seconds."""
-
-    def __init__(self, length: int, label: str, delay: float = 0.5):
-        self.length, self.label, self.delay = length, label, delay
-        self.start = time.monotonic()
-        self.bar = None
-        self.done = 0
-        self.enabled = sys.stderr.isatty()
-
-    def update(self, done: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            if time.monotonic() - self.start < self.delay:
-                self.done = done
-                return
-            self.bar = click.progressbar(length=self.length, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def echo(self, line: str) -> None:
-        """Print a result line to stdout without mixing it into the bar on the terminal."""
-        if self.bar is not None:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-        click.echo(line)
-        if self.bar is not None:
-            self.bar.render_progress()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
 
 
 def _classes(checks):
@@ -76,7 +37,7 @@ def _run(graph, batch, seed, label):
     from ..exec_checks import check_memory
     from ..executor import random_input, run
     check_memory(graph, batch)  # before the input batch is drawn
-    bar = _LazyBar(len(graph), label)
+    bar = Progress(label, delay=0.5, length=len(graph))
     try:
         return run(graph, random_input(graph, batch, seed), seed=seed, raise_on_mismatch=False,
                    progress=bar.update)
@@ -134,7 +95,7 @@ def _verify_all(res, batch, seed, knobs) -> bool:
     from ..registry import networks
     todo = [(net, cfg) for net in networks().values() for cfg in _configs(net, knobs)]
     ok, skipped = True, 0
-    bar = _LazyBar(len(todo), "verify --all", delay=0.0)
+    bar = Progress("verify --all", length=len(todo))
     try:
         for i, (net, cfg) in enumerate(todo):
             what = " ".join([net.name] + [f"{k}={v}" for k, v in cfg.items()])
