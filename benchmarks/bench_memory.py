@@ -6,24 +6,16 @@ Mult-Adds budget). Goal (issue 11): every network's arena planned in under a sec
 liveness peak (the fragmentation) at 8 bits. Run: python benchmarks/bench_memory.py"""
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's costmodel
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import costmodel  # noqa: E402
 from costmodel import mcunet  # noqa: E402
 from costmodel import memory as M  # noqa: E402
 from costmodel.memory_arena import plan_arena  # noqa: E402
 from costmodel.memory_patches import patch_schedule  # noqa: E402
-
-
-def best_of(fn, n=3):
-    t = float("inf")
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn()
-        t = min(t, time.perf_counter() - t0)
-    return t, out
+from bench_schedule import best_of  # noqa: E402  (the same best-of-n timer)
 
 
 def main():
