@@ -36,7 +36,7 @@ import numpy as np
 
 from .errors import CostModelError, GraphError
 from .graph import INPUT, Graph, require_graph
-from .kernels import INPLACE, KERNELS, Ctx, default_threads
+from .kernels import INPLACE, KERNELS, Ctx, blas_threads, default_threads
 
 #: kernels' temporaries may take the executor to (1 + this) x the analytic peak memory
 WORKSPACE_FRACTION = 0.25
@@ -362,7 +362,8 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
     every node on its own (no fusion). ``calibrate`` replaces every BatchNorm's running statistics
     (in ``weights``, which must then be a dict this call may modify) by those of its input on this
     run; see ``calibrate_batchnorm``. ``schedule``: the node order (module docstring); ``threads``:
-    the kernels' thread pool (default ``costmodel.kernels.default_threads()``; BLAS has its own)."""
+    the kernels' thread pool and the most threads NumPy's BLAS may use during the run
+    (default ``costmodel.kernels.default_threads()``)."""
     require_graph(graph, "execute")
     x = _input(graph, x, seed, keep)
     batch = x.shape[0]
@@ -383,37 +384,38 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
     ex = Execution(outputs=())
     if keep:
         ex.tensors[INPUT] = x
-    for i, node in enumerate(order):
-        ins = [live[r] for r in node.inputs]
-        if node.name in fused:  # applied by its producer's kernel: the array passes on
-            outs = (ins[0],)
-            counted = 0
-        else:
-            outs, counted, done = _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate,
-                                            post.get(node.name, ()), static[node.name][0] * batch, threads)
-            fused.update(n.name for n in done)
-        del ins
-        for r in set(node.inputs):
-            if last_use[r] == i:
-                del live[r]
-        for r, a in zip(node.outputs, outs):
-            live[r] = a
-            if keep:
-                ex.tensors[r] = a
-        if verify:
-            _, label, expected, madds = static[node.name]
-            chk = NodeCheck(node.name, node.op.kind, label, expected, tuple(a.shape[1:] for a in outs), madds,
-                            counted, batch)
-            ex.checks.append(chk)
-            if not (chk.shapes_equal and chk.madds_equal):
-                if raise_on_mismatch:
-                    raise VerificationError(chk.describe(node.op))
-                if not chk.shapes_equal:
-                    ex.stopped_at = node.name
-                    return ex
-        del outs
-        if progress is not None:
-            progress(i + 1)
+    with blas_threads(threads):  # BLAS may use the run's threads, no more
+        for i, node in enumerate(order):
+            ins = [live[r] for r in node.inputs]
+            if node.name in fused:  # applied by its producer's kernel: the array passes on
+                outs = (ins[0],)
+                counted = 0
+            else:
+                outs, counted, done = _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate,
+                                                post.get(node.name, ()), static[node.name][0] * batch, threads)
+                fused.update(n.name for n in done)
+            del ins
+            for r in set(node.inputs):
+                if last_use[r] == i:
+                    del live[r]
+            for r, a in zip(node.outputs, outs):
+                live[r] = a
+                if keep:
+                    ex.tensors[r] = a
+            if verify:
+                _, label, expected, madds = static[node.name]
+                chk = NodeCheck(node.name, node.op.kind, label, expected, tuple(a.shape[1:] for a in outs), madds,
+                                counted, batch)
+                ex.checks.append(chk)
+                if not (chk.shapes_equal and chk.madds_equal):
+                    if raise_on_mismatch:
+                        raise VerificationError(chk.describe(node.op))
+                    if not chk.shapes_equal:
+                        ex.stopped_at = node.name
+                        return ex
+            del outs
+            if progress is not None:
+                progress(i + 1)
     ex.outputs = tuple(live[r] for r in graph.outputs)
     return ex
 

@@ -587,3 +587,19 @@ def test_api_misuse_is_a_costmodel_error(tmp_path):
     not_npz.write_text("blocks: []\n")
     with pytest.raises(cm.CostModelError, match="not a zip archive"):
         cm.load_weights(str(not_npz))
+
+
+def test_blas_uses_no_more_threads_than_the_run(monkeypatch):
+    """threads=N bounds NumPy's BLAS too (threadpoolctl) during the run, and restores it after."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    if not before:
+        pytest.skip("NumPy reports no BLAS library to threadpoolctl")
+    seen = []
+    real = KERNELS["conv2d"]
+    monkeypatch.setitem(KERNELS, "conv2d", lambda op, ins, ctx: seen.append(
+        [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]) or real(op, ins, ctx))
+    g = costmodel.build("mobilenet_v1", alpha=0.25, res=32)
+    run(g, random_input(g, 1, 0), threads=1)
+    assert seen and all(t == [1] * len(before) for t in seen)
+    assert [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"] == before

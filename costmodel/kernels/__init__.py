@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .attention import ATTENTION_KERNELS
-from .base import ACTIVATIONS, Ctx, default_threads
+from .base import ACTIVATIONS, Ctx, blas_threads, default_threads
 from .conv import avgpool, conv2d, linear, maxpool
 from .elementwise import (
                           activation,
@@ -78,4 +78,4 @@ KERNELS: dict[str, Callable] = {
 #: kernels that may write their result into their (dead, unshared) first input
 INPLACE = frozenset({"batchnorm", "activation", "add", "multiply", "softmax", "layer_scale"})
 
-__all__ = ["ACTIVATIONS", "INPLACE", "KERNELS", "Ctx", "default_threads"]
+__all__ = ["ACTIVATIONS", "INPLACE", "KERNELS", "Ctx", "blas_threads", "default_threads"]
