@@ -125,12 +125,13 @@ def _scratch(node, per: int, im2col_bytes: int, out_bytes: int) -> int:
 
 
 def check_memory(graph: Graph, batch: int = 1, keep: bool = False, im2col_bytes: int = DEFAULT_IM2COL_BYTES,
-                 where: Optional[str] = None, runner: str = "the NumPy executor") -> Dict[str, int]:
+                 where: Optional[str] = None, runner: str = "the NumPy executor",
+                 need: Optional[Dict[str, int]] = None) -> Dict[str, int]:
     """``memory_need``, refused in one line (``LimitError``) beyond the limit ``exec_bytes``.
     ``runner`` names what would run the graph (``costmodel measure`` checks its runtimes with the
     executor's estimate: they hold the same weights and at least the same live activations)."""
     from . import limits
-    need = memory_need(graph, batch, keep, im2col_bytes)
+    need = memory_need(graph, batch, keep, im2col_bytes) if need is None else need  # given: already estimated
     b = limits.binary_size
     what = (f"memory for {runner} (weights {b(need['weights'])}, activations {b(need['activations'])} "
             f"at batch {batch:,}, peaking at {need['at']!r})")
@@ -140,16 +141,18 @@ def check_memory(graph: Graph, batch: int = 1, keep: bool = False, im2col_bytes:
     return need
 
 
-def check_run(graph: Graph, x=None, seed=0, keep: bool = False, im2col_bytes: int = DEFAULT_IM2COL_BYTES):
+def check_run(graph: Graph, x=None, seed=0, keep: bool = False, im2col_bytes: int = DEFAULT_IM2COL_BYTES,
+              need_of=None):
     """Everything ``executor.run`` checks before allocating: the seed, the input's kind (returned
     as an array, or None when ``x`` is None: a random batch of one) and the memory need at its
-    batch. Raises one-line ``KnobError``, ``GraphError`` or ``LimitError``."""
+    batch (``need_of(batch)``, when given, returns the estimate: the executor caches it per graph).
+    Raises one-line ``KnobError``, ``GraphError`` or ``LimitError``."""
     check_seed(seed)
     a = None if x is None else check_input(x, graph)
     batch = 1
     if a is not None and a.ndim == len(graph.input_shape) + 1 and a.shape[0] >= 1:
         batch = int(a.shape[0])
-    check_memory(graph, batch, keep, im2col_bytes)
+    check_memory(graph, batch, keep, im2col_bytes, need=None if need_of is None else need_of(batch))
     return a
 
 

@@ -246,8 +246,9 @@ def random_input(graph: Graph, batch: int = 1, seed: int = 0) -> np.ndarray:
 
 
 def _input(graph: Graph, x, seed: int, keep: bool) -> np.ndarray:
-    from .exec_checks import check_run  # seed, input kind and memory need, before anything is allocated
-    checked = check_run(graph, x, seed, keep)
+    from .exec_checks import check_run, memory_need  # seed, input kind, memory need: before allocating
+    checked = check_run(graph, x, seed, keep, need_of=lambda batch: _cached(
+        graph, ("memory_need", batch, keep), lambda: memory_need(graph, batch, keep)))
     if x is None:
         return random_input(graph, 1, seed)
     try:
