@@ -242,10 +242,37 @@ def _wrap(text: str, width: int, indent: str = "") -> List[str]:
         if len(line) <= width:
             out.append(line)
             continue
-        out += [x.replace(_NBSP, " ") for x in textwrap.wrap(
-            _protect(line), width, subsequent_indent=indent, break_long_words=True, break_on_hyphens=False)] or [""]
+        lines = textwrap.wrap(_protect(line), width, subsequent_indent=indent, break_long_words=False,
+                              break_on_hyphens=False) or [""]
+        out += [x.replace(_NBSP, " ") for part in lines for x in _break_long(part, width, indent)]
     return out
 
+
+def _break_long(line: str, width: int, indent: str) -> List[str]:
+    """A line longer than ``width`` (one unbreakable word: an option and its choices) broken after
+    a choice's ``|`` or ``,`` where it can be, else at the width; lines after the first start with
+    ``indent``."""
+    if len(line) <= width:
+        return [line]
+    out: List[str] = []
+    cur = ""
+    for piece in (p for p in re.findall(r"[^|,]*[|,]?", line) if p):
+        while piece:
+            head = indent if out else ""
+            if not cur and len(head) + len(piece) > width:  # fits no line: cut at the width
+                room = max(1, width - len(head))
+                out.append(head + piece[:room])
+                piece = piece[room:]
+                continue
+            if cur and len(cur) + len(piece) > width:
+                out.append(cur)
+                cur = ""
+                continue
+            cur = (cur or head) + piece
+            piece = ""
+    if cur:
+        out.append(cur)
+    return out
 
 def _fit(headers: List[str], cells: List[list], kinds: List[str], drops: List[int], width: Optional[int]):
     """Column widths for ``width`` characters (None: natural widths) and the columns to keep. Text

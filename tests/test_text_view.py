@@ -42,6 +42,18 @@ def test_text_fits_the_width_wrapping_cells_and_notes():
     assert widest(wide) > 120 and "optional column" in wide and "not shown" not in wide
 
 
+def test_a_long_option_breaks_after_a_choice_not_inside_a_word():
+    """`costmodel list` at 80 columns: `--variant standard|conv|shallow` is one unbreakable word
+    (an option and its choices); it breaks after a `|`, never inside `shallow` or `deeplabv3`."""
+    t = Table("", [Column("k", "knobs", "text")],
+              [{"k": "--variant standard|conv|shallow (default standard) --head none|ssd|ssdlite|deeplabv3"}])
+    out = render(t, "text", 26)
+    lines = [line.strip() for line in out.splitlines()[2:]]
+    assert lines == ["--variant standard|conv|", "shallow", "(default standard)", "--head none|ssd|ssdlite|",
+                     "deeplabv3"], out
+    assert widest(out) <= 26
+
+
 def test_optional_columns_are_dropped_with_a_note_naming_them():
     assert "not shown" not in render(_long_table(), "text", 60)   # wrapping the text column is enough
     out = render(_long_table(), "text", 40)
