@@ -96,6 +96,9 @@ def test_depth_n_is_the_rollup_and_depth_mult_the_multiplier(cli):
     for cmd in (["table", "mobilenet_v2"], ["diff", "mobilenet_v2", "mobilenet_v2 --alpha 0.75"]):
         by_depth = cli(*cmd, "--depth", "1", "-f", "csv").out
         assert by_depth == cli(*cmd, "--rollup", "1", "-f", "csv").out and by_depth.count("\n") < 16
+    old_habit = cli("table", "efficientnet_b0", "--depth", "1.2")     # the multiplier's name before issue 15
+    assert old_habit.code == 2 and "the depth multiplier is --depth-mult 1.2" in old_habit.err
+    assert old_habit.err.count("\n") == 1
     one = json.loads(cli("table", "efficientnet_b0", "--depth", "2", "-f", "json").out)
     deeper = json.loads(cli("table", "efficientnet_b0", "--depth-mult", "1.2", "--depth", "2", "-f", "json").out)
     assert (one["depth"], deeper["depth"]) == (1.0, 1.2)

@@ -11,7 +11,7 @@ from .common import (
     ALPHA_OPTION, BATCH_OPTION, CLASSES_OPTION, DEPTH_OPTION, KNOB_OPTIONS, RES_OPTION, SKIP_UNSUPPORTED_OPTION,
     NetworkArgs, emit_tables, format_option, network_options, output_option,
 )
-from .table import bits_option, unfused_option, zero_copy_option
+from .table import RollupLevel, bits_option, unfused_option, zero_copy_option
 
 #: what each quantity is called in the headers, and its column kind
 LABELS = {"params": ("params", "count"), "madds": ("Mult-Adds", "count"), "mac": ("MAC", "count"),
@@ -69,7 +69,7 @@ def shared_options(f):
 @click.command("diff")
 @click.argument("a")
 @click.argument("b")
-@click.option("--rollup", "--depth", "rollup", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--rollup", "--depth", "rollup", type=RollupLevel(), default=2, show_default=True,
               metavar="N",
               help="Compare at level N (--depth N is the same): 1 = stages, 2 = blocks, 3 and deeper = their parts "
                    "(see 'costmodel table "

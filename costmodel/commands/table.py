@@ -9,8 +9,27 @@ bits_option = click.option("--bits", type=click.Choice(["8", "16", "32"]), defau
                            help="Bits per value for bytes (MAC, peak memory) [default: 32].")
 unfused_option = click.option("--unfused", is_flag=True,
                               help="Count BN and activations as separate ops (default: folded/fused).")
+class RollupLevel(click.ParamType):
+    """A roll-up level 1, 2, 3, ...; a number that is not one is most likely a depth multiplier
+    typed as ``--depth`` (its name before issue 15): the error says where that goes."""
+    name = "level"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        text = str(value).strip()
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        try:
+            mult = float(text) > 0
+        except ValueError:
+            mult = False
+        self.fail(f"{value!r} is not a roll-up level (1 = stages, 2 = blocks, 3... = their parts)"
+                  + (f"; the depth multiplier is --depth-mult {text}" if mult else ""), param, ctx)
+
+
 rollup_option = click.option(
-    "--rollup", "--depth", "rollup", type=click.IntRange(min=1), default=None, metavar="N",
+    "--rollup", "--depth", "rollup", type=RollupLevel(), default=None, metavar="N",
     help="Roll the layers up (--depth N is the same, torchinfo's word): 1 = stages (a row of the network's table), "
          "2 = blocks (ir1, ir2 ...), 3 and deeper = their parts; imported models by module path. The depth "
          "multiplier is --depth-mult.")
