@@ -152,6 +152,15 @@ def require_graph(graph, who: str) -> "Graph":
     return graph
 
 
+def replay_template(nodes: Sequence[Node], old: str, refs) -> Tuple[tuple, ...]:
+    """What ``GraphBuilder.replay`` copies of each of ``nodes`` (built under scope ``old``): (name
+    after the scope, op, reads, input shapes, output shapes, scope after the scope, costs or None),
+    a read being (a key of ``refs``, True) or (the ref after the scope, False)."""
+    k = len(old)
+    return tuple((t.name[k:], t.op, tuple((r, True) if r in refs else (r[k:], False) for r in t.inputs),
+                  t.in_shapes, t.out_shapes, t.scope[k:], t.__dict__.get("_costs")) for t in nodes)
+
+
 class GraphBuilder:
     """Appends nodes one at a time, inferring each node's shapes as it is added so that an
     inconsistent graph is rejected at the node that makes it so.
@@ -242,24 +251,33 @@ class GraphBuilder:
         """How an error names the node being added (built only when there is an error)."""
         return f"node {full!r} ({op.kind})"
 
-    def replay(self, nodes: Sequence[Node], old: str, new: str, refs: Dict[str, str]) -> bool:
+    def replay(self, nodes: Sequence[Node], old: str, new: str, refs: Dict[str, str], template=None) -> bool:
         """Append copies of ``nodes`` (a block built earlier under scope ``old``, reading only its own
         tensors and the refs in ``refs``) under scope ``new``: names and scopes re-prefixed, reads of
         ``refs`` keys redirected to their values; the same ops and shapes (their costs, if evaluated,
         carried over). ``spec.expand`` uses it for a stage's repeats with equal arguments and input
-        shapes, which build the same nodes. Returns False, adding nothing, if a name is taken."""
-        k = len(old)
+        shapes, which build the same nodes. Returns False, adding nothing, if a name is taken.
+        ``template``: ``replay_template(nodes, old, refs)``, made once for the many copies of one block."""
+        if template is None:
+            template = replay_template(nodes, old, refs)
         names = self._names
-        new_names = [new + t.name[k:] for t in nodes]
-        if ":" in new or INPUT in new_names or any(nm in names for nm in new_names):
+        new_names = [new + t[0] for t in template]
+        if ":" in new or INPUT in new_names or not names.keys().isdisjoint(new_names):
             return False
         append = self._nodes.append
-        for t, name in zip(nodes, new_names):
-            inputs = tuple(refs[r] if r in refs else new + r[k:] for r in t.inputs)
-            node = _node(name, t.op, inputs, t.in_shapes, t.out_shapes, new + t.scope[k:])
-            costs = t.__dict__.get("_costs")
+        make, set_ = object.__new__, object.__setattr__
+        for name, (_, op, reads, in_shapes, out_shapes, scope, costs) in zip(new_names, template):
+            if len(reads) == 1:
+                r, ext = reads[0]
+                inputs = (refs[r] if ext else new + r,)
+            else:
+                inputs = tuple([refs[r] if ext else new + r for r, ext in reads])
+            fields = {"name": name, "op": op, "inputs": inputs, "in_shapes": in_shapes, "out_shapes": out_shapes,
+                      "scope": new + scope}
             if costs is not None:
-                node.__dict__["_costs"] = costs
+                fields["_costs"] = costs
+            node = make(Node)  # _node, inlined
+            set_(node, "__dict__", fields)
             append(node)
             names[name] = node
         return True
