@@ -234,27 +234,49 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
     succ: List[List[int]] = [[] for _ in range(n)]
     for i, u in enumerate(units):
         bit = 1 << i
-        for b in u.reads:
+        reads = u.reads
+        if len(reads) == 1:  # the usual single input, without a set
+            b = reads[0]
             cmask[b] |= bit
             j = producer[b]
-            if j >= 0 and not preds[i] >> j & 1:
-                preds[i] |= 1 << j
+            if j >= 0:
+                preds[i] = 1 << j
                 succ[j].append(i)
-    # per unit: the size it writes (plus its workspace: what a step adds on top of the resident set),
-    # and the buffers it touches that can be freed after it, with the set of their readers
-    freeable = [None if b in outputs else (size[b], cmask[b]) for b in range(len(bufs))]
+            continue
+        m = 0
+        for b in reads:
+            cmask[b] |= bit
+            j = producer[b]
+            if j >= 0 and not m >> j & 1:  # succ[j] gets i once, in increasing i
+                m |= 1 << j
+                succ[j].append(i)
+        preds[i] = m
+    # per unit: the size it adds to the resident set (what it writes, less a written buffer nothing reads
+    # and the graph does not return, which is freed at once), plus its workspace on top during its step;
+    # and the buffers it reads that can be freed after it, with the set of their readers
     wsize, step_add, frees, inplace = [], [], [], []
     for u in units:
-        w = size[u.writes[0]] if len(u.writes) == 1 else sum(size[b] for b in u.writes)
-        wsize.append(w)
+        writes, reads = u.writes, u.reads
+        if len(writes) == 1:
+            b = writes[0]
+            w = size[b]
+            dead = 0 if cmask[b] or b in outputs else w
+        else:
+            w = sum([size[b] for b in writes])
+            dead = sum([size[b] for b in writes if not cmask[b] and b not in outputs])
         step_add.append(w + u.workspace)
-        frees.append(tuple(freeable[b] for b in dict.fromkeys(u.reads + u.writes) if freeable[b] is not None))
+        wsize.append(w - dead)
+        if len(reads) == 1:
+            b = reads[0]
+            frees.append(() if b in outputs else ((size[b], cmask[b]),))
+        else:
+            frees.append(tuple([(size[b], cmask[b]) for b in reads if b not in outputs]))
         inplace.append(bool(u.inplace))
-    res0 = sum(size[b] for b in range(len(bufs)) if producer[b] < 0 and (cmask[b] or b in outputs))
+    res0 = sum([size[b] for b, j in enumerate(producer) if j < 0 and (cmask[b] or b in outputs)])
     start = tuple(i for i in range(n) if preds[i] == 0)
     # a state: set -> (peak so far, resident size, the parent's ready units, the unit just run);
     # a state's own ready units are derived only when it is expanded (cheap when the beam is narrow)
-    layer: Dict[int, tuple] = {0: (0, res0, start, -1)}
+    layer: Optional[Dict[int, tuple]] = {0: (0, res0, start, -1)}
     parent: Dict[int, Tuple[int, int]] = {}
     exact = True
     remaining = budget
@@ -268,13 +290,16 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
     def best_first(items):
         return sorted(items, key=lambda kv: (kv[1][0], kv[1][1]))
 
-    for k in range(n):
-        if len(layer) == 1 and limit >= 1:
+    k = 0
+    while k < n:
+        if layer is None or (len(layer) == 1 and limit >= 1):
             # one state (a chain, or a narrow point of the graph): nothing to rank or cut, as the best
             # state is always expanded whatever the allowance. The general step below, specialized:
-            # its successors are distinct sets, so none is compared with another.
-            ((s, entry),) = layer.items()
-            peak, res, pready, last = entry
+            # its successors are distinct sets, so none is compared with another. While a single unit
+            # is ready, the one state is kept in (s, peak, res, pready, last) rather than a layer.
+            if layer is not None:
+                ((s, (peak, res, pready, last)),) = layer.items()
+                layer = None
             if last < 0:
                 ready = pready
             else:
@@ -282,6 +307,24 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 nxt = [v for v in succ[last] if not preds[v] & ns]  # in unit order
                 rest = [v for v in pready if v != last]
                 ready = tuple(sorted(rest + nxt)) if rest else tuple(nxt)
+            if len(ready) == 1:
+                u = ready[0]
+                s2 = s | 1 << u
+                pk = res + step_add[u]
+                if inplace[u]:
+                    pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
+                if pk < peak:
+                    pk = peak
+                ns2 = ~s2
+                res += wsize[u]
+                for sz, m in frees[u]:
+                    if not m & ns2:
+                        res -= sz
+                parent[s2] = (s, u)
+                s, peak, pready, last = s2, pk, ready, u
+                remaining -= 1
+                k += 1
+                continue
             new: Dict[int, tuple] = {}
             for u in ready:
                 s2 = s | 1 << u
@@ -299,6 +342,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 parent[s2] = (s, u)
             remaining -= len(ready)
             layer = new
+            k += 1
             continue
         allowance = max(1, remaining // (n - k))
         items = list(layer.items())
@@ -340,8 +384,9 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 parent[s2] = (s, u)
         remaining -= used
         layer = new
-    ((s, entry),) = layer.items()
-    peak = entry[0]
+        k += 1
+    if layer is not None:
+        ((s, (peak, *_)),) = layer.items()
     order = []
     while s:
         s, u = parent[s]
