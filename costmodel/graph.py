@@ -217,7 +217,11 @@ class GraphBuilder:
         """Append ``op`` reading ``inputs``; return the ref of its (first) output.
 
         ``name`` is relative to the current scope; ``""`` names the node after the scope itself."""
-        full = self.qualify(name)
+        scope = self._scope
+        if not self._prefix:  # qualify, inlined
+            full = name
+        else:
+            full = f"{scope}.{name}" if name else scope
         inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
         if not full or ":" in full:
             raise GraphError(f"{self._where(full, op)}: node names must be non-empty and may not contain ':'")
@@ -238,10 +242,14 @@ class GraphBuilder:
                 raise GraphError(f"{self._where(full, op)}: input {r!r} is not defined before this node") from None
         in_shapes = tuple(in_shapes)
         try:
-            out_shapes = tuple(op.infer(in_shapes))
+            out_shapes = op.infer(in_shapes)
         except CostModelError as e:
             raise GraphError(f"{self._where(full, op)}: {e}") from None
-        node = _node(full, op, inputs, in_shapes, out_shapes, self._scope)
+        if type(out_shapes) is not tuple:
+            out_shapes = tuple(out_shapes)
+        node = object.__new__(Node)  # _node, inlined
+        object.__setattr__(node, "__dict__", {"name": full, "op": op, "inputs": inputs, "in_shapes": in_shapes,
+                                              "out_shapes": out_shapes, "scope": scope})
         self._nodes.append(node)
         names[full] = node
         return full if len(out_shapes) == 1 else node.outputs[0]
