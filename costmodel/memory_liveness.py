@@ -277,7 +277,8 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
     # a state: set -> (peak so far, resident size, the parent's ready units, the unit just run);
     # a state's own ready units are derived only when it is expanded (cheap when the beam is narrow)
     layer: Optional[Dict[int, tuple]] = {0: (0, res0, start, -1)}
-    parent: Dict[int, Tuple[int, int]] = {}
+    parent: Dict[int, int] = {}  # set -> the set before it
+    via: Dict[int, int] = {}     # set -> the unit that made it from its parent
     exact = True
     remaining = budget
 
@@ -320,7 +321,8 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 for sz, m in frees[u]:
                     if not m & ns2:
                         res -= sz
-                parent[s2] = (s, u)
+                parent[s2] = s
+                via[s2] = u
                 s, peak, pready, last = s2, pk, ready, u
                 remaining -= 1
                 k += 1
@@ -339,7 +341,8 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     if not m & ns2:
                         freed += sz
                 new[s2] = (pk, res + wsize[u] - freed, ready, u)
-                parent[s2] = (s, u)
+                parent[s2] = s
+                via[s2] = u
             remaining -= len(ready)
             layer = new
             k += 1
@@ -381,7 +384,8 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     if not m & ns2:
                         freed += sz
                 new[s2] = (pk, res + wsize[u] - freed, ready, u)
-                parent[s2] = (s, u)
+                parent[s2] = s
+                via[s2] = u
         remaining -= used
         layer = new
         k += 1
@@ -389,8 +393,8 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
         ((s, (peak, *_)),) = layer.items()
     order = []
     while s:
-        s, u = parent[s]
-        order.append(u)
+        order.append(via[s])
+        s = parent[s]
     order = tuple(reversed(order))
     if not exact:  # a beam: compare with the definition order (both evaluated, as documented)
         seq, peak = evaluate(p, range(n)).peak, evaluate(p, order).peak

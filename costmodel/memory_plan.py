@@ -191,7 +191,7 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
     buffers: List[dict] = [{"name": INPUT, "shape": _tuple(graph.input_shape), "producer": -1, "batch": batch,
                             "bits": 0}]
     elems: List[int] = [batch * prod(graph.input_shape)]
-    units: List[dict] = []    # a unit: its instance dict, fields in ``Unit``'s order (nodes a list until the end)
+    units: List[dict] = []    # a unit: its instance dict, fields in ``Unit``'s order
     heads: List[object] = []  # per unit, the op of its first node
     fused_adds = set()        # units a residual add was fused into
     bufs_of: Dict[str, Tuple[int, ...]] = {INPUT: (0,)}
@@ -224,11 +224,11 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
                             unit["flops"] += batch * prod(outs[0])  # the bias add of the folded shift
                     else:
                         unit["flops"] += batch * costs[3]
-                    b = unit["writes"][0]  # _fuse: the unit's buffer now carries this node's name
-                    buffers[b]["name"] = name
-                    bufs_of[name] = (b,)
+                    writes = unit["writes"]  # _fuse: the unit's buffer now carries this node's name
+                    buffers[writes[0]]["name"] = name
+                    bufs_of[name] = writes
                     unit_of_ref[name] = u
-                    unit["nodes"].append(name)
+                    unit["nodes"] += (name,)
                     node_unit[name] = u
                     continue
         ins = n.in_shapes
@@ -276,7 +276,7 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
             per_channel = True
         else:
             per_channel = kind == "conv2d" and op.groups == ins[0][0] and len(ins) == 1
-        units.append({"name": name, "kind": kind, "category": category, "nodes": [name], "reads": reads,
+        units.append({"name": name, "kind": kind, "category": category, "nodes": (name,), "reads": reads,
                       "writes": writes, "mac": batch * (in_el + out_el) + weights, "weights": weights,
                       "flops": batch * costs[3], "madds": batch * costs[2], "per_channel": per_channel,
                       "workspace": 0, "split": 0, "inplace": ip})
@@ -287,8 +287,6 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
         for b in buffers:
             b["bits"] = precision.act_bits(b["name"])
     out_bufs = frozenset(b for r in graph.outputs for b in bufs_of[r])
-    for u in units:
-        u["nodes"] = tuple(u["nodes"])
     p = Plan(graph, tuple(map(_frozen_unit, units)), tuple(map(_frozen_buffer, buffers)), out_bufs, node_unit,
              unfused, zero_copy, (), opts, batch)
     if precision is None:  # Plan.sizes: the elements, known already
@@ -348,7 +346,7 @@ def _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops):
     buffers[b]["name"] = n.name
     bufs_of[n.name] = (b,)
     unit_of_ref[n.name] = u
-    unit["nodes"].append(n.name)
+    unit["nodes"] += (n.name,)
     unit["flops"] += flops
     node_unit[n.name] = u
 
