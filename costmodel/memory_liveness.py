@@ -274,16 +274,17 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
         inplace.append(bool(u.inplace))
     res0 = sum([size[b] for b, j in enumerate(producer) if j < 0 and (cmask[b] or b in outputs)])
     start = tuple(i for i in range(n) if preds[i] == 0)
-    # a state: set -> (peak so far, resident size, the parent's ready units, the unit just run);
-    # a state's own ready units are derived only when it is expanded (cheap when the beam is narrow)
-    layer: Optional[Dict[int, tuple]] = {0: (0, res0, start, -1)}
-    parent: Dict[int, int] = {}  # set -> the set before it
-    via: Dict[int, int] = {}     # set -> the unit that made it from its parent
+    # a state: set -> (peak so far, resident size, the parent's ready units, the unit just run, the order
+    # so far as a linked list (last unit, the rest) or None); a state's own ready units are derived only
+    # when it is expanded (cheap when the beam is narrow). Sets key only the layer dict of one step: a set
+    # is a large int, and ints hash modulo 2**61 - 1, so that the nested sets of a long chain (a dict of
+    # every step's sets) collide by dozens
+    layer: Optional[Dict[int, tuple]] = {0: (0, res0, start, -1, None)}
     exact = True
     remaining = budget
 
     def ready_of(s, entry):
-        _, _, pready, last = entry
+        _, _, pready, last, _ = entry
         if last < 0:
             return pready
         return tuple(sorted([v for v in pready if v != last] + [v for v in succ[last] if not preds[v] & ~s]))
@@ -297,9 +298,9 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
             # one state (a chain, or a narrow point of the graph): nothing to rank or cut, as the best
             # state is always expanded whatever the allowance. The general step below, specialized:
             # its successors are distinct sets, so none is compared with another. While a single unit
-            # is ready, the one state is kept in (s, peak, res, pready, last) rather than a layer.
+            # is ready, the one state is kept in (s, peak, res, pready, last, link) rather than a layer.
             if layer is not None:
-                ((s, (peak, res, pready, last)),) = layer.items()
+                ((s, (peak, res, pready, last, link)),) = layer.items()
                 layer = None
             if last < 0:
                 ready = pready
@@ -321,9 +322,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 for sz, m in frees[u]:
                     if not m & ns2:
                         res -= sz
-                parent[s2] = s
-                via[s2] = u
-                s, peak, pready, last = s2, pk, ready, u
+                s, peak, pready, last, link = s2, pk, ready, u, (u, link)
                 remaining -= 1
                 k += 1
                 continue
@@ -340,9 +339,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 for sz, m in frees[u]:
                     if not m & ns2:
                         freed += sz
-                new[s2] = (pk, res + wsize[u] - freed, ready, u)
-                parent[s2] = s
-                via[s2] = u
+                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, link))
             remaining -= len(ready)
             layer = new
             k += 1
@@ -383,18 +380,16 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 for sz, m in frees[u]:
                     if not m & ns2:
                         freed += sz
-                new[s2] = (pk, res + wsize[u] - freed, ready, u)
-                parent[s2] = s
-                via[s2] = u
+                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, entry[4]))
         remaining -= used
         layer = new
         k += 1
     if layer is not None:
-        ((s, (peak, *_)),) = layer.items()
+        ((s, (peak, *_, link)),) = layer.items()
     order = []
-    while s:
-        order.append(via[s])
-        s = parent[s]
+    while link is not None:
+        u, link = link
+        order.append(u)
     order = tuple(reversed(order))
     if not exact:  # a beam: compare with the definition order (both evaluated, as documented)
         seq, peak = evaluate(p, range(n)).peak, evaluate(p, order).peak
