@@ -84,18 +84,19 @@ def layer_rows(graph: Graph, batch: int = 1) -> List[dict]:
 
 def count_totals(graph: Graph, batch: int = 1) -> Dict[str, int]:
     """The count totals (``SUM_KEYS``) of a graph: ``node_counts`` summed over its nodes."""
-    params = with_bn = madds = flops = attn = bn_channels = 0
+    params = bn_params = madds = flops = attn = bn_channels = 0
     for n in graph.nodes:  # node_counts, inlined (the same sums, without a dict per node)
-        p, bn, m, f, a = n.costs
+        p, bn, m, f, a = n.__dict__.get("_costs") or n.costs  # Node.costs, without the property call
         params += p
-        with_bn += p + bn
-        madds += batch * m
-        flops += batch * f
-        attn += batch * a
+        bn_params += bn
+        madds += m
+        flops += f
+        attn += a
         if n.op.kind == "batchnorm":
             bn_channels += n.in_shapes[0][0]
-    return {"params": params, "params_with_bn": with_bn, "madds": madds, "flops": flops, "attn_madds": attn,
-            "bn_channels": bn_channels}
+    # batch x a sum = the sum of batch x each term (exact integers)
+    return {"params": params, "params_with_bn": params + bn_params, "madds": batch * madds, "flops": batch * flops,
+            "attn_madds": batch * attn, "bn_channels": bn_channels}
 
 
 class _Deferred:

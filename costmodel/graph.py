@@ -56,9 +56,7 @@ class Node:
         lookup, cheaper than ``functools.cached_property``'s."""
         c = self.__dict__.get("_costs")
         if c is None:
-            op, ins, outs = self.op, self.in_shapes, self.out_shapes
-            c = (op.params(ins), op.bn_params(ins), op.madds(ins, outs), op.flops(ins, outs),
-                 op.attn_madds(ins, outs))
+            c = self.op.costs(self.in_shapes, self.out_shapes)  # Op.costs: the five formulas
             self.__dict__["_costs"] = c
         return c
 
