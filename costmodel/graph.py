@@ -132,6 +132,33 @@ def _activation(fn) -> Activation:
     return op
 
 
+#: convolutions made by ``GraphBuilder.conv``, by their plain-int arguments (ops are immutable values, like
+#: the shared BatchNorm and activations above): at most ``_CONVS_MAX``, the zoo needs a few hundred
+_CONVS: Dict[tuple, Conv2d] = {}
+_CONVS_MAX = 4096
+
+
+def _plain(v) -> bool:
+    """An int (not a bool) or a tuple of them: a value that is its own key (1 and True are equal keys)."""
+    t = type(v)
+    return t is int or (t is tuple and all(type(x) is int for x in v))
+
+
+def _conv_op(out_channels, k, stride, padding, d, groups, bias) -> Conv2d:
+    """``Conv2d(out_channels, k, stride, padding, d, groups, bias)``, the one made before for the same plain
+    arguments (``k`` and ``d`` are pairs of ints already); a new one (not kept) for anything else."""
+    if not (type(bias) is bool and type(out_channels) is int and type(groups) is int and _plain(stride)
+            and (type(padding) is str or _plain(padding))):
+        return Conv2d(out_channels, k, stride, padding, d, groups, bias)
+    key = (out_channels, k, stride, padding, d, groups, bias)
+    op = _CONVS.get(key)
+    if op is None:
+        op = Conv2d(out_channels, k, stride, padding, d, groups, bias)  # validated when first made
+        if len(_CONVS) < _CONVS_MAX:
+            _CONVS[key] = op
+    return op
+
+
 def _node(name: str, op: Op, inputs: Tuple[str, ...], in_shapes, out_shapes, scope: str) -> Node:
     """``Node(name, op, inputs, in_shapes, out_shapes, scope)`` without the frozen dataclass's generated
     ``__init__``, which sets each field through ``object.__setattr__``: the same fields in the same
@@ -309,7 +336,7 @@ class GraphBuilder:
         k, d = _pair(kernel, "kernel"), _pair(dilation, "dilation")
         if padding is None:
             padding = (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)
-        op = Conv2d(out_channels, k, stride, padding, d, groups, (not bn) if bias is None else bias)
+        op = _conv_op(out_channels, k, stride, padding, d, groups, (not bn) if bias is None else bias)
         y = self.add(op, x, name)
         if bn:
             y = self.add(_BN, y, sub(name, "bn"))
