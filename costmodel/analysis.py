@@ -228,7 +228,7 @@ def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool
     prec = graph_precision(graph, bits, weight_bits)
     wb = layer_weight_bytes(graph, weight_bits, prec, p if batch == 1 else None)
     totals = count_totals(graph, batch)
-    totals["mac"] = sum(u.mac for u in p.units)
+    totals["mac"] = sum(macs.values())  # every unit's MAC, once (on its first node)
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)
     totals["peak_activation_bytes"] = to_bytes(optimal_peak(p), bits)  # = schedule(p, "optimal").peak
     totals["weight_bytes"] = sum(wb.values())

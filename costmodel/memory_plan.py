@@ -353,7 +353,7 @@ def _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops):
 
 def node_mac(p: Plan) -> Dict[str, int]:
     """MAC per node: a unit's MAC on its first node, 0 on fused nodes and aliases."""
-    out = {name: 0 for name in p.node_unit}
+    out = dict.fromkeys(p.node_unit, 0)
     for u in p.units:
         out[u.nodes[0]] = u.mac
     return out
