@@ -253,7 +253,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
         preds[i] = m
     # per unit: the size it adds to the resident set (what it writes, less a written buffer nothing reads
     # and the graph does not return, which is freed at once), plus its workspace on top during its step;
-    # and the buffers it reads that can be freed after it, with the set of their readers
+    # and the buffers it reads that can be freed after it (``cmask`` has the set of their readers)
     wsize, step_add, frees, inplace = [], [], [], []
     for u in units:
         writes, reads = u.writes, u.reads
@@ -266,11 +266,10 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
             dead = sum([size[b] for b in writes if not cmask[b] and b not in outputs])
         step_add.append(w + u.workspace)
         wsize.append(w - dead)
-        if len(reads) == 1:
-            b = reads[0]
-            frees.append(() if b in outputs else ((size[b], cmask[b]),))
+        if len(reads) == 1:  # the usual case: the unit's own tuple, no new one
+            frees.append(() if reads[0] in outputs else reads)
         else:
-            frees.append(tuple([(size[b], cmask[b]) for b in reads if b not in outputs]))
+            frees.append(tuple([b for b in dict.fromkeys(reads) if b not in outputs]))
         inplace.append(bool(u.inplace))
     res0 = sum([size[b] for b, j in enumerate(producer) if j < 0 and (cmask[b] or b in outputs)])
     start = tuple(i for i in range(n) if preds[i] == 0)
@@ -319,9 +318,9 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     pk = peak
                 ns2 = ~s2
                 res += wsize[u]
-                for sz, m in frees[u]:
-                    if not m & ns2:
-                        res -= sz
+                for b in frees[u]:
+                    if not cmask[b] & ns2:
+                        res -= size[b]
                 s, peak, pready, last, link = s2, pk, ready, u, (u, link)
                 remaining -= 1
                 k += 1
@@ -336,9 +335,9 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     pk = peak
                 ns2 = ~s2
                 freed = 0
-                for sz, m in frees[u]:
-                    if not m & ns2:
-                        freed += sz
+                for b in frees[u]:
+                    if not cmask[b] & ns2:
+                        freed += size[b]
                 new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, link))
             remaining -= len(ready)
             layer = new
@@ -377,9 +376,9 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     continue
                 ns2 = ~s2
                 freed = 0
-                for sz, m in frees[u]:
-                    if not m & ns2:
-                        freed += sz
+                for b in frees[u]:
+                    if not cmask[b] & ns2:
+                        freed += size[b]
                 new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, entry[4]))
         remaining -= used
         layer = new
