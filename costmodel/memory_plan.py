@@ -193,6 +193,7 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
     elems: List[int] = [batch * prod(graph.input_shape)]
     units: List[dict] = []    # a unit: its instance dict, fields in ``Unit``'s order
     heads: List[object] = []  # per unit, the op of its first node
+    one_write: List[bool] = []  # per unit, whether it writes one buffer (only then can a node fuse into it)
     fused_adds = set()        # units a residual add was fused into
     bufs_of: Dict[str, Tuple[int, ...]] = {INPUT: (0,)}
     unit_of_ref: Dict[str, int] = {}
@@ -203,27 +204,34 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
     for n in nodes:
         op, inputs, name = n.op, n.inputs, n.name
         kind, category = op.kind, op.category
-        in_bufs = bufs_of[inputs[0]] if len(inputs) == 1 else tuple([b for r in inputs for b in bufs_of[r]])
+        if len(inputs) == 1:
+            src = inputs[0]
+            in_bufs = bufs_of[src]
+        else:
+            src = None
+            in_bufs = tuple([b for r in inputs for b in bufs_of[r]])
         if category == "view" or (zero_copy and kind in ZERO_COPY_KINDS):
             for r in n.outputs:
                 bufs_of[r] = tuple(dict.fromkeys(in_bufs))
             node_unit[name] = None
             continue
-        costs = n.__dict__.get("_costs") or n.costs  # the op's formulas, evaluated once per node
-        outs = n.out_shapes
-        u = unit_of_ref.get(inputs[0]) if len(inputs) == 1 else None
-        if u is not None and not unfused and readers[inputs[0]] == 1 and inputs[0] not in outputs:  # fusable
-            unit = units[u]
-            if len(unit["writes"]) == 1:
-                fold = kind == "batchnorm" and unit["category"] in FOLD_BN_INTO and len(unit["nodes"]) == 1
-                if fold or (kind == "activation" and unit["category"] in FUSE_ACT_INTO):
-                    if fold:
-                        if not getattr(heads[u], "bias", False):
-                            unit["weights"] += outs[0][0]
-                            unit["mac"] += outs[0][0]
-                            unit["flops"] += batch * prod(outs[0])  # the bias add of the folded shift
-                    else:
-                        unit["flops"] += batch * costs[3]
+        if src is not None and not unfused:
+            u = unit_of_ref.get(src)
+            if u is not None and one_write[u] and readers[src] == 1 and src not in outputs:  # fusable
+                unit = units[u]
+                if kind == "batchnorm":
+                    fuse = unit["category"] in FOLD_BN_INTO and len(unit["nodes"]) == 1
+                    if fuse and not getattr(heads[u], "bias", False):
+                        c = n.out_shapes[0]
+                        unit["weights"] += c[0]
+                        unit["mac"] += c[0]
+                        unit["flops"] += batch * prod(c)  # the bias add of the folded shift
+                elif kind == "activation" and unit["category"] in FUSE_ACT_INTO:
+                    fuse = True
+                    unit["flops"] += batch * (n.__dict__.get("_costs") or n.costs)[3]
+                else:
+                    fuse = False
+                if fuse:
                     writes = unit["writes"]  # _fuse: the unit's buffer now carries this node's name
                     buffers[writes[0]]["name"] = name
                     bufs_of[name] = writes
@@ -231,7 +239,8 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
                     unit["nodes"] += (name,)
                     node_unit[name] = u
                     continue
-        ins = n.in_shapes
+        costs = n.__dict__.get("_costs") or n.costs  # the op's formulas, evaluated once per node
+        ins, outs = n.in_shapes, n.out_shapes
         if kind == "add" and fused_add:
             f = _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs, fused_adds)
             if f is not None:
@@ -246,12 +255,15 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
         weights = costs[0] + costs[1]
         idx = len(units)
         if len(outs) == 1:  # the usual single output, without zip and the outputs tuple
-            out_el = prod(outs[0])
+            s = outs[0]
+            out_el = prod(s)
             writes = (len(buffers),)
-            buffers.append({"name": name, "shape": _tuple(outs[0]), "producer": idx, "batch": batch, "bits": 0})
+            buffers.append({"name": name, "shape": s if type(s) is tuple else tuple(s), "producer": idx,
+                            "batch": batch, "bits": 0})
             elems.append(batch * out_el)
             bufs_of[name] = writes
             unit_of_ref[name] = idx
+            one_write.append(True)
         else:
             out_el = 0
             writes = []
@@ -264,8 +276,13 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
                 unit_of_ref[r] = idx
                 writes.append(len(buffers) - 1)
             writes = tuple(writes)
-        in_el = prod(ins[0]) if len(ins) == 1 else sum([prod(s) for s in ins])
-        reads = in_bufs if len(in_bufs) == 1 else tuple(dict.fromkeys(in_bufs))
+            one_write.append(len(writes) == 1)
+        if src is not None:
+            in_el = prod(ins[0])
+            reads = in_bufs if len(in_bufs) == 1 else tuple(dict.fromkeys(in_bufs))
+        else:
+            in_el = prod(ins[0]) if len(ins) == 1 else sum([prod(s) for s in ins])
+            reads = tuple(dict.fromkeys(in_bufs))
         ip: Tuple[int, ...] = ()
         if dw:
             ip = _dw_inplace(n, reads, buffers)
@@ -275,7 +292,7 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
         if category in _PER_CHANNEL_CATEGORIES or kind in _PER_CHANNEL_KINDS:  # _is_per_channel, inlined
             per_channel = True
         else:
-            per_channel = kind == "conv2d" and op.groups == ins[0][0] and len(ins) == 1
+            per_channel = kind == "conv2d" and src is not None and op.groups == ins[0][0]
         units.append({"name": name, "kind": kind, "category": category, "nodes": (name,), "reads": reads,
                       "writes": writes, "mac": batch * (in_el + out_el) + weights, "weights": weights,
                       "flops": batch * costs[3], "madds": batch * costs[2], "per_channel": per_channel,
