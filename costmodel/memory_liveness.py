@@ -232,6 +232,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
     cmask = [0] * len(bufs)  # per buffer, the set of units reading it (a bit per unit)
     preds = [0] * n
     succ: List[List[int]] = [[] for _ in range(n)]
+    shared = set()  # units with a successor that has other predecessors
     for i, u in enumerate(units):
         bit = 1 << i
         reads = u.reads
@@ -244,13 +245,17 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 succ[j].append(i)
             continue
         m = 0
+        js = []
         for b in reads:
             cmask[b] |= bit
             j = producer[b]
             if j >= 0 and not m >> j & 1:  # succ[j] gets i once, in increasing i
                 m |= 1 << j
                 succ[j].append(i)
+                js.append(j)
         preds[i] = m
+        if len(js) > 1:
+            shared.update(js)
     # per unit: the size it adds to the resident set (what it writes, less a written buffer nothing reads
     # and the graph does not return, which is freed at once), plus its workspace on top during its step;
     # and the buffers it reads that can be freed after it (``cmask`` has the set of their readers)
@@ -273,6 +278,9 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
         inplace.append(bool(u.inplace))
     res0 = sum([size[b] for b, j in enumerate(producer) if j < 0 and (cmask[b] or b in outputs)])
     start = tuple(i for i in range(n) if preds[i] == 0)
+    # per unit, its successors as a tuple when each has no other predecessor (all ready as soon as it
+    # has run: a chain's case, no set to test), else None
+    alone = [None if j in shared else tuple(vs) for j, vs in enumerate(succ)]
     # a state: set -> (peak so far, resident size, the parent's ready units, the unit just run, the order
     # so far as a linked list (last unit, the rest) or None); a state's own ready units are derived only
     # when it is expanded (cheap when the beam is narrow). Sets key only the layer dict of one step: a set
@@ -283,10 +291,19 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
     remaining = budget
 
     def ready_of(s, entry):
+        """The units ready in state ``s``: the parent's ready units but the one just run, and those of
+        its successors whose predecessors are all in ``s`` (both lists ascending)."""
         _, _, pready, last, _ = entry
         if last < 0:
             return pready
-        return tuple(sorted([v for v in pready if v != last] + [v for v in succ[last] if not preds[v] & ~s]))
+        nxt = alone[last]
+        if nxt is None:
+            ns = ~s
+            nxt = [v for v in succ[last] if not preds[v] & ns]
+        if len(pready) == 1:  # only ``last``
+            return tuple(nxt)
+        rest = [v for v in pready if v != last]
+        return tuple(sorted(rest + list(nxt))) if nxt else tuple(rest)
 
     def best_first(items):
         return sorted(items, key=lambda kv: (kv[1][0], kv[1][1]))
@@ -303,11 +320,10 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 layer = None
             if last < 0:
                 ready = pready
+            elif len(pready) == 1 and alone[last] is not None:  # ready_of, a chain's case inlined
+                ready = alone[last]
             else:
-                ns = ~s
-                nxt = [v for v in succ[last] if not preds[v] & ns]  # in unit order
-                rest = [v for v in pready if v != last]
-                ready = tuple(sorted(rest + nxt)) if rest else tuple(nxt)
+                ready = ready_of(s, (peak, res, pready, last, link))
             if len(ready) == 1:
                 u = ready[0]
                 s2 = s | 1 << u
@@ -345,20 +361,21 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
             continue
         allowance = max(1, remaining // (n - k))
         items = list(layer.items())
-        readies: Dict[int, tuple] = {}
+        readies: list = []
         if len(items) > limit:
             exact = False
             items = best_first(items)[:limit]
         elif len(items) > allowance:  # every state has a ready unit: the beam must narrow
             items = best_first(items)
         elif len(items) > 1:
-            readies = {s: ready_of(s, e) for s, e in items}
-            if sum(map(len, readies.values())) > allowance:
+            readies = [ready_of(s, e) for s, e in items]  # aligned with items (sets hash poorly as keys)
+            if sum(map(len, readies)) > allowance:
+                readies = []
                 items = best_first(items)
         new = {}
         used = 0
-        for s, entry in items:
-            ready = readies.get(s) or ready_of(s, entry)
+        for i, (s, entry) in enumerate(items):
+            ready = readies[i] if readies else ready_of(s, entry)
             if used and used + len(ready) > allowance:
                 exact = False
                 break
