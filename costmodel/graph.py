@@ -7,7 +7,6 @@ read tensors defined before it, so a ``Graph`` can never hold a cycle or a dangl
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -186,6 +185,27 @@ def replay_template(nodes: Sequence[Node], old: str, refs) -> Tuple[tuple, ...]:
                   t.in_shapes, t.out_shapes, t.scope[k:], t.__dict__.get("_costs")) for t in nodes)
 
 
+class _Scope:
+    """``GraphBuilder.scope``'s context manager (a class: cheaper than a generator-based one, and a
+    build enters one per block)."""
+
+    __slots__ = ("g", "name")
+
+    def __init__(self, g: "GraphBuilder", name: str):
+        self.g, self.name = g, name
+
+    def __enter__(self) -> "GraphBuilder":
+        g = self.g
+        g._prefix.append(self.name)
+        g._scope = ".".join(g._prefix)  # kept joined: every add() needs it
+        return g
+
+    def __exit__(self, *exc) -> None:
+        g = self.g
+        g._prefix.pop()
+        g._scope = ".".join(g._prefix)
+
+
 class GraphBuilder:
     """Appends nodes one at a time, inferring each node's shapes as it is added so that an
     inconsistent graph is rejected at the node that makes it so.
@@ -214,15 +234,10 @@ class GraphBuilder:
         self.blocks: Dict[str, Tuple[int, str, str]] = {}  #: see ``Graph.blocks``
 
     # ------------------------------------------------------------------ core
-    @contextmanager
-    def scope(self, name: str):
-        self._prefix.append(str(name))
-        self._scope = ".".join(self._prefix)  # kept joined: every add() needs it
-        try:
-            yield self
-        finally:
-            self._prefix.pop()
-            self._scope = ".".join(self._prefix)
+    def scope(self, name: str) -> "_Scope":
+        """``with g.scope(name):`` nodes added inside are named ``name.<node>`` (nested scopes join
+        with dots); the scope ends with the block, also on an error. Yields the builder."""
+        return _Scope(self, str(name))
 
     def qualify(self, name: str) -> str:
         if not self._prefix:
@@ -303,6 +318,9 @@ class GraphBuilder:
             if len(reads) == 1:
                 r, ext = reads[0]
                 inputs = (refs[r] if ext else new + r,)
+            elif len(reads) == 2:  # add, multiply: without a comprehension
+                (r, ext), (r2, ext2) = reads
+                inputs = (refs[r] if ext else new + r, refs[r2] if ext2 else new + r2)
             else:
                 inputs = tuple([refs[r] if ext else new + r for r, ext in reads])
             fields = {"name": name, "op": op, "inputs": inputs, "in_shapes": in_shapes, "out_shapes": out_shapes,

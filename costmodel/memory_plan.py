@@ -209,7 +209,8 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
             in_bufs = bufs_of[src]
         else:
             src = None
-            in_bufs = tuple([b for r in inputs for b in bufs_of[r]])
+            in_bufs = bufs_of[inputs[0]] + bufs_of[inputs[1]] if len(inputs) == 2 else tuple(
+                [b for r in inputs for b in bufs_of[r]])
         if category == "view" or (zero_copy and kind in ZERO_COPY_KINDS):
             for r in n.outputs:
                 bufs_of[r] = tuple(dict.fromkeys(in_bufs))

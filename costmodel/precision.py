@@ -213,7 +213,7 @@ def layer_weights(graph: Graph, p=None) -> Dict[str, Tuple[int, int]]:
     nothing itself; a BatchNorm that stays a layer stores C scales and C shifts; views, fused
     activations and parameter-free ops store nothing. ``p``: the graph's deployment-view plan, if
     already made (any in-place options; not unfused)."""
-    out = dict.fromkeys((n.name for n in graph.nodes), (0, 0))
+    out = dict.fromkeys(graph._index, (0, 0))  # every node, in order (the index keys them by name)
     out.update(_unit_weights(graph, p))
     return out
 
@@ -256,7 +256,7 @@ def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[
     check_weight_bits(weight_bits)
     if precision is None:  # one width for every layer: a node heading no unit stores nothing, (0, 0)
         zero = tensor_bytes(0, 0, weight_bits)
-        out = dict.fromkeys((n.name for n in graph.nodes), zero)
+        out = dict.fromkeys(graph._index, zero)
         for name, wb_ in _unit_weights(graph, p):
             if wb_ != (0, 0):
                 out[name] = tensor_bytes(*wb_, weight_bits)
