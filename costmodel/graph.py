@@ -140,7 +140,14 @@ _CONVS_MAX = 4096
 def _plain(v) -> bool:
     """An int (not a bool) or a tuple of them: a value that is its own key (1 and True are equal keys)."""
     t = type(v)
-    return t is int or (t is tuple and all(type(x) is int for x in v))
+    if t is int:
+        return True
+    if t is not tuple:
+        return False
+    for x in v:  # a loop, not all() over a generator: a build asks this twice per conv
+        if type(x) is not int:
+            return False
+    return True
 
 
 def _conv_op(out_channels, k, stride, padding, d, groups, bias) -> Conv2d:

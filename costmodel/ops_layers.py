@@ -62,7 +62,8 @@ class Conv2d(Op):
             raise GraphError(
                 f"groups={g} must divide both input channels ({c}) and output channels ({self.out_channels})"
             )
-        t, b, left, r = self.pads((h, w))
+        pad = self.padding
+        t, b, left, r = pad if type(pad) is tuple else self.pads((h, w))  # explicit padding: pads() is itself
         ho = window_output(h, self.kernel[0], self.stride[0], self.dilation[0], (t, b))
         wo = window_output(w, self.kernel[1], self.stride[1], self.dilation[1], (left, r))
         if ho < 1 or wo < 1:
