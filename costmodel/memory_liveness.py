@@ -230,6 +230,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
     outputs = p.outputs
     producer = [b.producer for b in bufs]
     cmask = [0] * len(bufs)  # per buffer, the set of units reading it (a bit per unit)
+    nread = [0] * len(bufs)  # per buffer, how many units read it
     preds = [0] * n
     succ: List[List[int]] = [[] for _ in range(n)]
     shared = set()  # units with a successor that has other predecessors
@@ -239,6 +240,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
         if len(reads) == 1:  # the usual single input, without a set
             b = reads[0]
             cmask[b] |= bit
+            nread[b] += 1
             j = producer[b]
             if j >= 0:
                 preds[i] = 1 << j
@@ -248,6 +250,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
         js = []
         for b in reads:
             cmask[b] |= bit
+            nread[b] += 1
             j = producer[b]
             if j >= 0 and not m >> j & 1:  # succ[j] gets i once, in increasing i
                 m |= 1 << j
@@ -256,9 +259,10 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
         preds[i] = m
         if len(js) > 1:
             shared.update(js)
-    # per unit: the size it adds to the resident set (what it writes, less a written buffer nothing reads
-    # and the graph does not return, which is freed at once), plus its workspace on top during its step;
-    # and the buffers it reads that can be freed after it (``cmask`` has the set of their readers)
+    # per unit: the size it adds to the resident set after its step (what it writes, less a written buffer
+    # nothing reads and the graph does not return, and less what it reads that only it reads, both freed at
+    # once), plus its workspace on top during its step; and the buffers it reads that other units read too,
+    # freed after it when those have run (``cmask`` has the set of their readers)
     wsize, step_add, frees, inplace = [], [], [], []
     for u in units:
         writes, reads = u.writes, u.reads
@@ -270,11 +274,25 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
             w = sum([size[b] for b in writes])
             dead = sum([size[b] for b in writes if not cmask[b] and b not in outputs])
         step_add.append(w + u.workspace)
-        wsize.append(w - dead)
-        if len(reads) == 1:  # the usual case: the unit's own tuple, no new one
-            frees.append(() if reads[0] in outputs else reads)
+        if len(reads) == 1:  # the usual case: no new tuple
+            b = reads[0]
+            if b in outputs:
+                frees.append(())
+            elif nread[b] == 1:  # only this unit reads it: freed after its step, whatever the order
+                dead += size[b]
+                frees.append(())
+            else:
+                frees.append(reads)
         else:
-            frees.append(tuple([b for b in dict.fromkeys(reads) if b not in outputs]))
+            check = []
+            for b in dict.fromkeys(reads):
+                if b not in outputs:
+                    if nread[b] == 1:
+                        dead += size[b]
+                    else:
+                        check.append(b)
+            frees.append(tuple(check))
+        wsize.append(w - dead)
         inplace.append(bool(u.inplace))
     res0 = sum([size[b] for b, j in enumerate(producer) if j < 0 and (cmask[b] or b in outputs)])
     start = tuple(i for i in range(n) if preds[i] == 0)
@@ -332,11 +350,12 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
                 if pk < peak:
                     pk = peak
-                ns2 = ~s2
                 res += wsize[u]
-                for b in frees[u]:
-                    if not cmask[b] & ns2:
-                        res -= size[b]
+                if frees[u]:  # read by other units too: freed if those have run
+                    ns2 = ~s2
+                    for b in frees[u]:
+                        if not cmask[b] & ns2:
+                            res -= size[b]
                 s, peak, pready, last, link = s2, pk, ready, u, (u, link)
                 remaining -= 1
                 k += 1
@@ -349,11 +368,12 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
                 if pk < peak:
                     pk = peak
-                ns2 = ~s2
                 freed = 0
-                for b in frees[u]:
-                    if not cmask[b] & ns2:
-                        freed += size[b]
+                if frees[u]:
+                    ns2 = ~s2
+                    for b in frees[u]:
+                        if not cmask[b] & ns2:
+                            freed += size[b]
                 new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, link))
             remaining -= len(ready)
             layer = new
@@ -391,11 +411,12 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 cur = new.get(s2)
                 if cur is not None and cur[0] <= pk:
                     continue
-                ns2 = ~s2
                 freed = 0
-                for b in frees[u]:
-                    if not cmask[b] & ns2:
-                        freed += size[b]
+                if frees[u]:
+                    ns2 = ~s2
+                    for b in frees[u]:
+                        if not cmask[b] & ns2:
+                            freed += size[b]
                 new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, entry[4]))
         remaining -= used
         layer = new
