@@ -209,8 +209,7 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
             in_bufs = bufs_of[src]
         else:
             src = None
-            in_bufs = bufs_of[inputs[0]] + bufs_of[inputs[1]] if len(inputs) == 2 else tuple(
-                [b for r in inputs for b in bufs_of[r]])
+            in_bufs = _bufs_of_all(inputs, bufs_of)
         if category == "view" or (zero_copy and kind in ZERO_COPY_KINDS):
             for r in n.outputs:
                 bufs_of[r] = tuple(dict.fromkeys(in_bufs))
@@ -282,7 +281,7 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
             in_el = prod(ins[0])
             reads = in_bufs if len(in_bufs) == 1 else tuple(dict.fromkeys(in_bufs))
         else:
-            in_el = prod(ins[0]) if len(ins) == 1 else sum([prod(s) for s in ins])
+            in_el = prod(ins[0]) + prod(ins[1]) if len(ins) == 2 else sum([prod(s) for s in ins])
             reads = tuple(dict.fromkeys(in_bufs))
         ip: Tuple[int, ...] = ()
         if dw:
@@ -330,6 +329,13 @@ def _frozen(cls):
         set_(obj, "__dict__", fields)
         return obj
     return make
+
+
+def _bufs_of_all(inputs, bufs_of) -> Tuple[int, ...]:
+    """The buffers of several inputs, in order (repeats kept)."""
+    if len(inputs) == 2:  # add, multiply, a two-way concat: without a comprehension
+        return bufs_of[inputs[0]] + bufs_of[inputs[1]]
+    return tuple([b for r in inputs for b in bufs_of[r]])
 
 
 def _tuple(shape) -> Tuple[int, ...]:
