@@ -8,6 +8,7 @@ read tensors defined before it, so a ``Graph`` can never hold a cycle or a dangl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .errors import CostModelError, GraphError
@@ -81,8 +82,11 @@ class Graph:
     #: by ``spec.expand``: the stages that ``costmodel.rollup`` rolls blocks up into; empty for imported graphs
     blocks: Dict[str, Tuple[int, str, str]] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self):
-        object.__setattr__(self, "_index", {n.name: n for n in self.nodes})
+    @cached_property
+    def _index(self) -> Dict[str, Node]:
+        """Node name -> node, in node order: made on first use (``GraphBuilder.build`` hands over a copy
+        of the one it kept while adding the nodes)."""
+        return {n.name: n for n in self.nodes}
 
     def node(self, name: str) -> Node:
         try:
@@ -349,7 +353,9 @@ class GraphBuilder:
         outputs = tuple(outputs) if outputs else (self._nodes[-1].outputs[0],)
         for r in outputs:
             self.shape(r)
-        return Graph(self.name, self.input_shape, tuple(self._nodes), outputs, self.meta, dict(self.blocks))
+        g = Graph(self.name, self.input_shape, tuple(self._nodes), outputs, self.meta, dict(self.blocks))
+        g.__dict__["_index"] = dict(self._names)  # Graph._index, already known: the names in the order added
+        return g
 
     # ------------------------------------------------------------------ conveniences
     def conv(self, x: str, out_channels: int, kernel=1, stride=1, *, groups: int = 1, dilation=1,

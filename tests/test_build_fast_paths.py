@@ -110,6 +110,15 @@ def test_a_kind_changing_a_formula_without_its_own_costs_gets_the_plain_one():
     assert op.costs(ins, outs) == _five(op, ins, outs) and op.costs(ins, outs)[2] == 2 * 4 * 4 * 4
 
 
+def test_the_node_index_handed_over_by_the_builder_equals_the_one_made_from_the_nodes():
+    for name in ("efficientnet_b7", "shufflenet_v2", "mobilenet_v4_hybrid_large"):
+        g = cm.build(name)
+        made = dataclasses.replace(g)  # a graph made without the builder: its index made on first use
+        assert "_index" not in made.__dict__
+        assert list(g._index.items()) == list(made._index.items()) == [(n.name, n) for n in g.nodes]
+        assert g._index is not made._index and made.node(g.nodes[-1].name) is g.nodes[-1]
+
+
 def test_a_name_already_taken_builds_the_repeat_and_reports_it():
     """A copy never overwrites a node: a spec whose repeat scope collides with an earlier block's
     names falls back to building, which names the clash as before."""
