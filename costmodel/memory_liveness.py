@@ -217,11 +217,15 @@ def optimal_peak(p: Plan, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUDG
     """``schedule(p, "optimal").peak`` without evaluating the order step by step: the search's own
     peak of the order it returns (the search adds up the same live buffers, workspace and in-place
     savings as ``evaluate``; tests check the two agree on every zoo network and on random graphs)."""
-    return _optimal(p, limit, budget)[2]
+    order, exact, peak = _optimal(p, limit, budget, track=False)
+    if not exact:  # a beam: its peak is its order's, evaluated; the same search again, keeping the order
+        peak = _optimal(p, limit, budget)[2]
+    return peak
 
 
-def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, int]:
-    """``optimal_order``'s search; returns (order, exact, peak of that order)."""
+def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tuple[int, ...], bool, int]:
+    """``optimal_order``'s search; returns (order, exact, peak of that order). ``track=False``: the order is
+    not kept (returned empty; the peak is exact only when ``exact`` is)."""
     units, bufs = p.units, p.buffers
     n = len(units)
     if n == 0:  # only views / zero-copy ops: one pseudo-step holding the input (see ``evaluate``)
@@ -356,7 +360,9 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     for b in frees[u]:
                         if not cmask[b] & ns2:
                             res -= size[b]
-                s, peak, pready, last, link = s2, pk, ready, u, (u, link)
+                s, peak, pready, last = s2, pk, ready, u
+                if track:
+                    link = (u, link)
                 remaining -= 1
                 k += 1
                 continue
@@ -374,7 +380,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     for b in frees[u]:
                         if not cmask[b] & ns2:
                             freed += size[b]
-                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, link))
+                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, link) if track else None)
             remaining -= len(ready)
             layer = new
             k += 1
@@ -417,7 +423,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     for b in frees[u]:
                         if not cmask[b] & ns2:
                             freed += size[b]
-                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, entry[4]))
+                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, entry[4]) if track else None)
         remaining -= used
         layer = new
         k += 1
@@ -428,7 +434,7 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
         u, link = link
         order.append(u)
     order = tuple(reversed(order))
-    if not exact:  # a beam: compare with the definition order (both evaluated, as documented)
+    if not exact and track:  # a beam: compare with the definition order (both evaluated, as documented)
         seq, peak = evaluate(p, range(n)).peak, evaluate(p, order).peak
         if seq < peak:
             return tuple(range(n)), exact, seq

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 from .errors import CostModelError
 from .graph import INPUT, Graph
@@ -214,18 +214,18 @@ def layer_weights(graph: Graph, p=None) -> Dict[str, Tuple[int, int]]:
     activations and parameter-free ops store nothing. ``p``: the graph's deployment-view plan, if
     already made (any in-place options; not unfused)."""
     out = dict.fromkeys(graph._index, (0, 0))  # every node, in order (the index keys them by name)
-    out.update(_unit_weights(graph, p))
+    for name, w, b in _unit_weights(graph, p):
+        out[name] = (w, b)
     return out
 
 
-def _unit_weights(graph: Graph, p=None) -> List[Tuple[str, Tuple[int, int]]]:
+def _unit_weights(graph: Graph, p=None) -> Iterator[Tuple[str, int, int]]:
     """``layer_weights``' entries of the nodes that head a unit (every other node stores nothing):
-    (name, (weights, biases)) in unit order."""
+    (name, weights, biases) in unit order (a generator: nothing kept that the caller does not)."""
     from .memory_plan import plan
     if p is None or p.unfused or p.batch != 1:
         p = plan(graph)
     index = graph._index
-    out = []
     for u in p.units:
         nodes = u.nodes
         head = index[nodes[0]]
@@ -240,13 +240,12 @@ def _unit_weights(graph: Graph, p=None) -> List[Tuple[str, Tuple[int, int]]]:
                 if index[name].op.kind == "batchnorm":
                     folded = True
                     break
-            out.append((head.name, (costs[0] - (c_out if has_bias else 0), c_out if has_bias or folded else 0)))
+            yield head.name, costs[0] - (c_out if has_bias else 0), c_out if has_bias or folded else 0
         elif op.kind == "batchnorm":
             c = costs[1] // 2
-            out.append((head.name, (c, c)))
+            yield head.name, c, c
         else:
-            out.append((head.name, (costs[0] + costs[1], 0)))
-    return out
+            yield head.name, costs[0] + costs[1], 0
 
 
 def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None,
@@ -257,9 +256,9 @@ def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[
     if precision is None:  # one width for every layer: a node heading no unit stores nothing, (0, 0)
         zero = tensor_bytes(0, 0, weight_bits)
         out = dict.fromkeys(graph._index, zero)
-        for name, wb_ in _unit_weights(graph, p):
-            if wb_ != (0, 0):
-                out[name] = tensor_bytes(*wb_, weight_bits)
+        for name, w, b in _unit_weights(graph, p):
+            if w or b:
+                out[name] = tensor_bytes(w, b, weight_bits)
         return out
     wb = layer_weights(graph, p)
     return {name: tensor_bytes(w, b, precision.weight_bits(name)) for name, (w, b) in wb.items()}
