@@ -264,9 +264,12 @@ def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[
     return {name: tensor_bytes(w, b, precision.weight_bits(name)) for name, (w, b) in wb.items()}
 
 
-def weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None) -> int:
-    """Total Flash bytes of the parameters (``layer_weight_bytes`` summed)."""
-    return sum(layer_weight_bytes(graph, weight_bits, precision).values())
+def weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None, p=None) -> int:
+    """Total Flash bytes of the parameters (``layer_weight_bytes`` summed; ``p`` as there)."""
+    if precision is None:  # the same sum without the per-node dict (a node heading no unit stores 0 bytes)
+        check_weight_bits(weight_bits)
+        return sum([tensor_bytes(w, b, weight_bits) for _, w, b in _unit_weights(graph, p)])
+    return sum(layer_weight_bytes(graph, weight_bits, precision, p).values())
 
 
 def unit_mac_bytes(p, bits: int = 32, weight_bits: Optional[int] = None) -> Dict[str, int]:
