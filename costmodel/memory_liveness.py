@@ -342,8 +342,11 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
                 layer = None
             if last < 0:
                 ready = pready
-            elif len(pready) == 1 and alone[last] is not None:  # ready_of, a chain's case inlined
+            elif len(pready) == 1:  # ready_of, inlined for a chain: only ``last`` was ready
                 ready = alone[last]
+                if ready is None:
+                    ns = ~s
+                    ready = tuple([v for v in succ[last] if not preds[v] & ns])
             else:
                 ready = ready_of(s, (peak, res, pready, last, link))
             if len(ready) == 1:
