@@ -196,6 +196,10 @@ def replay_template(nodes: Sequence[Node], old: str, refs) -> Tuple[tuple, ...]:
                   t.in_shapes, t.out_shapes, t.scope[k:], t.__dict__.get("_costs")) for t in nodes)
 
 
+#: the shape rule of ops whose output has their input's shape (``GraphBuilder._same_shape``)
+_SAME_SHAPE = Op.infer
+
+
 class _Scope:
     """``GraphBuilder.scope``'s context manager (a class: cheaper than a generator-based one, and a
     build enters one per block)."""
@@ -305,6 +309,29 @@ class GraphBuilder:
         names[full] = node
         return full if len(out_shapes) == 1 else node.outputs[0]
 
+    def _same_shape(self, op: Op, x: str, name: str) -> str:
+        """``add(op, x, name)`` for an op keeping ``Op.infer``'s rule (output shape = input shape:
+        BatchNorm, activations) reading a plain node name: the node made directly, sharing the tuple of
+        its input's shape as its input and output shapes; anything else (or any error) through ``add``."""
+        node = self._names.get(x)
+        if node is None or type(op).infer is not _SAME_SHAPE or len(node.out_shapes) != 1:
+            return self.add(op, x, name)
+        scope = self._scope
+        if not self._prefix:  # qualify, inlined
+            full = name
+        else:
+            full = f"{scope}.{name}" if name else scope
+        names = self._names
+        if not full or ":" in full or full in names or full == INPUT:
+            return self.add(op, x, name)  # which raises the error
+        shapes = node.out_shapes
+        new = object.__new__(Node)  # _node, inlined
+        object.__setattr__(new, "__dict__", {"name": full, "op": op, "inputs": (x,), "in_shapes": shapes,
+                                             "out_shapes": shapes, "scope": scope})
+        self._nodes.append(new)
+        names[full] = new
+        return full
+
     @staticmethod
     def _where(full: str, op: Op) -> str:
         """How an error names the node being added (built only when there is an error)."""
@@ -370,9 +397,9 @@ class GraphBuilder:
         op = _conv_op(out_channels, k, stride, padding, d, groups, (not bn) if bias is None else bias)
         y = self.add(op, x, name)
         if bn:
-            y = self.add(_BN, y, sub(name, "bn"))
+            y = self._same_shape(_BN, y, sub(name, "bn"))
         if act:
-            y = self.add(_activation(act), y, sub(name, act))
+            y = self._same_shape(_activation(act), y, sub(name, act))
         return y
 
     def dwconv(self, x: str, kernel=3, stride=1, *, dilation=1, act: Optional[str] = None, bn: bool = True,
@@ -383,7 +410,7 @@ class GraphBuilder:
                          name=name)
 
     def act(self, x: str, fn: Optional[str], name: Optional[str] = None) -> str:
-        return self.add(_activation(fn), x, name or fn) if fn else x
+        return self._same_shape(_activation(fn), x, name or fn) if fn else x
 
     def add_tensors(self, xs: Sequence[str], name: str = "add") -> str:
         return self.add(Add(), xs, name)

@@ -119,6 +119,19 @@ def test_the_node_index_handed_over_by_the_builder_equals_the_one_made_from_the_
         assert g._index is not made._index and made.node(g.nodes[-1].name) is g.nodes[-1]
 
 
+def test_batchnorm_and_activations_added_directly_equal_those_added_through_add(monkeypatch):
+    """``GraphBuilder._same_shape`` (conv's BatchNorm and activation) makes the nodes ``add`` makes."""
+    names = ("mobilenet_v3_large", "efficientnet_b0", "resnet50", "mixnet_s", "mobilenet_v4_hybrid_medium")
+    fast = {name: _signature(cm.build(name)) for name in names}
+    monkeypatch.setattr(GraphBuilder, "_same_shape", GraphBuilder.add)
+    for name in names:
+        assert _signature(cm.build(name)) == fast[name], name
+    g = GraphBuilder("clash", (3, 8, 8))
+    y = g.conv("input", 4, 3, name="c")
+    with pytest.raises(cm.CostModelError, match="already exists"):
+        g._same_shape(BatchNorm(), y, "c.bn")
+
+
 def test_a_name_already_taken_builds_the_repeat_and_reports_it():
     """A copy never overwrites a node: a spec whose repeat scope collides with an earlier block's
     names falls back to building, which names the clash as before."""
