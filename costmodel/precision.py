@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field, replace
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .errors import CostModelError
 from .graph import INPUT, Graph
@@ -214,18 +214,21 @@ def layer_weights(graph: Graph, p=None) -> Dict[str, Tuple[int, int]]:
     activations and parameter-free ops store nothing. ``p``: the graph's deployment-view plan, if
     already made (any in-place options; not unfused)."""
     out = dict.fromkeys(graph._index, (0, 0))  # every node, in order (the index keys them by name)
-    for name, w, b in _unit_weights(graph, p):
+    for name, w, b in zip(*_unit_weights(graph, p)):
         out[name] = (w, b)
     return out
 
 
-def _unit_weights(graph: Graph, p=None) -> Iterator[Tuple[str, int, int]]:
-    """``layer_weights``' entries of the nodes that head a unit (every other node stores nothing):
-    (name, weights, biases) in unit order (a generator: nothing kept that the caller does not)."""
+def _unit_weights(graph: Graph, p=None) -> Tuple[List[str], List[int], List[int]]:
+    """``layer_weights``' entries of the nodes that head a unit (every other node stores nothing), as
+    three lists in unit order: their names, weights and biases (no pair kept per node)."""
     from .memory_plan import plan
     if p is None or p.unfused or p.batch != 1:
         p = plan(graph)
     index = graph._index
+    names: List[str] = []
+    weights: List[int] = []
+    biases: List[int] = []
     for u in p.units:
         nodes = u.nodes
         head = index[nodes[0]]
@@ -240,12 +243,15 @@ def _unit_weights(graph: Graph, p=None) -> Iterator[Tuple[str, int, int]]:
                 if index[name].op.kind == "batchnorm":
                     folded = True
                     break
-            yield head.name, costs[0] - (c_out if has_bias else 0), c_out if has_bias or folded else 0
+            w, b = costs[0] - (c_out if has_bias else 0), c_out if has_bias or folded else 0
         elif op.kind == "batchnorm":
-            c = costs[1] // 2
-            yield head.name, c, c
+            w = b = costs[1] // 2
         else:
-            yield head.name, costs[0] + costs[1], 0
+            w, b = costs[0] + costs[1], 0
+        names.append(head.name)
+        weights.append(w)
+        biases.append(b)
+    return names, weights, biases
 
 
 def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None,
@@ -256,7 +262,7 @@ def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[
     if precision is None:  # one width for every layer: a node heading no unit stores nothing, (0, 0)
         zero = tensor_bytes(0, 0, weight_bits)
         out = dict.fromkeys(graph._index, zero)
-        for name, w, b in _unit_weights(graph, p):
+        for name, w, b in zip(*_unit_weights(graph, p)):
             if w or b:
                 out[name] = tensor_bytes(w, b, weight_bits)
         return out
@@ -268,7 +274,10 @@ def weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precis
     """Total Flash bytes of the parameters (``layer_weight_bytes`` summed; ``p`` as there)."""
     if precision is None:  # the same sum without the per-node dict (a node heading no unit stores 0 bytes)
         check_weight_bits(weight_bits)
-        return sum([tensor_bytes(w, b, weight_bits) for _, w, b in _unit_weights(graph, p)])
+        _, ws, bs = _unit_weights(graph, p)
+        if weight_bits % 8 == 0:  # whole bytes per value (the biases too): no rounding per tensor to add up
+            return tensor_bytes(sum(ws), sum(bs), weight_bits)
+        return sum([tensor_bytes(w, b, weight_bits) for w, b in zip(ws, bs)])
     return sum(layer_weight_bytes(graph, weight_bits, precision, p).values())
 
 

@@ -132,6 +132,17 @@ def test_batchnorm_and_activations_added_directly_equal_those_added_through_add(
         g._same_shape(BatchNorm(), y, "c.bn")
 
 
+def test_total_weight_bytes_equal_the_layers_summed_at_every_width():
+    """``weight_bytes`` adds whole-byte widths up without rounding per tensor: the same as summing
+    ``layer_weight_bytes`` (4-bit weights round up per tensor)."""
+    from costmodel.precision import WEIGHT_BITS, layer_weight_bytes, weight_bytes
+    for name in ("mobilenet_v2", "efficientnet_b0", "resnet50", "shufflenet_v2", "mobilenet_v4_hybrid_medium"):
+        g = cm.build(name)
+        for bits in WEIGHT_BITS:
+            assert weight_bytes(g, bits) == sum(layer_weight_bytes(g, bits).values()), (name, bits)
+            assert cm.analyze(g, weight_bits=bits).totals["weight_bytes"] == weight_bytes(g, bits)
+
+
 def test_a_name_already_taken_builds_the_repeat_and_reports_it():
     """A copy never overwrites a node: a spec whose repeat scope collides with an earlier block's
     names falls back to building, which names the clash as before."""
