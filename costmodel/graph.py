@@ -409,6 +409,10 @@ class GraphBuilder:
         return self.conv(x, c * multiplier, kernel, stride, groups=c, dilation=dilation, act=act, bn=bn,
                          name=name)
 
+    def bn(self, x: str, name: str = "bn") -> str:
+        """BatchNorm (the one shared op) on ``x``."""
+        return self._same_shape(_BN, x, name)
+
     def act(self, x: str, fn: Optional[str], name: Optional[str] = None) -> str:
         return self._same_shape(_activation(fn), x, name or fn) if fn else x
 
