@@ -285,17 +285,21 @@ class GraphBuilder:
             raise GraphError(f"{self._where(full, op)}: a node with this name already exists")
         if op.arity is not None and len(inputs) != op.arity:
             raise GraphError(f"{self._where(full, op)}: takes {op.arity} input(s), got {len(inputs)}")
-        in_shapes = []
-        for r in inputs:
-            node = names.get(r) if type(r) is str else None  # fast path: a plain node name (no ':')
-            if node is not None and node.out_shapes:
-                in_shapes.append(node.out_shapes[0])
-                continue
-            try:
-                in_shapes.append(self.shape(r))
-            except GraphError:
-                raise GraphError(f"{self._where(full, op)}: input {r!r} is not defined before this node") from None
-        in_shapes = tuple(in_shapes)
+        node = names.get(inputs[0]) if len(inputs) == 1 and type(inputs[0]) is str else None
+        if node is not None and len(node.out_shapes) == 1:  # one input, a node's only output: its shapes tuple
+            in_shapes = node.out_shapes
+        else:
+            in_shapes = []
+            for r in inputs:
+                node = names.get(r) if type(r) is str else None  # fast path: a plain node name (no ':')
+                if node is not None and node.out_shapes:
+                    in_shapes.append(node.out_shapes[0])
+                    continue
+                try:
+                    in_shapes.append(self.shape(r))
+                except GraphError:
+                    raise GraphError(f"{self._where(full, op)}: input {r!r} is not defined before this node") from None
+            in_shapes = tuple(in_shapes)
         try:
             out_shapes = op.infer(in_shapes)
         except CostModelError as e:
