@@ -23,7 +23,9 @@ with each unit's memory access cost (ShuffleNet V2 section 2). Every rule is in 
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
 from functools import cached_property
 from math import prod
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -304,7 +306,7 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
         for b in buffers:
             b["bits"] = precision.act_bits(b["name"])
     out_bufs = frozenset(b for r in graph.outputs for b in bufs_of[r])
-    p = Plan(graph, tuple(map(_frozen_unit, units)), tuple(map(_frozen_buffer, buffers)), out_bufs, node_unit,
+    p = Plan(graph, _frozen(Unit, units), _frozen(Buffer, buffers), out_bufs, node_unit,
              unfused, zero_copy, (), opts, batch)
     if precision is None:  # Plan.sizes: the elements, known already
         p.__dict__["sizes"] = tuple(elems)
@@ -316,19 +318,15 @@ _PER_CHANNEL_CATEGORIES = frozenset({"norm", "act", "pool"})
 _PER_CHANNEL_KINDS = frozenset({"channel_shuffle", "upsample"})
 
 
-def _frozen(cls):
-    """A function making a ``cls`` (a frozen dataclass without a ``__post_init__``) from the dict of all
-    its fields, without the generated ``__init__`` (which sets each field through
-    ``object.__setattr__``, about 2 us for a unit's 14): the dict becomes the instance dict, so the
-    result is equal and hashed alike. A plan makes a unit and a buffer per layer on every
-    ``analyze``; tests/test_build_fast_paths.py checks the two ways agree."""
-    new, set_ = object.__new__, object.__setattr__
-
-    def make(fields: dict):
-        obj = new(cls)
-        set_(obj, "__dict__", fields)
-        return obj
-    return make
+def _frozen(cls, dicts: List[dict]) -> tuple:
+    """A ``cls`` (a frozen dataclass without a ``__post_init__``) made from each dict of all its fields,
+    without the generated ``__init__`` (which sets each field through ``object.__setattr__``, about
+    2 us for a unit's 14): the dict becomes the instance dict, so the result is equal and hashed
+    alike. A plan makes a unit and a buffer per layer on every ``analyze`` (hence the maps, no Python
+    loop); tests/test_build_fast_paths.py checks the two ways agree."""
+    objs = list(map(object.__new__, repeat(cls, len(dicts))))
+    deque(map(object.__setattr__, objs, repeat("__dict__"), dicts), maxlen=0)  # run the map, keep nothing
+    return tuple(objs)
 
 
 def _bufs_of_all(inputs, bufs_of) -> Tuple[int, ...]:
@@ -391,5 +389,3 @@ def consumers_of(p: Plan) -> List[List[int]]:
             cons[b].append(i)
     return cons
 
-
-_frozen_unit, _frozen_buffer = _frozen(Unit), _frozen(Buffer)
