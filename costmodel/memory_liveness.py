@@ -233,17 +233,15 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
     size = p.sizes
     outputs = p.outputs
     producer = [b.producer for b in bufs]
-    cmask = [0] * len(bufs)  # per buffer, the set of units reading it (a bit per unit)
     nread = [0] * len(bufs)  # per buffer, how many units read it
+    cmask = [0] * len(bufs)  # per buffer read by several units, the set of them (a bit per unit); else 0
     preds = [0] * n
     succ: List[List[int]] = [[] for _ in range(n)]
     shared = set()  # units with a successor that has other predecessors
     for i, u in enumerate(units):
-        bit = 1 << i
         reads = u.reads
         if len(reads) == 1:  # the usual single input, without a set
             b = reads[0]
-            cmask[b] |= bit
             nread[b] += 1
             j = producer[b]
             if j >= 0:
@@ -253,7 +251,6 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
         m = 0
         js = []
         for b in reads:
-            cmask[b] |= bit
             nread[b] += 1
             j = producer[b]
             if j >= 0 and not m >> j & 1:  # succ[j] gets i once, in increasing i
@@ -268,15 +265,15 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
     # once), plus its workspace on top during its step; and the buffers it reads that other units read too,
     # freed after it when those have run (``cmask`` has the set of their readers)
     wsize, step_add, frees, inplace = [], [], [], []
-    for u in units:
+    for i, u in enumerate(units):
         writes, reads = u.writes, u.reads
         if len(writes) == 1:
             b = writes[0]
             w = size[b]
-            dead = 0 if cmask[b] or b in outputs else w
+            dead = 0 if nread[b] or b in outputs else w
         else:
             w = sum([size[b] for b in writes])
-            dead = sum([size[b] for b in writes if not cmask[b] and b not in outputs])
+            dead = sum([size[b] for b in writes if not nread[b] and b not in outputs])
         step_add.append(w + u.workspace)
         if len(reads) == 1:  # the usual case: no new tuple
             b = reads[0]
@@ -287,9 +284,12 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
                 frees.append(())
             else:
                 frees.append(reads)
+                cmask[b] |= 1 << i
         else:
             check = []
             for b in dict.fromkeys(reads):
+                if nread[b] > 1:
+                    cmask[b] |= 1 << i
                 if b not in outputs:
                     if nread[b] == 1:
                         dead += size[b]
@@ -298,7 +298,7 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
             frees.append(tuple(check))
         wsize.append(w - dead)
         inplace.append(bool(u.inplace))
-    res0 = sum([size[b] for b, j in enumerate(producer) if j < 0 and (cmask[b] or b in outputs)])
+    res0 = sum([size[b] for b, j in enumerate(producer) if j < 0 and (nread[b] or b in outputs)])
     start = tuple(i for i in range(n) if preds[i] == 0)
     # per unit, its successors as a tuple when each has no other predecessor (all ready as soon as it
     # has run: a chain's case, no set to test), else None
