@@ -365,10 +365,12 @@ class GraphBuilder:
                 inputs = (refs[r] if ext else new + r, refs[r2] if ext2 else new + r2)
             else:
                 inputs = tuple([refs[r] if ext else new + r for r, ext in reads])
-            fields = {"name": name, "op": op, "inputs": inputs, "in_shapes": in_shapes, "out_shapes": out_shapes,
-                      "scope": new + scope}
-            if costs is not None:
-                fields["_costs"] = costs
+            if costs is not None:  # the template's costs, evaluated (the usual case)
+                fields = {"name": name, "op": op, "inputs": inputs, "in_shapes": in_shapes, "out_shapes": out_shapes,
+                          "scope": new + scope, "_costs": costs}
+            else:
+                fields = {"name": name, "op": op, "inputs": inputs, "in_shapes": in_shapes, "out_shapes": out_shapes,
+                          "scope": new + scope}
             node = make(Node)  # _node, inlined
             set_(node, "__dict__", fields)
             append(node)
