@@ -84,18 +84,19 @@ def layer_rows(graph: Graph, batch: int = 1) -> List[dict]:
 
 def count_totals(graph: Graph, batch: int = 1) -> Dict[str, int]:
     """The count totals (``SUM_KEYS``) of a graph: ``node_counts`` summed over its nodes."""
-    params = with_bn = madds = flops = attn = bn_channels = 0
+    params = bn_params = madds = flops = attn = bn_channels = 0
     for n in graph.nodes:  # node_counts, inlined (the same sums, without a dict per node)
-        p, bn, m, f, a = n.costs
+        p, bn, m, f, a = n.__dict__.get("_costs") or n.costs  # Node.costs, without the property call
         params += p
-        with_bn += p + bn
-        madds += batch * m
-        flops += batch * f
-        attn += batch * a
+        bn_params += bn
+        madds += m
+        flops += f
+        attn += a
         if n.op.kind == "batchnorm":
             bn_channels += n.in_shapes[0][0]
-    return {"params": params, "params_with_bn": with_bn, "madds": madds, "flops": flops, "attn_madds": attn,
-            "bn_channels": bn_channels}
+    # batch x a sum = the sum of batch x each term (exact integers)
+    return {"params": params, "params_with_bn": params + bn_params, "madds": batch * madds, "flops": batch * flops,
+            "attn_madds": batch * attn, "bn_channels": bn_channels}
 
 
 class _Deferred:
@@ -218,19 +219,19 @@ def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool
     from .graph import require_graph
     from .memory import check_bits, node_mac, plan, to_bytes
     from .memory_liveness import optimal_peak
-    from .precision import graph_precision, layer_weight_bytes
+    from .precision import check_weight_bits, graph_precision, layer_weight_bytes, weight_bytes
     require_graph(graph, "analyze")
     bits = check_bits(bits)
     batch = validate.batch(batch, "analyze")
     p = plan(graph, unfused=unfused, zero_copy=zero_copy, batch=batch)  # activations x batch, weights once
-    macs = node_mac(p)
     prec = graph_precision(graph, bits, weight_bits)
-    wb = layer_weight_bytes(graph, weight_bits, prec, p if batch == 1 else None)
+    check_weight_bits(weight_bits)
+    wp = p if batch == 1 else None  # the plan the weight bytes may use (deployment view at batch 1)
     totals = count_totals(graph, batch)
-    totals["mac"] = sum(u.mac for u in p.units)
+    totals["mac"] = sum([u.mac for u in p.units])  # = the rows' MAC (node_mac) summed
     totals["mac_bytes"] = to_bytes(totals["mac"], bits)
     totals["peak_activation_bytes"] = to_bytes(optimal_peak(p), bits)  # = schedule(p, "optimal").peak
-    totals["weight_bytes"] = sum(wb.values())
+    totals["weight_bytes"] = weight_bytes(graph, weight_bits, prec, wp)  # = the rows' weight bytes summed
     totals["params_bytes"] = 4 * totals["params"]
     mac_bytes = None
     if prec is not None:  # MAC bytes and the peak with every tensor at its own bits
@@ -241,7 +242,8 @@ def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool
         totals["peak_activation_bytes"] = optimal_peak(pp)
     m = graph.meta
     return Report(m.get("network", graph.name), m.get("alpha", 1.0), m.get("resolution", graph.input_shape[-1]),
-                  m.get("classes", 0), totals, _Deferred(lambda: _rows(graph, batch, macs, wb, mac_bytes)), dict(m),
+                  m.get("classes", 0), totals, _Deferred(lambda: _rows(graph, batch, node_mac(p), layer_weight_bytes(
+                      graph, weight_bits, prec, wp), mac_bytes)), dict(m),
                   {"bits": bits, "unfused": bool(unfused), "zero_copy": bool(zero_copy)}, batch)
 
 

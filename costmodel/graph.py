@@ -7,8 +7,8 @@ read tensors defined before it, so a ``Graph`` can never hold a cycle or a dangl
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .errors import CostModelError, GraphError
@@ -56,9 +56,7 @@ class Node:
         lookup, cheaper than ``functools.cached_property``'s."""
         c = self.__dict__.get("_costs")
         if c is None:
-            op, ins, outs = self.op, self.in_shapes, self.out_shapes
-            c = (op.params(ins), op.bn_params(ins), op.madds(ins, outs), op.flops(ins, outs),
-                 op.attn_madds(ins, outs))
+            c = self.op.costs(self.in_shapes, self.out_shapes)  # Op.costs: the five formulas
             self.__dict__["_costs"] = c
         return c
 
@@ -84,8 +82,11 @@ class Graph:
     #: by ``spec.expand``: the stages that ``costmodel.rollup`` rolls blocks up into; empty for imported graphs
     blocks: Dict[str, Tuple[int, str, str]] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self):
-        object.__setattr__(self, "_index", {n.name: n for n in self.nodes})
+    @cached_property
+    def _index(self) -> Dict[str, Node]:
+        """Node name -> node, in node order: made on first use (``GraphBuilder.build`` hands over a copy
+        of the one it kept while adding the nodes)."""
+        return {n.name: n for n in self.nodes}
 
     def node(self, name: str) -> Node:
         try:
@@ -134,6 +135,40 @@ def _activation(fn) -> Activation:
     return op
 
 
+#: convolutions made by ``GraphBuilder.conv``, by their plain-int arguments (ops are immutable values, like
+#: the shared BatchNorm and activations above): at most ``_CONVS_MAX``, the zoo needs a few hundred
+_CONVS: Dict[tuple, Conv2d] = {}
+_CONVS_MAX = 4096
+
+
+def _plain(v) -> bool:
+    """An int (not a bool) or a tuple of them: a value that is its own key (1 and True are equal keys)."""
+    t = type(v)
+    if t is int:
+        return True
+    if t is not tuple:
+        return False
+    for x in v:  # a loop, not all() over a generator: a build asks this twice per conv
+        if type(x) is not int:
+            return False
+    return True
+
+
+def _conv_op(out_channels, k, stride, padding, d, groups, bias) -> Conv2d:
+    """``Conv2d(out_channels, k, stride, padding, d, groups, bias)``, the one made before for the same plain
+    arguments (``k`` and ``d`` are pairs of ints already); a new one (not kept) for anything else."""
+    if not (type(bias) is bool and type(out_channels) is int and type(groups) is int and _plain(stride)
+            and (type(padding) is str or _plain(padding))):
+        return Conv2d(out_channels, k, stride, padding, d, groups, bias)
+    key = (out_channels, k, stride, padding, d, groups, bias)
+    op = _CONVS.get(key)
+    if op is None:
+        op = Conv2d(out_channels, k, stride, padding, d, groups, bias)  # validated when first made
+        if len(_CONVS) < _CONVS_MAX:
+            _CONVS[key] = op
+    return op
+
+
 def _node(name: str, op: Op, inputs: Tuple[str, ...], in_shapes, out_shapes, scope: str) -> Node:
     """``Node(name, op, inputs, in_shapes, out_shapes, scope)`` without the frozen dataclass's generated
     ``__init__``, which sets each field through ``object.__setattr__``: the same fields in the same
@@ -150,6 +185,40 @@ def require_graph(graph, who: str) -> "Graph":
         raise GraphError(f"{who} takes a Graph from costmodel.build(name) or costmodel.load(path), "
                          f"got {type(graph).__name__} {graph!r:.60}")
     return graph
+
+
+def replay_template(nodes: Sequence[Node], old: str, refs) -> Tuple[tuple, ...]:
+    """What ``GraphBuilder.replay`` copies of each of ``nodes`` (built under scope ``old``): (name
+    after the scope, op, reads, input shapes, output shapes, scope after the scope, costs or None),
+    a read being (a key of ``refs``, True) or (the ref after the scope, False)."""
+    k = len(old)
+    return tuple((t.name[k:], t.op, tuple((r, True) if r in refs else (r[k:], False) for r in t.inputs),
+                  t.in_shapes, t.out_shapes, t.scope[k:], t.__dict__.get("_costs")) for t in nodes)
+
+
+#: the shape rule of ops whose output has their input's shape (``GraphBuilder._same_shape``)
+_SAME_SHAPE = Op.infer
+
+
+class _Scope:
+    """``GraphBuilder.scope``'s context manager (a class: cheaper than a generator-based one, and a
+    build enters one per block)."""
+
+    __slots__ = ("g", "name")
+
+    def __init__(self, g: "GraphBuilder", name: str):
+        self.g, self.name = g, name
+
+    def __enter__(self) -> "GraphBuilder":
+        g = self.g
+        g._prefix.append(self.name)
+        g._scope = ".".join(g._prefix)  # kept joined: every add() needs it
+        return g
+
+    def __exit__(self, *exc) -> None:
+        g = self.g
+        g._prefix.pop()
+        g._scope = ".".join(g._prefix)
 
 
 class GraphBuilder:
@@ -180,15 +249,10 @@ class GraphBuilder:
         self.blocks: Dict[str, Tuple[int, str, str]] = {}  #: see ``Graph.blocks``
 
     # ------------------------------------------------------------------ core
-    @contextmanager
-    def scope(self, name: str):
-        self._prefix.append(str(name))
-        self._scope = ".".join(self._prefix)  # kept joined: every add() needs it
-        try:
-            yield self
-        finally:
-            self._prefix.pop()
-            self._scope = ".".join(self._prefix)
+    def scope(self, name: str) -> "_Scope":
+        """``with g.scope(name):`` nodes added inside are named ``name.<node>`` (nested scopes join
+        with dots); the scope ends with the block, also on an error. Yields the builder."""
+        return _Scope(self, str(name))
 
     def qualify(self, name: str) -> str:
         if not self._prefix:
@@ -208,7 +272,11 @@ class GraphBuilder:
         """Append ``op`` reading ``inputs``; return the ref of its (first) output.
 
         ``name`` is relative to the current scope; ``""`` names the node after the scope itself."""
-        full = self.qualify(name)
+        scope = self._scope
+        if not self._prefix:  # qualify, inlined
+            full = name
+        else:
+            full = f"{scope}.{name}" if name else scope
         inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
         if not full or ":" in full:
             raise GraphError(f"{self._where(full, op)}: node names must be non-empty and may not contain ':'")
@@ -217,49 +285,94 @@ class GraphBuilder:
             raise GraphError(f"{self._where(full, op)}: a node with this name already exists")
         if op.arity is not None and len(inputs) != op.arity:
             raise GraphError(f"{self._where(full, op)}: takes {op.arity} input(s), got {len(inputs)}")
-        in_shapes = []
-        for r in inputs:
-            node = names.get(r) if type(r) is str else None  # fast path: a plain node name (no ':')
-            if node is not None and node.out_shapes:
-                in_shapes.append(node.out_shapes[0])
-                continue
-            try:
-                in_shapes.append(self.shape(r))
-            except GraphError:
-                raise GraphError(f"{self._where(full, op)}: input {r!r} is not defined before this node") from None
-        in_shapes = tuple(in_shapes)
+        node = names.get(inputs[0]) if len(inputs) == 1 and type(inputs[0]) is str else None
+        if node is not None and len(node.out_shapes) == 1:  # one input, a node's only output: its shapes tuple
+            in_shapes = node.out_shapes
+        else:
+            in_shapes = []
+            for r in inputs:
+                node = names.get(r) if type(r) is str else None  # fast path: a plain node name (no ':')
+                if node is not None and node.out_shapes:
+                    in_shapes.append(node.out_shapes[0])
+                    continue
+                try:
+                    in_shapes.append(self.shape(r))
+                except GraphError:
+                    raise GraphError(f"{self._where(full, op)}: input {r!r} is not defined before this node") from None
+            in_shapes = tuple(in_shapes)
         try:
-            out_shapes = tuple(op.infer(in_shapes))
+            out_shapes = op.infer(in_shapes)
         except CostModelError as e:
             raise GraphError(f"{self._where(full, op)}: {e}") from None
-        node = _node(full, op, inputs, in_shapes, out_shapes, self._scope)
+        if type(out_shapes) is not tuple:
+            out_shapes = tuple(out_shapes)
+        node = object.__new__(Node)  # _node, inlined
+        object.__setattr__(node, "__dict__", {"name": full, "op": op, "inputs": inputs, "in_shapes": in_shapes,
+                                              "out_shapes": out_shapes, "scope": scope})
         self._nodes.append(node)
         names[full] = node
         return full if len(out_shapes) == 1 else node.outputs[0]
+
+    def _same_shape(self, op: Op, x: str, name: str) -> str:
+        """``add(op, x, name)`` for an op keeping ``Op.infer``'s rule (output shape = input shape:
+        BatchNorm, activations) reading a plain node name: the node made directly, sharing the tuple of
+        its input's shape as its input and output shapes; anything else (or any error) through ``add``."""
+        node = self._names.get(x)
+        if node is None or type(op).infer is not _SAME_SHAPE or len(node.out_shapes) != 1:
+            return self.add(op, x, name)
+        scope = self._scope
+        if not self._prefix:  # qualify, inlined
+            full = name
+        else:
+            full = f"{scope}.{name}" if name else scope
+        names = self._names
+        if not full or ":" in full or full in names or full == INPUT:
+            return self.add(op, x, name)  # which raises the error
+        shapes = node.out_shapes
+        new = object.__new__(Node)  # _node, inlined
+        object.__setattr__(new, "__dict__", {"name": full, "op": op, "inputs": (x,), "in_shapes": shapes,
+                                             "out_shapes": shapes, "scope": scope})
+        self._nodes.append(new)
+        names[full] = new
+        return full
 
     @staticmethod
     def _where(full: str, op: Op) -> str:
         """How an error names the node being added (built only when there is an error)."""
         return f"node {full!r} ({op.kind})"
 
-    def replay(self, nodes: Sequence[Node], old: str, new: str, refs: Dict[str, str]) -> bool:
+    def replay(self, nodes: Sequence[Node], old: str, new: str, refs: Dict[str, str], template=None) -> bool:
         """Append copies of ``nodes`` (a block built earlier under scope ``old``, reading only its own
         tensors and the refs in ``refs``) under scope ``new``: names and scopes re-prefixed, reads of
         ``refs`` keys redirected to their values; the same ops and shapes (their costs, if evaluated,
         carried over). ``spec.expand`` uses it for a stage's repeats with equal arguments and input
-        shapes, which build the same nodes. Returns False, adding nothing, if a name is taken."""
-        k = len(old)
+        shapes, which build the same nodes. Returns False, adding nothing, if a name is taken.
+        ``template``: ``replay_template(nodes, old, refs)``, made once for the many copies of one block."""
+        if template is None:
+            template = replay_template(nodes, old, refs)
         names = self._names
-        new_names = [new + t.name[k:] for t in nodes]
-        if ":" in new or INPUT in new_names or any(nm in names for nm in new_names):
+        new_names = [new + t[0] for t in template]
+        if ":" in new or INPUT in new_names or not names.keys().isdisjoint(new_names):
             return False
         append = self._nodes.append
-        for t, name in zip(nodes, new_names):
-            inputs = tuple(refs[r] if r in refs else new + r[k:] for r in t.inputs)
-            node = _node(name, t.op, inputs, t.in_shapes, t.out_shapes, new + t.scope[k:])
-            costs = t.__dict__.get("_costs")
-            if costs is not None:
-                node.__dict__["_costs"] = costs
+        make, set_ = object.__new__, object.__setattr__
+        for name, (_, op, reads, in_shapes, out_shapes, scope, costs) in zip(new_names, template):
+            if len(reads) == 1:
+                r, ext = reads[0]
+                inputs = (refs[r] if ext else new + r,)
+            elif len(reads) == 2:  # add, multiply: without a comprehension
+                (r, ext), (r2, ext2) = reads
+                inputs = (refs[r] if ext else new + r, refs[r2] if ext2 else new + r2)
+            else:
+                inputs = tuple([refs[r] if ext else new + r for r, ext in reads])
+            if costs is not None:  # the template's costs, evaluated (the usual case)
+                fields = {"name": name, "op": op, "inputs": inputs, "in_shapes": in_shapes, "out_shapes": out_shapes,
+                          "scope": new + scope, "_costs": costs}
+            else:
+                fields = {"name": name, "op": op, "inputs": inputs, "in_shapes": in_shapes, "out_shapes": out_shapes,
+                          "scope": new + scope}
+            node = make(Node)  # _node, inlined
+            set_(node, "__dict__", fields)
             append(node)
             names[name] = node
         return True
@@ -273,7 +386,9 @@ class GraphBuilder:
         outputs = tuple(outputs) if outputs else (self._nodes[-1].outputs[0],)
         for r in outputs:
             self.shape(r)
-        return Graph(self.name, self.input_shape, tuple(self._nodes), outputs, self.meta, dict(self.blocks))
+        g = Graph(self.name, self.input_shape, tuple(self._nodes), outputs, self.meta, dict(self.blocks))
+        g.__dict__["_index"] = dict(self._names)  # Graph._index, already known: the names in the order added
+        return g
 
     # ------------------------------------------------------------------ conveniences
     def conv(self, x: str, out_channels: int, kernel=1, stride=1, *, groups: int = 1, dilation=1,
@@ -285,12 +400,12 @@ class GraphBuilder:
         k, d = _pair(kernel, "kernel"), _pair(dilation, "dilation")
         if padding is None:
             padding = (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)
-        op = Conv2d(out_channels, k, stride, padding, d, groups, (not bn) if bias is None else bias)
+        op = _conv_op(out_channels, k, stride, padding, d, groups, (not bn) if bias is None else bias)
         y = self.add(op, x, name)
         if bn:
-            y = self.add(_BN, y, sub(name, "bn"))
+            y = self._same_shape(_BN, y, sub(name, "bn"))
         if act:
-            y = self.add(_activation(act), y, sub(name, act))
+            y = self._same_shape(_activation(act), y, sub(name, act))
         return y
 
     def dwconv(self, x: str, kernel=3, stride=1, *, dilation=1, act: Optional[str] = None, bn: bool = True,
@@ -300,8 +415,12 @@ class GraphBuilder:
         return self.conv(x, c * multiplier, kernel, stride, groups=c, dilation=dilation, act=act, bn=bn,
                          name=name)
 
+    def bn(self, x: str, name: str = "bn") -> str:
+        """BatchNorm (the one shared op) on ``x``."""
+        return self._same_shape(_BN, x, name)
+
     def act(self, x: str, fn: Optional[str], name: Optional[str] = None) -> str:
-        return self.add(_activation(fn), x, name or fn) if fn else x
+        return self._same_shape(_activation(fn), x, name or fn) if fn else x
 
     def add_tensors(self, xs: Sequence[str], name: str = "add") -> str:
         return self.add(Add(), xs, name)

@@ -217,11 +217,15 @@ def optimal_peak(p: Plan, limit: int = STATE_LIMIT, budget: int = EXPANSION_BUDG
     """``schedule(p, "optimal").peak`` without evaluating the order step by step: the search's own
     peak of the order it returns (the search adds up the same live buffers, workspace and in-place
     savings as ``evaluate``; tests check the two agree on every zoo network and on random graphs)."""
-    return _optimal(p, limit, budget)[2]
+    order, exact, peak = _optimal(p, limit, budget, track=False)
+    if not exact:  # a beam: its peak is its order's, evaluated; the same search again, keeping the order
+        peak = _optimal(p, limit, budget)[2]
+    return peak
 
 
-def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, int]:
-    """``optimal_order``'s search; returns (order, exact, peak of that order)."""
+def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tuple[int, ...], bool, int]:
+    """``optimal_order``'s search; returns (order, exact, peak of that order). ``track=False``: the order is
+    not kept (returned empty; the peak is exact only when ``exact`` is)."""
     units, bufs = p.units, p.buffers
     n = len(units)
     if n == 0:  # only views / zero-copy ops: one pseudo-step holding the input (see ``evaluate``)
@@ -229,59 +233,142 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
     size = p.sizes
     outputs = p.outputs
     producer = [b.producer for b in bufs]
-    cmask = [0] * len(bufs)  # per buffer, the set of units reading it (a bit per unit)
+    nread = [0] * len(bufs)  # per buffer, how many units read it
+    cmask = [0] * len(bufs)  # per buffer read by several units, the set of them (a bit per unit); else 0
     preds = [0] * n
     succ: List[List[int]] = [[] for _ in range(n)]
+    shared = set()  # units with a successor that has other predecessors
     for i, u in enumerate(units):
-        bit = 1 << i
-        for b in u.reads:
-            cmask[b] |= bit
+        reads = u.reads
+        if len(reads) == 1:  # the usual single input, without a set
+            b = reads[0]
+            nread[b] += 1
             j = producer[b]
-            if j >= 0 and not preds[i] >> j & 1:
-                preds[i] |= 1 << j
+            if j >= 0:
+                preds[i] = 1 << j
                 succ[j].append(i)
-    # per unit: the size it writes (plus its workspace: what a step adds on top of the resident set),
-    # and the buffers it touches that can be freed after it, with the set of their readers
-    freeable = [None if b in outputs else (size[b], cmask[b]) for b in range(len(bufs))]
+            continue
+        m = 0
+        js = []
+        for b in reads:
+            nread[b] += 1
+            j = producer[b]
+            if j >= 0 and not m >> j & 1:  # succ[j] gets i once, in increasing i
+                m |= 1 << j
+                succ[j].append(i)
+                js.append(j)
+        preds[i] = m
+        if len(js) > 1:
+            shared.update(js)
+    # per unit: the size it adds to the resident set after its step (what it writes, less a written buffer
+    # nothing reads and the graph does not return, and less what it reads that only it reads, both freed at
+    # once), plus its workspace on top during its step; and the buffers it reads that other units read too,
+    # freed after it when those have run (``cmask`` has the set of their readers)
     wsize, step_add, frees, inplace = [], [], [], []
-    for u in units:
-        w = size[u.writes[0]] if len(u.writes) == 1 else sum(size[b] for b in u.writes)
-        wsize.append(w)
+    for i, u in enumerate(units):
+        writes, reads = u.writes, u.reads
+        if len(writes) == 1:
+            b = writes[0]
+            w = size[b]
+            dead = 0 if nread[b] or b in outputs else w
+        else:
+            w = sum([size[b] for b in writes])
+            dead = sum([size[b] for b in writes if not nread[b] and b not in outputs])
         step_add.append(w + u.workspace)
-        frees.append(tuple(freeable[b] for b in dict.fromkeys(u.reads + u.writes) if freeable[b] is not None))
+        if len(reads) == 1:  # the usual case: no new tuple
+            b = reads[0]
+            if b in outputs:
+                frees.append(())
+            elif nread[b] == 1:  # only this unit reads it: freed after its step, whatever the order
+                dead += size[b]
+                frees.append(())
+            else:
+                frees.append(reads)
+                cmask[b] |= 1 << i
+        else:
+            check = []
+            for b in dict.fromkeys(reads):
+                if nread[b] > 1:
+                    cmask[b] |= 1 << i
+                if b not in outputs:
+                    if nread[b] == 1:
+                        dead += size[b]
+                    else:
+                        check.append(b)
+            frees.append(tuple(check))
+        wsize.append(w - dead)
         inplace.append(bool(u.inplace))
-    res0 = sum(size[b] for b in range(len(bufs)) if producer[b] < 0 and (cmask[b] or b in outputs))
+    res0 = sum([size[b] for b, j in enumerate(producer) if j < 0 and (nread[b] or b in outputs)])
     start = tuple(i for i in range(n) if preds[i] == 0)
-    # a state: set -> (peak so far, resident size, the parent's ready units, the unit just run);
-    # a state's own ready units are derived only when it is expanded (cheap when the beam is narrow)
-    layer: Dict[int, tuple] = {0: (0, res0, start, -1)}
-    parent: Dict[int, Tuple[int, int]] = {}
+    # per unit, its successors as a tuple when each has no other predecessor (all ready as soon as it
+    # has run: a chain's case, no set to test), else None
+    alone = [None if j in shared else tuple(vs) for j, vs in enumerate(succ)]
+    # a state: set -> (peak so far, resident size, the parent's ready units, the unit just run, the order
+    # so far as a linked list (last unit, the rest) or None); a state's own ready units are derived only
+    # when it is expanded (cheap when the beam is narrow). Sets key only the layer dict of one step: a set
+    # is a large int, and ints hash modulo 2**61 - 1, so that the nested sets of a long chain (a dict of
+    # every step's sets) collide by dozens
+    layer: Optional[Dict[int, tuple]] = {0: (0, res0, start, -1, None)}
     exact = True
     remaining = budget
 
     def ready_of(s, entry):
-        _, _, pready, last = entry
+        """The units ready in state ``s``: the parent's ready units but the one just run, and those of
+        its successors whose predecessors are all in ``s`` (both lists ascending)."""
+        _, _, pready, last, _ = entry
         if last < 0:
             return pready
-        return tuple(sorted([v for v in pready if v != last] + [v for v in succ[last] if not preds[v] & ~s]))
+        nxt = alone[last]
+        if nxt is None:
+            ns = ~s
+            nxt = [v for v in succ[last] if not preds[v] & ns]
+        if len(pready) == 1:  # only ``last``
+            return tuple(nxt)
+        rest = [v for v in pready if v != last]
+        return tuple(sorted(rest + list(nxt))) if nxt else tuple(rest)
 
     def best_first(items):
         return sorted(items, key=lambda kv: (kv[1][0], kv[1][1]))
 
-    for k in range(n):
-        if len(layer) == 1 and limit >= 1:
+    k = 0
+    while k < n:
+        if layer is None or (len(layer) == 1 and limit >= 1):
             # one state (a chain, or a narrow point of the graph): nothing to rank or cut, as the best
             # state is always expanded whatever the allowance. The general step below, specialized:
-            # its successors are distinct sets, so none is compared with another.
-            ((s, entry),) = layer.items()
-            peak, res, pready, last = entry
+            # its successors are distinct sets, so none is compared with another. While a single unit
+            # is ready, the one state is kept in (s, peak, res, pready, last, link) rather than a layer.
+            if layer is not None:
+                ((s, (peak, res, pready, last, link)),) = layer.items()
+                layer = None
             if last < 0:
                 ready = pready
+            elif len(pready) == 1:  # ready_of, inlined for a chain: only ``last`` was ready
+                ready = alone[last]
+                if ready is None:
+                    ns = ~s
+                    ready = tuple([v for v in succ[last] if not preds[v] & ns])
             else:
-                ns = ~s
-                nxt = [v for v in succ[last] if not preds[v] & ns]  # in unit order
-                rest = [v for v in pready if v != last]
-                ready = tuple(sorted(rest + nxt)) if rest else tuple(nxt)
+                ready = ready_of(s, (peak, res, pready, last, link))
+            if len(ready) == 1:
+                u = ready[0]
+                s2 = s | 1 << u
+                pk = res + step_add[u]
+                if inplace[u]:
+                    pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
+                if pk < peak:
+                    pk = peak
+                res += wsize[u]
+                if frees[u]:  # read by other units too: freed if those have run
+                    ns2 = ~s2
+                    for b in frees[u]:
+                        if not cmask[b] & ns2:
+                            res -= size[b]
+                s, peak, pready, last = s2, pk, ready, u
+                if track:
+                    link = (u, link)
+                remaining -= 1
+                k += 1
+                continue
             new: Dict[int, tuple] = {}
             for u in ready:
                 s2 = s | 1 << u
@@ -290,32 +377,34 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                     pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
                 if pk < peak:
                     pk = peak
-                ns2 = ~s2
                 freed = 0
-                for sz, m in frees[u]:
-                    if not m & ns2:
-                        freed += sz
-                new[s2] = (pk, res + wsize[u] - freed, ready, u)
-                parent[s2] = (s, u)
+                if frees[u]:
+                    ns2 = ~s2
+                    for b in frees[u]:
+                        if not cmask[b] & ns2:
+                            freed += size[b]
+                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, link) if track else None)
             remaining -= len(ready)
             layer = new
+            k += 1
             continue
         allowance = max(1, remaining // (n - k))
         items = list(layer.items())
-        readies: Dict[int, tuple] = {}
+        readies: list = []
         if len(items) > limit:
             exact = False
             items = best_first(items)[:limit]
         elif len(items) > allowance:  # every state has a ready unit: the beam must narrow
             items = best_first(items)
         elif len(items) > 1:
-            readies = {s: ready_of(s, e) for s, e in items}
-            if sum(map(len, readies.values())) > allowance:
+            readies = [ready_of(s, e) for s, e in items]  # aligned with items (sets hash poorly as keys)
+            if sum(map(len, readies)) > allowance:
+                readies = []
                 items = best_first(items)
         new = {}
         used = 0
-        for s, entry in items:
-            ready = readies.get(s) or ready_of(s, entry)
+        for i, (s, entry) in enumerate(items):
+            ready = readies[i] if readies else ready_of(s, entry)
             if used and used + len(ready) > allowance:
                 exact = False
                 break
@@ -331,23 +420,24 @@ def _optimal(p: Plan, limit: int, budget: int) -> Tuple[Tuple[int, ...], bool, i
                 cur = new.get(s2)
                 if cur is not None and cur[0] <= pk:
                     continue
-                ns2 = ~s2
                 freed = 0
-                for sz, m in frees[u]:
-                    if not m & ns2:
-                        freed += sz
-                new[s2] = (pk, res + wsize[u] - freed, ready, u)
-                parent[s2] = (s, u)
+                if frees[u]:
+                    ns2 = ~s2
+                    for b in frees[u]:
+                        if not cmask[b] & ns2:
+                            freed += size[b]
+                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, entry[4]) if track else None)
         remaining -= used
         layer = new
-    ((s, entry),) = layer.items()
-    peak = entry[0]
+        k += 1
+    if layer is not None:
+        ((s, (peak, *_, link)),) = layer.items()
     order = []
-    while s:
-        s, u = parent[s]
+    while link is not None:
+        u, link = link
         order.append(u)
     order = tuple(reversed(order))
-    if not exact:  # a beam: compare with the definition order (both evaluated, as documented)
+    if not exact and track:  # a beam: compare with the definition order (both evaluated, as documented)
         seq, peak = evaluate(p, range(n)).peak, evaluate(p, order).peak
         if seq < peak:
             return tuple(range(n)), exact, seq

@@ -23,8 +23,11 @@ with each unit's memory access cost (ShuffleNet V2 section 2). Every rule is in 
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
 from functools import cached_property
+from math import prod
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from .errors import CostModelError
@@ -163,7 +166,7 @@ def _dw_inplace(node, in_bufs, buffers) -> Tuple[int, ...]:
     """The depthwise in-place rule: groups = C_in = C_out, one input held whole in one buffer."""
     op = node.op
     if (op.kind == "conv2d" and len(node.in_shapes) == 1 and op.groups == node.in_shapes[0][0] == op.out_channels
-            and len(in_bufs) == 1 and tuple(buffers[in_bufs[0]][1]) == tuple(node.in_shapes[0])):
+            and len(in_bufs) == 1 and buffers[in_bufs[0]]["shape"] == tuple(node.in_shapes[0])):
         return tuple(in_bufs)
     return ()
 
@@ -172,118 +175,172 @@ def plan(graph: Graph, unfused: bool = False, zero_copy: bool = False, *, inplac
          batch: int = 1, precision=None) -> Plan:
     """The units and buffers of ``graph`` in the deployment (default) or unfused view, with the
     in-place kernel options ``inplace`` (``INPLACE``), ``batch`` samples per activation and, with a
-    ``precision`` (``costmodel.precision.Precision``), each buffer's bits."""
+    ``precision`` (``costmodel.precision.Precision``), each buffer's bits.
+
+    (This loop runs on every ``analyze``: units and buffers are kept as the dicts that become their
+    instance dicts, fields in field order, and the usual one-input one-output node takes no
+    generator; ``_fuse`` and ``_is_per_channel`` are inlined.)"""
     opts = parse_inplace(inplace)
     batch = check_batch(batch)
+    nodes = graph.nodes
     readers: Dict[str, int] = {}  # tensor ref -> how many node inputs read it (a node reading it twice: 2)
-    for n in graph.nodes:
+    get = readers.get
+    for n in nodes:
         for r in n.inputs:
-            readers[r] = readers.get(r, 0) + 1
+            readers[r] = get(r, 0) + 1
     outputs = set(graph.outputs)
-    buffers: List[list] = [[INPUT, graph.input_shape, -1]]
-    units: List[dict] = []
+    # a buffer: its instance dict (name, shape, producer, batch, bits) and its elements
+    buffers: List[dict] = [{"name": INPUT, "shape": _tuple(graph.input_shape), "producer": -1, "batch": batch,
+                            "bits": 0}]
+    elems: List[int] = [batch * prod(graph.input_shape)]
+    units: List[dict] = []    # a unit: its instance dict, fields in ``Unit``'s order
+    heads: List[object] = []  # per unit, the op of its first node
+    one_write: List[bool] = []  # per unit, whether it writes one buffer (only then can a node fuse into it)
+    fused_adds = set()        # units a residual add was fused into
     bufs_of: Dict[str, Tuple[int, ...]] = {INPUT: (0,)}
     unit_of_ref: Dict[str, int] = {}
     node_unit: Dict[str, Optional[int]] = {}
     dw, add_inplace, fused_add = "dw" in opts, "add" in opts, "fused-add" in opts
     consumers = graph.consumers() if fused_add else {}  # only the fused-add rule needs the readers by name
 
-    for n in graph.nodes:
+    for n in nodes:
         op, inputs, name = n.op, n.inputs, n.name
         kind, category = op.kind, op.category
-        in_bufs = bufs_of[inputs[0]] if len(inputs) == 1 else tuple(b for r in inputs for b in bufs_of[r])
+        if len(inputs) == 1:
+            src = inputs[0]
+            in_bufs = bufs_of[src]
+        else:
+            src = None
+            in_bufs = _bufs_of_all(inputs, bufs_of)
         if category == "view" or (zero_copy and kind in ZERO_COPY_KINDS):
             for r in n.outputs:
                 bufs_of[r] = tuple(dict.fromkeys(in_bufs))
             node_unit[name] = None
             continue
-        params, bn_params, madds, flops, _ = n.costs  # the op's formulas, evaluated once per node
+        if src is not None and not unfused:
+            u = unit_of_ref.get(src)
+            if u is not None and one_write[u] and readers[src] == 1 and src not in outputs:  # fusable
+                unit = units[u]
+                if kind == "batchnorm":
+                    fuse = unit["category"] in FOLD_BN_INTO and len(unit["nodes"]) == 1
+                    if fuse and not getattr(heads[u], "bias", False):
+                        c = n.out_shapes[0]
+                        unit["weights"] += c[0]
+                        unit["mac"] += c[0]
+                        unit["flops"] += batch * prod(c)  # the bias add of the folded shift
+                elif kind == "activation" and unit["category"] in FUSE_ACT_INTO:
+                    fuse = True
+                    unit["flops"] += batch * (n.__dict__.get("_costs") or n.costs)[3]
+                else:
+                    fuse = False
+                if fuse:
+                    writes = unit["writes"]  # _fuse: the unit's buffer now carries this node's name
+                    buffers[writes[0]]["name"] = name
+                    bufs_of[name] = writes
+                    unit_of_ref[name] = u
+                    unit["nodes"] += (name,)
+                    node_unit[name] = u
+                    continue
+        costs = n.__dict__.get("_costs") or n.costs  # the op's formulas, evaluated once per node
         ins, outs = n.in_shapes, n.out_shapes
-        src = inputs[0] if len(inputs) == 1 else None
-        u = unit_of_ref.get(src) if src is not None else None
-        if u is not None and not unfused and readers[src] == 1 and src not in outputs:  # fusable
-            unit = units[u]
-            if len(unit["writes"]) == 1:
-                if kind == "batchnorm" and unit["category"] in FOLD_BN_INTO and len(unit["nodes"]) == 1:
-                    if not getattr(graph.node(unit["name"]).op, "bias", False):
-                        unit["weights"] += outs[0][0]
-                        unit["mac"] += outs[0][0]
-                        unit["flops"] += batch * numel(outs[0])  # the bias add of the folded shift
-                    _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops=0)
-                    continue
-                if kind == "activation" and unit["category"] in FUSE_ACT_INTO:
-                    _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops=batch * flops)
-                    continue
         if kind == "add" and fused_add:
-            f = _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs)
+            f = _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs, fused_adds)
             if f is not None:
                 uf, others = f
                 unit = units[uf]
                 unit["reads"] = tuple(dict.fromkeys(unit["reads"] + others))
-                unit["mac"] += sum(batch * numel(buffers[b][1]) for b in others)
-                unit["inplace"] = tuple(b for b in others if tuple(buffers[b][1]) == tuple(outs[0]))
-                unit["fused_add"] = True
-                _fuse(unit, n, buffers, bufs_of, unit_of_ref, uf, node_unit, flops=batch * flops)
+                unit["mac"] += sum(elems[b] for b in others)
+                unit["inplace"] = tuple(b for b in others if buffers[b]["shape"] == _tuple(outs[0]))
+                fused_adds.add(uf)
+                _fuse(unit, n, buffers, bufs_of, unit_of_ref, uf, node_unit, flops=batch * costs[3])
                 continue
-        weights = params + bn_params
-        mac = batch * (_elements(ins) + _elements(outs)) + weights
+        weights = costs[0] + costs[1]
         idx = len(units)
         if len(outs) == 1:  # the usual single output, without zip and the outputs tuple
+            s = outs[0]
+            out_el = prod(s)
             writes = (len(buffers),)
-            buffers.append([name, outs[0], idx])
+            buffers.append({"name": name, "shape": s if type(s) is tuple else tuple(s), "producer": idx,
+                            "batch": batch, "bits": 0})
+            elems.append(batch * out_el)
             bufs_of[name] = writes
             unit_of_ref[name] = idx
+            one_write.append(True)
         else:
+            out_el = 0
             writes = []
             for r, s in zip(n.outputs, outs):
-                buffers.append([r, s, idx])
+                e = prod(s)
+                out_el += e
+                buffers.append({"name": r, "shape": _tuple(s), "producer": idx, "batch": batch, "bits": 0})
+                elems.append(batch * e)
                 bufs_of[r] = (len(buffers) - 1,)
                 unit_of_ref[r] = idx
                 writes.append(len(buffers) - 1)
             writes = tuple(writes)
-        reads = in_bufs if len(in_bufs) == 1 else tuple(dict.fromkeys(in_bufs))
+            one_write.append(len(writes) == 1)
+        if src is not None:
+            in_el = prod(ins[0])
+            reads = in_bufs if len(in_bufs) == 1 else tuple(dict.fromkeys(in_bufs))
+        else:
+            in_el = prod(ins[0]) + prod(ins[1]) if len(ins) == 2 else sum([prod(s) for s in ins])
+            reads = tuple(dict.fromkeys(in_bufs))
         ip: Tuple[int, ...] = ()
         if dw:
             ip = _dw_inplace(n, reads, buffers)
         if add_inplace and kind == "add" and len(outs) == 1:
             whole = [bufs_of[r] for r in inputs]
-            ip = tuple(dict.fromkeys(bs[0] for bs in whole if len(bs) == 1 and tuple(buffers[bs[0]][1]) == outs[0]))
-        units.append({"name": name, "kind": kind, "category": category, "nodes": [name],
-                      "reads": reads, "writes": writes, "mac": mac,
-                      "weights": weights, "flops": batch * flops, "madds": batch * madds,
-                      "per_channel": _is_per_channel(n), "inplace": ip})
+            ip = tuple(dict.fromkeys(bs[0] for bs in whole if len(bs) == 1 and buffers[bs[0]]["shape"] == outs[0]))
+        if category in _PER_CHANNEL_CATEGORIES or kind in _PER_CHANNEL_KINDS:  # _is_per_channel, inlined
+            per_channel = True
+        else:
+            per_channel = kind == "conv2d" and src is not None and op.groups == ins[0][0]
+        units.append({"name": name, "kind": kind, "category": category, "nodes": (name,), "reads": reads,
+                      "writes": writes, "mac": batch * (in_el + out_el) + weights, "weights": weights,
+                      "flops": batch * costs[3], "madds": batch * costs[2], "per_channel": per_channel,
+                      "workspace": 0, "split": 0, "inplace": ip})
+        heads.append(op)
         node_unit[name] = idx
 
-    bits = [0] * len(buffers)
     if precision is not None:
-        bits = [precision.act_bits(b[0]) for b in buffers]
+        for b in buffers:
+            b["bits"] = precision.act_bits(b["name"])
     out_bufs = frozenset(b for r in graph.outputs for b in bufs_of[r])
-    return Plan(graph,
-                tuple(_frozen(Unit, {"name": u["name"], "kind": u["kind"], "category": u["category"],
-                                     "nodes": tuple(u["nodes"]), "reads": u["reads"], "writes": u["writes"],
-                                     "mac": u["mac"], "weights": u["weights"], "flops": u["flops"], "madds": u["madds"],
-                                     "per_channel": u["per_channel"], "workspace": 0, "split": 0,
-                                     "inplace": u["inplace"]}) for u in units),
-                tuple(_frozen(Buffer, {"name": b[0], "shape": tuple(b[1]), "producer": b[2], "batch": batch, "bits": k})
-                      for b, k in zip(buffers, bits)), out_bufs, node_unit, unfused, zero_copy, (), opts, batch)
+    p = Plan(graph, _frozen(Unit, units), _frozen(Buffer, buffers), out_bufs, node_unit,
+             unfused, zero_copy, (), opts, batch)
+    if precision is None:  # Plan.sizes: the elements, known already
+        p.__dict__["sizes"] = tuple(elems)
+    return p
 
 
-def _frozen(cls, fields: dict):
-    """``cls(**fields)`` for a frozen dataclass without a ``__post_init__``, given every field, without
-    the generated ``__init__`` (which sets each field through ``object.__setattr__``, about 2 us for a
-    unit's 14): the same instance dict, so equal and hashed alike. A plan makes a unit and a buffer
-    per layer on every ``analyze``; tests/test_build_fast_paths.py checks the two agree."""
-    obj = object.__new__(cls)
-    object.__setattr__(obj, "__dict__", fields)
-    return obj
+#: ``_is_per_channel``'s categories and kinds (a depthwise conv is the other per-channel case)
+_PER_CHANNEL_CATEGORIES = frozenset({"norm", "act", "pool"})
+_PER_CHANNEL_KINDS = frozenset({"channel_shuffle", "upsample"})
 
 
-def _elements(shapes) -> int:
-    """Elements of all tensors of ``shapes`` (the usual single tensor without a generator)."""
-    return numel(shapes[0]) if len(shapes) == 1 else sum(numel(s) for s in shapes)
+def _frozen(cls, dicts: List[dict]) -> tuple:
+    """A ``cls`` (a frozen dataclass without a ``__post_init__``) made from each dict of all its fields,
+    without the generated ``__init__`` (which sets each field through ``object.__setattr__``, about
+    2 us for a unit's 14): the dict becomes the instance dict, so the result is equal and hashed
+    alike. A plan makes a unit and a buffer per layer on every ``analyze`` (hence the maps, no Python
+    loop); tests/test_build_fast_paths.py checks the two ways agree."""
+    objs = list(map(object.__new__, repeat(cls, len(dicts))))
+    deque(map(object.__setattr__, objs, repeat("__dict__"), dicts), maxlen=0)  # run the map, keep nothing
+    return tuple(objs)
 
 
-def _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs):
+def _bufs_of_all(inputs, bufs_of) -> Tuple[int, ...]:
+    """The buffers of several inputs, in order (repeats kept)."""
+    if len(inputs) == 2:  # add, multiply, a two-way concat: without a comprehension
+        return bufs_of[inputs[0]] + bufs_of[inputs[1]]
+    return tuple([b for r in inputs for b in bufs_of[r]])
+
+
+def _tuple(shape) -> Tuple[int, ...]:
+    return shape if type(shape) is tuple else tuple(shape)
+
+
+def _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs, fused_adds):
     """The ``fused-add`` rule: among the add's inputs, the one written most recently by a conv or
     linear unit (after BN folding) that only this add reads and that is not a graph output, provided
     the add's other inputs already exist when that unit runs (their producers come before it: the
@@ -292,33 +349,33 @@ def _fusable_add(n, units, buffers, bufs_of, unit_of_ref, consumers, outputs):
     candidates = []
     for r in n.inputs:
         u = unit_of_ref.get(r)
-        if u is None or units[u]["category"] not in ("conv", "linear") or units[u].get("fused_add"):
+        if u is None or units[u]["category"] not in ("conv", "linear") or u in fused_adds:
             continue
         if len(consumers.get(r, ())) != 1 or r in outputs or len(units[u]["writes"]) != 1 or n.inputs.count(r) != 1:
             continue
-        if tuple(buffers[units[u]["writes"][0]][1]) != tuple(n.out_shapes[0]):
+        if buffers[units[u]["writes"][0]]["shape"] != tuple(n.out_shapes[0]):
             continue
         candidates.append((u, r))
     for u, ref in sorted(candidates, reverse=True):
         others = tuple(dict.fromkeys(b for r in n.inputs if r != ref for b in bufs_of[r]))
-        if all(buffers[b][2] < u for b in others):  # produced before the unit (or the graph input, -1)
+        if all(buffers[b]["producer"] < u for b in others):  # produced before the unit (or the graph input, -1)
             return u, others
     return None
 
 
 def _fuse(unit, n, buffers, bufs_of, unit_of_ref, u, node_unit, flops):
     (b,) = unit["writes"]
-    buffers[b][0] = n.name
+    buffers[b]["name"] = n.name
     bufs_of[n.name] = (b,)
     unit_of_ref[n.name] = u
-    unit["nodes"].append(n.name)
+    unit["nodes"] += (n.name,)
     unit["flops"] += flops
     node_unit[n.name] = u
 
 
 def node_mac(p: Plan) -> Dict[str, int]:
     """MAC per node: a unit's MAC on its first node, 0 on fused nodes and aliases."""
-    out = {name: 0 for name in p.node_unit}
+    out = dict.fromkeys(p.node_unit, 0)
     for u in p.units:
         out[u.nodes[0]] = u.mac
     return out
@@ -331,3 +388,4 @@ def consumers_of(p: Plan) -> List[List[int]]:
         for b in u.reads:
             cons[b].append(i)
     return cons
+

@@ -153,6 +153,10 @@ def _require_map(op: "Op", ins) -> Shape:
 CATEGORIES = ("conv", "linear", "norm", "act", "pool", "eltwise", "copy", "view")
 
 
+#: the methods ``Op.costs`` evaluates (with ``weights``, which params and bn_params sum)
+_COST_METHODS = ("weights", "params", "bn_params", "madds", "flops", "attn_madds")
+
+
 @dataclass(frozen=True)
 class Op:
     """Base of all op kinds. Subclasses set ``kind``, ``category`` and ``flops_rule`` and override
@@ -177,6 +181,8 @@ class Op:
                 raise TypeError(f"op kind {cls.kind!r} must state its FLOPs rule (flops_rule)")
             if cls.weight_count not in ("params", "bn"):
                 raise TypeError(f"op kind {cls.kind!r}: weight_count must be 'params' or 'bn'")
+        if "costs" not in cls.__dict__ and any(m in cls.__dict__ for m in _COST_METHODS):
+            cls.costs = Op.costs  # a kind changing a formula without its own ``costs`` gets the plain one
 
     def infer(self, ins) -> Tuple[Shape, ...]:
         return (ins[0],)
@@ -214,6 +220,14 @@ class Op:
 
     def flops(self, ins, outs) -> int:
         return 0
+
+    def costs(self, ins, outs) -> Tuple[int, int, int, int, int]:
+        """(params, bn_params, madds, flops, attn_madds) on these shapes, in one call (``Node.costs``
+        keeps them per node). A kind may override it to evaluate its formulas together more cheaply
+        (conv, BatchNorm, activation: the most frequent); tests/test_build_fast_paths.py checks every
+        override against the five methods on every node of the zoo."""
+        return (self.params(ins), self.bn_params(ins), self.madds(ins, outs), self.flops(ins, outs),
+                self.attn_madds(ins, outs))
 
     def label(self, ins) -> str:
         return self.kind

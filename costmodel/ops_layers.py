@@ -62,7 +62,8 @@ class Conv2d(Op):
             raise GraphError(
                 f"groups={g} must divide both input channels ({c}) and output channels ({self.out_channels})"
             )
-        t, b, left, r = self.pads((h, w))
+        pad = self.padding
+        t, b, left, r = pad if type(pad) is tuple else self.pads((h, w))  # explicit padding: pads() is itself
         ho = window_output(h, self.kernel[0], self.stride[0], self.dilation[0], (t, b))
         wo = window_output(w, self.kernel[1], self.stride[1], self.dilation[1], (left, r))
         if ho < 1 or wo < 1:
@@ -85,6 +86,17 @@ class Conv2d(Op):
 
     def flops(self, ins, outs):
         return 2 * self.madds(ins, outs) + (numel(outs[0]) if self.bias else 0)
+
+    def costs(self, ins, outs):
+        """``Op.costs`` without the weights' dict: params = the weight's elements (+ C_out with bias),
+        madds and flops as above."""
+        c_out, (kh, kw) = self.out_channels, self.kernel
+        per_group = ins[0][0] // self.groups
+        o = numel(outs[0])
+        madds = o * per_group * kh * kw
+        if self.bias:
+            return (c_out * per_group * kh * kw + c_out, 0, madds, 2 * madds + o, 0)
+        return (c_out * per_group * kh * kw, 0, madds, 2 * madds, 0)
 
     def is_depthwise(self, c_in: int) -> bool:
         return self.groups == c_in and self.groups > 1
@@ -162,6 +174,11 @@ class BatchNorm(Op):
     def flops(self, ins, outs):
         return 2 * numel(outs[0])
 
+    def costs(self, ins, outs):
+        """``Op.costs`` without the weights' dict: bn_params = 2C with the affine scale and shift."""
+        c = ins[0][0]
+        return (0, c + c if self.affine else 0, 0, 2 * numel(outs[0]), 0)
+
 
 #: floating-point operations per element of each activation function
 ACTIVATION_FLOPS = {
@@ -191,6 +208,10 @@ class Activation(Op):
 
     def flops(self, ins, outs):
         return ACTIVATION_FLOPS[self.fn] * numel(outs[0])
+
+    def costs(self, ins, outs):
+        """``Op.costs``: flops only."""
+        return (0, 0, 0, ACTIVATION_FLOPS[self.fn] * numel(outs[0]), 0)
 
     def label(self, ins):
         return self.fn

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field, replace
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .errors import CostModelError
 from .graph import INPUT, Graph
@@ -213,26 +213,45 @@ def layer_weights(graph: Graph, p=None) -> Dict[str, Tuple[int, int]]:
     nothing itself; a BatchNorm that stays a layer stores C scales and C shifts; views, fused
     activations and parameter-free ops store nothing. ``p``: the graph's deployment-view plan, if
     already made (any in-place options; not unfused)."""
+    out = dict.fromkeys(graph._index, (0, 0))  # every node, in order (the index keys them by name)
+    for name, w, b in zip(*_unit_weights(graph, p)):
+        out[name] = (w, b)
+    return out
+
+
+def _unit_weights(graph: Graph, p=None) -> Tuple[List[str], List[int], List[int]]:
+    """``layer_weights``' entries of the nodes that head a unit (every other node stores nothing), as
+    three lists in unit order: their names, weights and biases (no pair kept per node)."""
     from .memory_plan import plan
     if p is None or p.unfused or p.batch != 1:
         p = plan(graph)
-    out = dict.fromkeys((n.name for n in graph.nodes), (0, 0))
-    node = graph.node
+    index = graph._index
+    names: List[str] = []
+    weights: List[int] = []
+    biases: List[int] = []
     for u in p.units:
-        head = node(u.nodes[0])
+        nodes = u.nodes
+        head = index[nodes[0]]
         op = head.op
-        params, bn_params = head.costs[:2]  # op.params, op.bn_params on the node's shapes (evaluated once)
-        if op.category in ("conv", "linear"):
+        costs = head.__dict__.get("_costs") or head.costs  # op.params, op.bn_params, ... (evaluated once)
+        category = op.category
+        if category == "conv" or category == "linear":
             c_out = head.out_shapes[0][0]
             has_bias = bool(getattr(op, "bias", False))
-            folded = len(u.nodes) > 1 and any(node(n).op.kind == "batchnorm" for n in u.nodes[1:])
-            out[head.name] = (params - (c_out if has_bias else 0), c_out if has_bias or folded else 0)
+            folded = False
+            for name in nodes[1:]:
+                if index[name].op.kind == "batchnorm":
+                    folded = True
+                    break
+            w, b = costs[0] - (c_out if has_bias else 0), c_out if has_bias or folded else 0
         elif op.kind == "batchnorm":
-            c = bn_params // 2
-            out[head.name] = (c, c)
+            w = b = costs[1] // 2
         else:
-            out[head.name] = (params + bn_params, 0)
-    return out
+            w, b = costs[0] + costs[1], 0
+        names.append(head.name)
+        weights.append(w)
+        biases.append(b)
+    return names, weights, biases
 
 
 def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None,
@@ -240,16 +259,26 @@ def layer_weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[
     """Per node, the bytes Flash stores at ``weight_bits`` (or each layer's bits of ``precision``);
     ``p``: as ``layer_weights``."""
     check_weight_bits(weight_bits)
-    wb = layer_weights(graph, p)
-    if precision is None:  # one width for every layer: most layers store nothing, count those once
+    if precision is None:  # one width for every layer: a node heading no unit stores nothing, (0, 0)
         zero = tensor_bytes(0, 0, weight_bits)
-        return {name: zero if wb_ == (0, 0) else tensor_bytes(*wb_, weight_bits) for name, wb_ in wb.items()}
+        out = dict.fromkeys(graph._index, zero)
+        for name, w, b in zip(*_unit_weights(graph, p)):
+            if w or b:
+                out[name] = tensor_bytes(w, b, weight_bits)
+        return out
+    wb = layer_weights(graph, p)
     return {name: tensor_bytes(w, b, precision.weight_bits(name)) for name, (w, b) in wb.items()}
 
 
-def weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None) -> int:
-    """Total Flash bytes of the parameters (``layer_weight_bytes`` summed)."""
-    return sum(layer_weight_bytes(graph, weight_bits, precision).values())
+def weight_bytes(graph: Graph, weight_bits: int = 32, precision: Optional[Precision] = None, p=None) -> int:
+    """Total Flash bytes of the parameters (``layer_weight_bytes`` summed; ``p`` as there)."""
+    if precision is None:  # the same sum without the per-node dict (a node heading no unit stores 0 bytes)
+        check_weight_bits(weight_bits)
+        _, ws, bs = _unit_weights(graph, p)
+        if weight_bits % 8 == 0:  # whole bytes per value (the biases too): no rounding per tensor to add up
+            return tensor_bytes(sum(ws), sum(bs), weight_bits)
+        return sum([tensor_bytes(w, b, weight_bits) for w, b in zip(ws, bs)])
+    return sum(layer_weight_bytes(graph, weight_bits, precision, p).values())
 
 
 def unit_mac_bytes(p, bits: int = 32, weight_bits: Optional[int] = None) -> Dict[str, int]:

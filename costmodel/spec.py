@@ -31,7 +31,7 @@ from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
 from . import validate
 from .errors import CostModelError, KnobError, SpecError
-from .graph import INPUT, Graph, GraphBuilder
+from .graph import INPUT, Graph, GraphBuilder, replay_template
 from .rounding import policy, repeat_rule
 
 #: how a block argument's channel count responds to alpha
@@ -318,7 +318,8 @@ class _Repeats:
     def __init__(self, g: GraphBuilder, trace: Optional[list]):
         self.g, self.trace = g, trace
         #: the last repeat built: [args, input shapes, input refs, scope, nodes, output ref, trace entries,
-        #: whether it may be copied (None: not checked yet, see ``_own``)]
+        #: whether it may be copied (None: not checked yet, see ``_own``)], then, once a copy is made, its
+        #: ``replay_template``
         self.last = None
 
     def run(self, bt: BlockType, scope: str, ins: list, ctx: Context, args: dict, more: bool):
@@ -328,7 +329,7 @@ class _Repeats:
         shapes = [g.shape(i) for i in ins]
         last = self.last
         if last is not None and self.enabled and _equal(last[0], args) and last[1] == shapes:
-            t_args, t_shapes, t_ins, old, nodes, out, calls, ok = last
+            t_args, t_shapes, t_ins, old, nodes, out, calls, ok = last[:8]
             if ok is None:  # checked once, when a copy is first wanted
                 ok = last[7] = _own(nodes, old, t_ins, out)
                 try:  # evaluate the template's costs now: its copies take them over instead of evaluating again
@@ -337,7 +338,9 @@ class _Repeats:
                 except Exception:  # noqa: BLE001  (left to the calculator that asks, as for any other node)
                     pass
             refs = dict(zip(t_ins, ins))
-            if ok and g.replay(nodes, old, scope, refs):
+            if ok and len(last) == 8:  # what each copy takes of the template, made once
+                last.append(replay_template(nodes, old, refs))
+            if ok and g.replay(nodes, old, scope, refs, last[8]):
                 if self.trace is not None:
                     self.trace.extend(calls)
                 return refs[out] if out in refs else scope + out[len(old):]

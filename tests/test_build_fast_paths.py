@@ -2,7 +2,8 @@
 way gives, exactly: a stage's copied repeats equal the repeats built op by op, the optimal peak
 taken from the search equals the evaluated schedule's, cached per-node costs equal the op's
 formulas, units and nodes made without their dataclass ``__init__`` equal the ordinary ones, and
-the rows ``analyze`` makes on first use equal ``layer_rows`` plus the memory columns."""
+the rows ``analyze`` makes on first use equal ``layer_rows`` plus the memory columns, and an op
+kind's ``costs`` (its five formulas in one call) equals the five formulas."""
 import copy
 import dataclasses
 import pickle
@@ -17,7 +18,7 @@ from costmodel.analysis import layer_rows
 from costmodel.graph import GraphBuilder, Node, _node
 from costmodel.memory_liveness import optimal_peak
 from costmodel.memory_plan import Unit
-from costmodel.ops import Add, Concat
+from costmodel.ops import Add, BatchNorm, Concat, Conv2d
 
 
 def _signature(g):
@@ -66,6 +67,80 @@ def test_copies_carry_the_costs_and_read_their_own_block():
         assert n.costs == (op.params(n.in_shapes), op.bn_params(n.in_shapes), op.madds(n.in_shapes, n.out_shapes),
                            op.flops(n.in_shapes, n.out_shapes), op.attn_madds(n.in_shapes, n.out_shapes))
         assert all(r.startswith("stage6.9.") or r.startswith("stage6.8.") for r in n.inputs)
+
+
+def _five(op, ins, outs):
+    return (op.params(ins), op.bn_params(ins), op.madds(ins, outs), op.flops(ins, outs), op.attn_madds(ins, outs))
+
+
+def test_op_costs_overrides_equal_the_five_formulas_on_every_zoo_node():
+    """``Op.costs`` (conv, BatchNorm and activation evaluate their formulas together) equals params,
+    bn_params, madds, flops and attn_madds on every node of every registry network, at two widths."""
+    kinds = set()
+    for name, kw in _configs():
+        if kw not in ({}, {"alpha": 0.5, "res": 160}):
+            continue
+        try:
+            g = cm.build(name, **kw)
+        except cm.CostModelError:
+            continue
+        for n in g.nodes:
+            got = n.op.costs(n.in_shapes, n.out_shapes)
+            assert got == _five(n.op, n.in_shapes, n.out_shapes), (name, n.name)
+            assert all(type(v) is int for v in got), (name, n.name)
+            kinds.add(n.op.kind)
+    assert {"conv2d", "batchnorm", "activation", "linear", "add"} <= kinds
+    # by hand: a 3x3 conv with bias, 8 -> 16 channels, groups 2, on 8x10x10 (stride 1, padding 1)
+    conv = Conv2d(16, (3, 3), 1, (1, 1, 1, 1), (1, 1), 2, True)
+    ins, outs = ((8, 10, 10),), conv.infer(((8, 10, 10),))
+    assert conv.costs(ins, outs) == (16 * 4 * 9 + 16, 0, 1600 * 4 * 9, 2 * 1600 * 36 + 1600, 0)
+    assert BatchNorm().costs(ins, ins) == (0, 16, 0, 1600, 0)
+    assert BatchNorm(affine=False).costs(ins, ins) == (0, 0, 0, 1600, 0)
+
+
+def test_a_kind_changing_a_formula_without_its_own_costs_gets_the_plain_one():
+    @dataclasses.dataclass(frozen=True)
+    class DoubleConv(Conv2d):  # not registered anywhere: a subclass as a plugin might write
+        def madds(self, ins, outs):
+            return 2 * super().madds(ins, outs)
+
+    op = DoubleConv(4, (1, 1))
+    ins = ((4, 2, 2),)
+    outs = op.infer(ins)
+    assert op.costs(ins, outs) == _five(op, ins, outs) and op.costs(ins, outs)[2] == 2 * 4 * 4 * 4
+
+
+def test_the_node_index_handed_over_by_the_builder_equals_the_one_made_from_the_nodes():
+    for name in ("efficientnet_b7", "shufflenet_v2", "mobilenet_v4_hybrid_large"):
+        g = cm.build(name)
+        made = dataclasses.replace(g)  # a graph made without the builder: its index made on first use
+        assert "_index" not in made.__dict__
+        assert list(g._index.items()) == list(made._index.items()) == [(n.name, n) for n in g.nodes]
+        assert g._index is not made._index and made.node(g.nodes[-1].name) is g.nodes[-1]
+
+
+def test_batchnorm_and_activations_added_directly_equal_those_added_through_add(monkeypatch):
+    """``GraphBuilder._same_shape`` (conv's BatchNorm and activation) makes the nodes ``add`` makes."""
+    names = ("mobilenet_v3_large", "efficientnet_b0", "resnet50", "mixnet_s", "mobilenet_v4_hybrid_medium")
+    fast = {name: _signature(cm.build(name)) for name in names}
+    monkeypatch.setattr(GraphBuilder, "_same_shape", GraphBuilder.add)
+    for name in names:
+        assert _signature(cm.build(name)) == fast[name], name
+    g = GraphBuilder("clash", (3, 8, 8))
+    y = g.conv("input", 4, 3, name="c")
+    with pytest.raises(cm.CostModelError, match="already exists"):
+        g._same_shape(BatchNorm(), y, "c.bn")
+
+
+def test_total_weight_bytes_equal_the_layers_summed_at_every_width():
+    """``weight_bytes`` adds whole-byte widths up without rounding per tensor: the same as summing
+    ``layer_weight_bytes`` (4-bit weights round up per tensor)."""
+    from costmodel.precision import WEIGHT_BITS, layer_weight_bytes, weight_bytes
+    for name in ("mobilenet_v2", "efficientnet_b0", "resnet50", "shufflenet_v2", "mobilenet_v4_hybrid_medium"):
+        g = cm.build(name)
+        for bits in WEIGHT_BITS:
+            assert weight_bytes(g, bits) == sum(layer_weight_bytes(g, bits).values()), (name, bits)
+            assert cm.analyze(g, weight_bits=bits).totals["weight_bytes"] == weight_bytes(g, bits)
 
 
 def test_a_name_already_taken_builds_the_repeat_and_reports_it():

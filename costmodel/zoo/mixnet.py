@@ -23,7 +23,7 @@ from typing import Optional, Sequence, Tuple
 from ..blocks import squeeze_excite
 from ..errors import SpecError
 from ..graph import GraphBuilder
-from ..ops import BatchNorm, Split
+from ..ops import Split
 from ..network import Network, register
 from ..spec import Context, NetSpec, blk, block_type
 from . import tpu_strings
@@ -111,7 +111,7 @@ def split_conv(g: GraphBuilder, x: str, out: Optional[int], kernels: Sequence[in
 
 
 def _bn_act(g: GraphBuilder, y: str, act: Optional[str], name: str) -> str:
-    y = g.add(BatchNorm(), y, f"{name}.bn")
+    y = g.bn(y, f"{name}.bn")
     return g.act(y, act, f"{name}.{act}") if act else y
 
 

@@ -20,9 +20,30 @@ _OPTION = re.compile(r"([a-z]+)(\d.*)?$")
 FLAGS = ("sw", "noskip")
 
 
+#: decoded strings: (text, keys, required, family) -> the decoded dict (each caller gets a copy); at most
+#: ``_DECODED_MAX`` entries (the zoo's strings are a few dozen; strings from elsewhere stop being kept)
+_DECODED: dict = {}
+_DECODED_MAX = 4096
+
+
 def decode(text: str, keys: Sequence[str], required: Sequence[str], example: str, family: str = "") -> dict:
     """``text`` decoded: ``{repeat, k: (kernels...), a, p (group counts, 1 without them), s: (sh, sw),
-    e, i, o, se: float or None, swish, skip}``, accepting only ``keys`` and requiring ``required``."""
+    e, i, o, se: float or None, swish, skip}``, accepting only ``keys`` and requiring ``required``.
+
+    A string is decoded once per grammar (every build of a network reads the same strings): the
+    result's values are immutable (ints, tuples, a float, bools), so each call gets a shallow copy
+    of the first decoding. A bad string is never stored: it raises every time."""
+    key = (text, tuple(keys), tuple(required), family) if type(text) is str else None
+    got = _DECODED.get(key) if key is not None else None
+    if got is None:
+        got = _decode(text, keys, required, example, family)
+        if key is not None and len(_DECODED) < _DECODED_MAX:
+            _DECODED[key] = got
+    return dict(got)
+
+
+def _decode(text, keys, required, example, family) -> dict:
+    """``decode``'s work, not cached."""
     where = f"{family + ' ' if family else ''}block string {text!r}"
     if not isinstance(text, str) or not text:
         raise SpecError(f"{where}: expected a non-empty string like {example!r}")

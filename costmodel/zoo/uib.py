@@ -42,7 +42,6 @@ from __future__ import annotations
 
 from ..errors import SpecError
 from ..graph import GraphBuilder
-from ..ops import BatchNorm
 from ..ops_attention import LayerScale, MatMul, Reshape, Softmax
 from ..rounding import make_divisible
 from ..spec import Context, block_type
@@ -124,7 +123,7 @@ def mobile_mqa(g: GraphBuilder, x: str, ctx: Context, *, c: int, heads: int, key
     kv_stride, dw_k = _positive(kv_stride, "kv_stride"), _kernel(dw_k, "mqa dw_k")
     c_in, h, w = g.shape(x)
     c_out = ctx.ch(c, width)
-    n = g.add(BatchNorm(), x, "norm")
+    n = g.bn(x, "norm")
     q = g.conv(n, heads * key_dim, 1, bn=False, bias=False, name="query")
     q = g.add(Reshape((heads, key_dim, h * w)), q, "query.heads")
 
