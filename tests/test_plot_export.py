@@ -64,7 +64,8 @@ def test_pareto_front_is_non_dominated():
     assert all(p.family == "MobileNetV2" for p in front[-3:])   # V2 dominates V1 at high compute
 
 
-@pytest.mark.parametrize("ext", [".png", ".svg", ".pdf"])
+@pytest.mark.parametrize("ext", [".png", pytest.param(".svg", marks=pytest.mark.slow),
+                                 pytest.param(".pdf", marks=pytest.mark.slow)])   # one backend in the default run
 def test_plot_files_written(tmp_path, ext):
     out = tmp_path / f"fig{ext}"
     r = _cli(["plot", "mobilenet_v2", "mobilenet_v1", "shufflenet_v1", "NasNet-A", "--pareto", "-o", str(out)])

@@ -9,8 +9,9 @@ single op: the outputs of both the node-by-node run and the executor's fast path
 activations fused into conv epilogues, tiles, threads) within ``END_RTOL`` of their largest
 magnitude. Weights are ``init_weights`` with BatchNorm statistics calibrated on another random
 batch (``calibrate_batchnorm``), so activations stay of order one through every depth. Every
-registry network at its defaults is compared node by node; every other knob choice is in the
-``slow`` set.
+registry network of the representative subset (tests/subsets.py: every family, block type, op kind
+and kind of convolution and pooling) at its defaults is compared node by node; the other networks
+and every other knob choice are in the ``slow`` set.
 """
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from costmodel.executor import calibrate_batchnorm, execute, init_weights, rando
 from costmodel.ops import (Activation, AvgPool, BatchNorm, ChannelShuffle, Conv2d, Flatten,  # noqa: E402
                            GlobalAvgPool, Linear, MaxPool, Upsample)
 from costmodel.torch_bridge import to_torch  # noqa: E402
+from subsets import representative  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -88,8 +90,9 @@ def _configurations():
             except costmodel.CostModelError:
                 continue
             if cfg or net.name not in NAMED:
+                slow = bool(cfg) or net.name not in representative()
                 yield pytest.param(net, cfg, id=" ".join([net.name] + [f"{k}={v}" for k, v in cfg.items()]),
-                                   marks=[pytest.mark.slow] if cfg else [])
+                                   marks=[pytest.mark.slow] if slow else [])
 
 
 @pytest.mark.parametrize("net,cfg", list(_configurations()))
