@@ -23,6 +23,8 @@ slack, small ones at the peak, so the executor's peak stays within about 1.25 x 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import os
 import weakref
@@ -363,8 +365,9 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
     every node on its own (no fusion). ``calibrate`` replaces every BatchNorm's running statistics
     (in ``weights``, which must then be a dict this call may modify) by those of its input on this
     run; see ``calibrate_batchnorm``. ``schedule``: the node order (module docstring); ``threads``:
-    the kernels' thread pool and the most threads NumPy's BLAS may use during the run
-    (default ``costmodel.kernels.default_threads()``)."""
+    the most threads the run uses, BLAS's included (default ``costmodel.kernels.default_threads()``):
+    a batch of several samples is split into ``threads`` parts run side by side (``_split_batch``),
+    a single sample runs its kernels' tiles on the threads."""
     require_graph(graph, "execute")
     x = _input(graph, x, seed, keep)
     batch = x.shape[0]
@@ -374,6 +377,36 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
         weights = _checked(graph, weights)
     order, post, static = _schedule(graph, schedule, fuse=not (keep or calibrate))
     threads = default_threads() if threads is None else max(1, int(threads))
+    if threads > 1 and batch > 1 and not (keep or calibrate) and progress is None:
+        return _split_batch(graph, x, weights, order, post, static, threads, verify, raise_on_mismatch)
+    with blas_threads(threads):  # BLAS may use the run's threads, no more
+        return _loop(graph, x, weights, order, post, static, threads, keep, verify, raise_on_mismatch, progress,
+                     calibrate)
+
+
+def _split_batch(graph, x, weights, order, post, static, threads, verify, raise_on_mismatch) -> Execution:
+    """A batch of several samples on several threads: the samples split into ``threads`` parts run
+    through the graph side by side, each on one thread with BLAS on one thread (NumPy releases the
+    GIL in its array work; tiles of one sample on several threads gain less than whole samples do),
+    then joined: outputs concatenated, each node's counted Mult-Adds and batch summed."""
+    parts = np.array_split(x, min(threads, x.shape[0]))
+    from concurrent.futures import ThreadPoolExecutor
+    with blas_threads(1), ThreadPoolExecutor(len(parts), thread_name_prefix="costmodel-batch") as pool:
+        done = list(pool.map(lambda part: _loop(graph, part, weights, order, post, static, 1, False, verify,
+                                                raise_on_mismatch, None, False), parts))
+    ex = Execution(outputs=tuple(np.concatenate(outs) for outs in zip(*(d.outputs for d in done)))
+                   if all(d.outputs for d in done) else ())
+    ex.stopped_at = next((d.stopped_at for d in done if d.stopped_at), None)
+    n = min(len(d.checks) for d in done)
+    ex.checks = [dataclasses.replace(cs[0], counted=sum(c.counted for c in cs), batch=sum(c.batch for c in cs))
+                 for cs in zip(*(d.checks[:n] for d in done))]
+    return ex
+
+
+def _loop(graph, x, weights, order, post, static, threads, keep, verify, raise_on_mismatch, progress,
+          calibrate) -> Execution:
+    """The nodes of ``order`` run one after the other on ``x`` (see ``run``)."""
+    batch = x.shape[0]
     last_use: dict[str, int] = {}
     for i, n in enumerate(order):
         for r in n.inputs:
@@ -385,38 +418,37 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
     ex = Execution(outputs=())
     if keep:
         ex.tensors[INPUT] = x
-    with blas_threads(threads):  # BLAS may use the run's threads, no more
-        for i, node in enumerate(order):
-            ins = [live[r] for r in node.inputs]
-            if node.name in fused:  # applied by its producer's kernel: the array passes on
-                outs = (ins[0],)
-                counted = 0
-            else:
-                outs, counted, done = _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate,
-                                                post.get(node.name, ()), static[node.name][0] * batch, threads)
-                fused.update(n.name for n in done)
-            del ins
-            for r in set(node.inputs):
-                if last_use[r] == i:
-                    del live[r]
-            for r, a in zip(node.outputs, outs):
-                live[r] = a
-                if keep:
-                    ex.tensors[r] = a
-            if verify:
-                _, label, expected, madds = static[node.name]
-                chk = NodeCheck(node.name, node.op.kind, label, expected, tuple(a.shape[1:] for a in outs), madds,
-                                counted, batch)
-                ex.checks.append(chk)
-                if not (chk.shapes_equal and chk.madds_equal):
-                    if raise_on_mismatch:
-                        raise VerificationError(chk.describe(node.op))
-                    if not chk.shapes_equal:
-                        ex.stopped_at = node.name
-                        return ex
-            del outs
-            if progress is not None:
-                progress(i + 1)
+    for i, node in enumerate(order):
+        ins = [live[r] for r in node.inputs]
+        if node.name in fused:  # applied by its producer's kernel: the array passes on
+            outs = (ins[0],)
+            counted = 0
+        else:
+            outs, counted, done = _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate,
+                                            post.get(node.name, ()), static[node.name][0] * batch, threads)
+            fused.update(n.name for n in done)
+        del ins
+        for r in set(node.inputs):
+            if last_use[r] == i:
+                del live[r]
+        for r, a in zip(node.outputs, outs):
+            live[r] = a
+            if keep:
+                ex.tensors[r] = a
+        if verify:
+            _, label, expected, madds = static[node.name]
+            chk = NodeCheck(node.name, node.op.kind, label, expected, tuple(a.shape[1:] for a in outs), madds,
+                            counted, batch)
+            ex.checks.append(chk)
+            if not (chk.shapes_equal and chk.madds_equal):
+                if raise_on_mismatch:
+                    raise VerificationError(chk.describe(node.op))
+                if not chk.shapes_equal:
+                    ex.stopped_at = node.name
+                    return ex
+        del outs
+        if progress is not None:
+            progress(i + 1)
     ex.outputs = tuple(live[r] for r in graph.outputs)
     return ex
 

@@ -433,7 +433,8 @@ def test_fused_run_equals_node_by_node_run(name, monkeypatch):
         calls.clear()
         fast = run(g, x, weights=w, threads=threads, schedule=schedule)
         assert fast.ok and len(fast.checks) == len(g)
-        assert len(calls) == n_bn - len(folded)
+        parts = min(threads, x.shape[0])  # several threads: the batch split into parts run side by side
+        assert len(calls) == (n_bn - len(folded)) * parts
         assert sorted(c.counted for c in fast.checks) == sorted(c.counted for c in ref.checks)
         scale = float(np.abs(ref.outputs[0]).max())
         np.testing.assert_allclose(fast.outputs[0], ref.outputs[0], rtol=0, atol=1e-4 * scale)
@@ -487,6 +488,32 @@ def test_api_misuse_is_a_costmodel_error(tmp_path):
     not_npz.write_text("blocks: []\n")
     with pytest.raises(cm.CostModelError, match="not a zip archive"):
         cm.load_weights(str(not_npz))
+
+
+def test_a_batch_on_several_threads_is_split_and_joined_exactly():
+    """threads=3 on a batch of 5: parts of 2, 2 and 1 samples run side by side; the outputs equal a
+    one-thread run's sample by sample, each node's counted Mult-Adds is the whole batch's, and a
+    mismatch in any part is still reported."""
+    g = costmodel.build("mobilenet_v2", alpha=0.35, res=64)
+    w = calibrate_batchnorm(g, init_weights(g))
+    x = random_input(g, 5, 3)
+    one, split = run(g, x, weights=w, threads=1), run(g, x, weights=w, threads=3)
+    assert split.ok and len(split.checks) == len(one.checks) == len(g)
+    assert [(c.name, c.counted, c.batch) for c in split.checks] == [(c.name, c.counted, c.batch) for c in one.checks]
+    assert all(c.batch == 5 for c in split.checks)
+    scale = float(np.abs(one.outputs[0]).max())
+    np.testing.assert_allclose(split.outputs[0], one.outputs[0], rtol=0, atol=1e-5 * scale)
+    assert split.outputs[0].shape == (5, 1000)
+
+
+def test_a_mismatch_in_a_split_batch_is_reported(monkeypatch):
+    real = Conv2d.madds
+    monkeypatch.setattr(Conv2d, "madds", lambda self, ins, outs: real(self, ins, outs) + (self.groups > 1))
+    g = costmodel.build("mobilenet_v1", alpha=0.25, res=32)   # analytical counts off by one per depthwise conv
+    ex_ = run(g, random_input(g, 4, 0), threads=2, raise_on_mismatch=False)
+    assert not ex_.ok and len(ex_.mismatches) == 13 and all(c.batch == 4 for c in ex_.mismatches)
+    with pytest.raises(VerificationError, match="Mult-Adds per sample"):
+        run(g, random_input(g, 4, 0), threads=2)
 
 
 def test_blas_uses_no_more_threads_than_the_run(monkeypatch):
