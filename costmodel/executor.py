@@ -367,7 +367,7 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
     run; see ``calibrate_batchnorm``. ``schedule``: the node order (module docstring); ``threads``:
     the most threads the run uses, BLAS's included (default ``costmodel.kernels.default_threads()``):
     a batch of several samples is split into ``threads`` parts run side by side (``_split_batch``),
-    a single sample runs its kernels' tiles on the threads."""
+    a single sample gives them to BLAS's matrix products."""
     require_graph(graph, "execute")
     x = _input(graph, x, seed, keep)
     batch = x.shape[0]
@@ -379,9 +379,11 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
     threads = default_threads() if threads is None else max(1, int(threads))
     if threads > 1 and batch > 1 and not (keep or calibrate) and progress is None:
         return _split_batch(graph, x, weights, order, post, static, threads, verify, raise_on_mismatch)
+    # one sample: BLAS's threads in the matrix products, the kernels' tiles on one thread (measured on
+    # the zoo at 224, 2 threads: the tile pool's hand-offs cost more than they gain, BLAS threads gain
+    # 5-35%; docs/benchmarks_executor.md)
     with blas_threads(threads):  # BLAS may use the run's threads, no more
-        return _loop(graph, x, weights, order, post, static, threads, keep, verify, raise_on_mismatch, progress,
-                     calibrate)
+        return _loop(graph, x, weights, order, post, static, keep, verify, raise_on_mismatch, progress, calibrate)
 
 
 def _split_batch(graph, x, weights, order, post, static, threads, verify, raise_on_mismatch) -> Execution:
@@ -392,7 +394,7 @@ def _split_batch(graph, x, weights, order, post, static, threads, verify, raise_
     parts = np.array_split(x, min(threads, x.shape[0]))
     from concurrent.futures import ThreadPoolExecutor
     with blas_threads(1), ThreadPoolExecutor(len(parts), thread_name_prefix="costmodel-batch") as pool:
-        done = list(pool.map(lambda part: _loop(graph, part, weights, order, post, static, 1, False, verify,
+        done = list(pool.map(lambda part: _loop(graph, part, weights, order, post, static, False, verify,
                                                 raise_on_mismatch, None, False), parts))
     ex = Execution(outputs=tuple(np.concatenate(outs) for outs in zip(*(d.outputs for d in done)))
                    if all(d.outputs for d in done) else ())
@@ -403,7 +405,7 @@ def _split_batch(graph, x, weights, order, post, static, threads, verify, raise_
     return ex
 
 
-def _loop(graph, x, weights, order, post, static, threads, keep, verify, raise_on_mismatch, progress,
+def _loop(graph, x, weights, order, post, static, keep, verify, raise_on_mismatch, progress,
           calibrate) -> Execution:
     """The nodes of ``order`` run one after the other on ``x`` (see ``run``)."""
     batch = x.shape[0]
@@ -425,7 +427,7 @@ def _loop(graph, x, weights, order, post, static, threads, keep, verify, raise_o
             counted = 0
         else:
             outs, counted, done = _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate,
-                                            post.get(node.name, ()), static[node.name][0] * batch, threads)
+                                            post.get(node.name, ()), static[node.name][0] * batch)
             fused.update(n.name for n in done)
         del ins
         for r in set(node.inputs):
@@ -453,8 +455,7 @@ def _loop(graph, x, weights, order, post, static, threads, keep, verify, raise_o
     return ex
 
 
-def _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate, followers: Sequence, workspace,
-              threads):
+def _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate, followers: Sequence, workspace):
     """(outputs, Mult-Adds counted, the follower nodes the kernel applied) of one node."""
     kernel = KERNELS.get(node.op.kind)
     if kernel is None:
@@ -466,7 +467,7 @@ def _run_node(node, ins, live, x, weights, i, last_use, keep, calibrate, followe
                and not np.may_share_memory(ins[0], x)
                and not any(np.may_share_memory(ins[0], a) for r, a in live.items() if r != first))
     post = [(n.op, weights.get(n.name)) for n in followers]
-    ctx = Ctx(weights.get(node.name), inplace, calibrate, post, workspace, threads)
+    ctx = Ctx(weights.get(node.name), inplace, calibrate, post, workspace)
     try:
         outs = kernel(node.op, ins, ctx)
     except CostModelError as e:

@@ -16,19 +16,19 @@ over pixels; loops run over tiles of channels and rows.
   column (and row phase of the stride) into a zero- (or -inf-) padded plane whose rows are
   exactly the output's width, so every kernel tap is one contiguous slice, and the taps of a
   phase are one strided view: one ``einsum`` multiplies and accumulates them into the output
-  tile in cache (max / sum over the slices for pooling). Tiles run on a thread pool (NumPy
-  releases the GIL inside each call).
+  tile in cache (max / sum over the slices for pooling), tile after tile on the calling thread
+  (the executor's threads take whole samples, and BLAS's products).
 * **Epilogues**: a BatchNorm and activations that the memory plan fuses into a conv or linear
   (``costmodel.memory.plan``) are applied by the producing kernel to each output tile while it is
   in cache (``ctx.post``); the depthwise kernel folds the BatchNorm scale into its k*k weights.
   Element-wise kernels (BatchNorm, activations, add, multiply) run tile by tile with tile-sized
-  temporaries, on the same pool.
+  temporaries.
 
-Every temporary buffer is bounded by ``ctx.workspace`` elements (shared among the pool's threads):
+Every temporary buffer is bounded by ``ctx.workspace`` elements:
 the executor sets it to a quarter of the graph's analytic peak memory, so kernels' temporaries
 add at most about 25 % to the tensors the memory model counts.
 
-Modules: ``base`` (the kernel context, thread pool, tiles, activations, epilogues), ``conv``
+Modules: ``base`` (the kernel context, BLAS's thread limit, tiles, activations, epilogues), ``conv``
 (convolution, linear, window pooling), ``elementwise`` (BatchNorm, activations, add, multiply,
 global pools, data movement, upsampling), ``attention`` (reshape, matrix products, softmax, layer
 scale, GELU: MobileNetV4's attention blocks).

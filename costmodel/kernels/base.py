@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -22,7 +21,6 @@ SMALL = 1 << 15
 #: depthwise outputs with fewer pixels than this accumulate tap by tap instead of by einsum
 SMALL_MAP = 64
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
 _CONTROLLER = None
 
 
@@ -55,21 +53,16 @@ def blas_threads(n: int):
     return _CONTROLLER.limit(limits=max(1, int(n)), user_api="blas")
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
-    if threads not in _POOLS:
-        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="costmodel-executor")
-    return _POOLS[threads]
-
-
 class Ctx:
     """What a kernel gets besides the op and its inputs: the layer's weights, whether it may
     overwrite its first input, the Mult-Adds counter it must feed, the fused epilogue ops
     (``post``: (op, weights) of a folded BatchNorm and fused activations; a kernel that applies
-    them sets ``fused``), its workspace in elements and the number of threads."""
+    them sets ``fused``) and its workspace in elements. A kernel runs on the calling thread (the
+    executor's threads are whole samples and BLAS's, see ``executor.run``)."""
 
-    __slots__ = ("calibrate", "fused", "inplace", "madds", "post", "threads", "w", "workspace")
+    __slots__ = ("calibrate", "fused", "inplace", "madds", "post", "w", "workspace")
 
-    def __init__(self, w, inplace, calibrate=False, post=(), workspace=MIN_WORKSPACE, threads=1):
+    def __init__(self, w, inplace, calibrate=False, post=(), workspace=MIN_WORKSPACE):
         self.w = w
         self.inplace = inplace
         self.madds = 0
@@ -77,7 +70,6 @@ class Ctx:
         self.post = tuple(post)
         self.fused = False
         self.workspace = max(MIN_WORKSPACE, int(workspace))
-        self.threads = max(1, int(threads))
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """a (..., M, K) @ b (..., K, P), counting prod(batch) * M * K * P Mult-Adds."""
@@ -90,18 +82,12 @@ class Ctx:
         return x if self.inplace else np.empty_like(x)
 
     def tile(self) -> int:
-        """Elements of temporaries one task may hold: the workspace shared by the threads."""
-        return max(1, min(MAX_TILE, self.workspace // self.threads))
+        """Elements of temporaries one tile may hold: the workspace, at most ``MAX_TILE``."""
+        return max(1, min(MAX_TILE, self.workspace))
 
-    def pmap(self, fn: Callable, tasks: Sequence) -> list:
-        """[fn(t) for t in tasks], on the thread pool when there are threads and several tasks (in
-        up to 4 chunks of consecutive tasks per thread: fewer hand-overs, still balanced when a
-        thread is slowed)."""
-        if self.threads == 1 or len(tasks) < 2:
-            return [fn(t) for t in tasks]
-        size = -(-len(tasks) // (4 * self.threads))
-        chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-        return [r for part in _pool(self.threads).map(lambda ch: [fn(t) for t in ch], chunks) for r in part]
+    def each(self, fn: Callable, tasks: Sequence) -> list:
+        """[fn(t) for t in tasks]: a kernel's tiles, one after the other."""
+        return [fn(t) for t in tasks]
 
 
 def channel_tiles(n: int, c: int, per_channel: int, budget: int) -> list[tuple[int, int, int]]:
@@ -212,4 +198,4 @@ def post_tiles(ctx, out: np.ndarray, scale, shift, acts) -> None:
         b, c0, c1 = t
         apply_post(out[b, c0:c1], c0, c1, scale, shift, acts)
 
-    ctx.pmap(work, channel_tiles(n, c, per, ctx.tile() // 2))
+    ctx.each(work, channel_tiles(n, c, per, ctx.tile() // 2))

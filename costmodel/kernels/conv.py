@@ -164,7 +164,7 @@ def _depthwise(x, weight, out, ctx, geom, ho, wo) -> bool:
         apply_post(out[b, c0 * m: c1 * m], c0 * m, c1 * m, None, shift, acts)
         return count
 
-    ctx.madds += sum(ctx.pmap(work, tiles))
+    ctx.madds += sum(ctx.each(work, tiles))
     return bool(post)
 
 
@@ -257,7 +257,7 @@ def _window_reduce(x, ctx, geom, ho, wo, fill, reduce, finish=None):
         if finish is not None:
             finish(ot)
 
-    ctx.pmap(work, channel_tiles(n, c, geom[1] * hq * wo, ctx.tile()))
+    ctx.each(work, channel_tiles(n, c, geom[1] * hq * wo, ctx.tile()))
     return out
 
 

@@ -27,7 +27,7 @@ def _eltwise(ctx, out: np.ndarray, fn: Callable) -> np.ndarray:
         return out
     n, c = out.shape[:2]
     per = int(np.prod(out.shape[2:], dtype=np.int64))
-    ctx.pmap(lambda t: tile(*t), channel_tiles(n, c, per, ctx.tile() // 2))
+    ctx.each(lambda t: tile(*t), channel_tiles(n, c, per, ctx.tile() // 2))
     return out
 
 
