@@ -237,10 +237,15 @@ class ResAxis:
 
 
 def _ints(v):
+    """int64 when every value is below 2**62 in magnitude, else exact Python ints (object)."""
     import numpy as np
-    if v and max(abs(x) for x in v) >= 2 ** 62:
+    try:
+        a = np.array(v, dtype=np.int64)
+    except OverflowError:
         return np.array(list(v), dtype=object)
-    return np.array(v, dtype=np.int64)
+    if a.size and max(-int(a.min()), int(a.max())) >= 2 ** 62:
+        return np.array(list(v), dtype=object)
+    return a
 
 
 def _hw(r) -> Tuple[int, int]:
