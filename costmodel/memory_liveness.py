@@ -327,6 +327,21 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
         rest = [v for v in pready if v != last]
         return tuple(sorted(rest + list(nxt))) if nxt else tuple(rest)
 
+    def step(s, u, peak, res):
+        """(the set after unit u runs, the peak so far, the bytes resident after it) from state s
+        with its ``peak`` and resident ``res`` (the layered search's step; chains inline it)."""
+        s2 = s | 1 << u
+        pk = res + step_add[u]
+        if inplace[u]:
+            pk -= inplace_saving(p, units[u], lambda b: not cmask[b] & ~s2)[2]
+        freed = 0
+        if frees[u]:
+            ns2 = ~s2
+            for b in frees[u]:
+                if not cmask[b] & ns2:
+                    freed += size[b]
+        return s2, pk if pk > peak else peak, res + wsize[u] - freed
+
     def best_first(items):
         return sorted(items, key=lambda kv: (kv[1][0], kv[1][1]))
 
@@ -371,19 +386,8 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
                 continue
             new: Dict[int, tuple] = {}
             for u in ready:
-                s2 = s | 1 << u
-                pk = res + step_add[u]
-                if inplace[u]:
-                    pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
-                if pk < peak:
-                    pk = peak
-                freed = 0
-                if frees[u]:
-                    ns2 = ~s2
-                    for b in frees[u]:
-                        if not cmask[b] & ns2:
-                            freed += size[b]
-                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, link) if track else None)
+                s2, pk, res2 = step(s, u, peak, res)
+                new[s2] = (pk, res2, ready, u, (u, link) if track else None)
             remaining -= len(ready)
             layer = new
             k += 1
@@ -411,22 +415,11 @@ def _optimal(p: Plan, limit: int, budget: int, track: bool = True) -> Tuple[Tupl
             used += len(ready)
             peak, res = entry[0], entry[1]
             for u in ready:
-                s2 = s | 1 << u
-                pk = res + step_add[u]
-                if inplace[u]:
-                    pk -= inplace_saving(p, units[u], lambda b, s2=s2: not cmask[b] & ~s2)[2]
-                if pk < peak:
-                    pk = peak
+                s2, pk, res2 = step(s, u, peak, res)
                 cur = new.get(s2)
                 if cur is not None and cur[0] <= pk:
                     continue
-                freed = 0
-                if frees[u]:
-                    ns2 = ~s2
-                    for b in frees[u]:
-                        if not cmask[b] & ns2:
-                            freed += size[b]
-                new[s2] = (pk, res + wsize[u] - freed, ready, u, (u, entry[4]) if track else None)
+                new[s2] = (pk, res2, ready, u, (u, entry[4]) if track else None)
         remaining -= used
         layer = new
         k += 1
