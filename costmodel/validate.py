@@ -113,24 +113,24 @@ def res_value(hw):
     return h if h == w else [h, w]
 
 
+def _count(v, what: str, where: str) -> int:
+    """A positive integer count up to ``MAX_COUNT`` (floats refused, even whole ones)."""
+    n = _integral(v) if not isinstance(v, float) else None
+    if n is None or n < 1:
+        raise KnobError(f"{_prefix(where)}{what} must be a positive integer, got {_short(v)}")
+    if n > MAX_COUNT:
+        raise KnobError(f"{_prefix(where)}{what} {_short(n, 40)} is more than 10^60, the most accepted")
+    return n
+
+
 def classes(v, where: str = "") -> int:
     """Number of classes: a positive integer."""
-    c = _integral(v) if not isinstance(v, float) else None
-    if c is None or c < 1:
-        raise KnobError(f"{_prefix(where)}classes must be a positive integer, got {_short(v)}")
-    if c > MAX_COUNT:
-        raise KnobError(f"{_prefix(where)}classes {_short(c, 40)} is more than 10^60, the most accepted")
-    return c
+    return _count(v, "classes", where)
 
 
 def batch(v, where: str = "") -> int:
     """Batch size: a positive integer."""
-    b = _integral(v) if not isinstance(v, float) else None
-    if b is None or b < 1:
-        raise KnobError(f"{_prefix(where)}batch size must be a positive integer, got {_short(v)}")
-    if b > MAX_COUNT:
-        raise KnobError(f"{_prefix(where)}batch size {_short(b, 40)} is more than 10^60, the most accepted")
-    return b
+    return _count(v, "batch size", where)
 
 
 class _BoundedRepr(reprlib.Repr):
