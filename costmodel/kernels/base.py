@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -84,10 +84,6 @@ class Ctx:
     def tile(self) -> int:
         """Elements of temporaries one tile may hold: the workspace, at most ``MAX_TILE``."""
         return max(1, min(MAX_TILE, self.workspace))
-
-    def each(self, fn: Callable, tasks: Sequence) -> list:
-        """[fn(t) for t in tasks]: a kernel's tiles, one after the other."""
-        return [fn(t) for t in tasks]
 
 
 def channel_tiles(n: int, c: int, per_channel: int, budget: int) -> list[tuple[int, int, int]]:
@@ -198,4 +194,5 @@ def post_tiles(ctx, out: np.ndarray, scale, shift, acts) -> None:
         b, c0, c1 = t
         apply_post(out[b, c0:c1], c0, c1, scale, shift, acts)
 
-    ctx.each(work, channel_tiles(n, c, per, ctx.tile() // 2))
+    for t in channel_tiles(n, c, per, ctx.tile() // 2):
+        work(t)

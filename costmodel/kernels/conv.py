@@ -164,7 +164,7 @@ def _depthwise(x, weight, out, ctx, geom, ho, wo) -> bool:
         apply_post(out[b, c0 * m: c1 * m], c0 * m, c1 * m, None, shift, acts)
         return count
 
-    ctx.madds += sum(ctx.each(work, tiles))
+    ctx.madds += sum(work(t) for t in tiles)
     return bool(post)
 
 
@@ -257,7 +257,8 @@ def _window_reduce(x, ctx, geom, ho, wo, fill, reduce, finish=None):
         if finish is not None:
             finish(ot)
 
-    ctx.each(work, channel_tiles(n, c, geom[1] * hq * wo, ctx.tile()))
+    for t in channel_tiles(n, c, geom[1] * hq * wo, ctx.tile()):
+        work(t)
     return out
 
 

@@ -27,7 +27,8 @@ def _eltwise(ctx, out: np.ndarray, fn: Callable) -> np.ndarray:
         return out
     n, c = out.shape[:2]
     per = int(np.prod(out.shape[2:], dtype=np.int64))
-    ctx.each(lambda t: tile(*t), channel_tiles(n, c, per, ctx.tile() // 2))
+    for t in channel_tiles(n, c, per, ctx.tile() // 2):
+        tile(*t)
     return out
 
 
