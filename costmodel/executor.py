@@ -247,10 +247,23 @@ def random_input(graph: Graph, batch: int = 1, seed: int = 0) -> np.ndarray:
     return rng.standard_normal((int(batch),) + tuple(graph.input_shape), dtype=np.float32)
 
 
+def memory_need(graph: Graph, batch: int = 1, keep: bool = False) -> dict:
+    """``exec_checks.memory_need`` of a run of ``graph`` at ``batch``, estimated once per graph."""
+    from . import exec_checks
+    return _cached(graph, ("memory_need", batch, keep), lambda: exec_checks.memory_need(graph, batch, keep))
+
+
+def check_memory(graph: Graph, batch: int = 1, keep: bool = False) -> dict:
+    """``exec_checks.check_memory`` (refused in one line beyond the limit) on the cached estimate:
+    callers that draw their own input batch check before drawing it, and the run does not estimate
+    again."""
+    from . import exec_checks
+    return exec_checks.check_memory(graph, batch, keep, need=memory_need(graph, batch, keep))
+
+
 def _input(graph: Graph, x, seed: int, keep: bool) -> np.ndarray:
-    from .exec_checks import check_run, memory_need  # seed, input kind, memory need: before allocating
-    checked = check_run(graph, x, seed, keep, need_of=lambda batch: _cached(
-        graph, ("memory_need", batch, keep), lambda: memory_need(graph, batch, keep)))
+    from .exec_checks import check_run  # seed, input kind, memory need: before allocating
+    checked = check_run(graph, x, seed, keep, need_of=lambda batch: memory_need(graph, batch, keep))
     if x is None:
         return random_input(graph, 1, seed)
     try:

@@ -34,8 +34,7 @@ def _mismatch_lines(graph, ex):
 
 
 def _run(graph, batch, seed, label):
-    from ..exec_checks import check_memory
-    from ..executor import random_input, run
+    from ..executor import check_memory, random_input, run
     check_memory(graph, batch)  # before the input batch is drawn
     bar = Progress(label, delay=0.5, length=len(graph))
     try:
@@ -90,8 +89,7 @@ def _build(net, res, cfg):
 
 def _verify_all(res, batch, seed, knobs) -> bool:
     from ..errors import CostModelError
-    from ..exec_checks import check_memory
-    from ..executor import random_input, run
+    from ..executor import check_memory, random_input, run
     from ..registry import networks
     todo = [(net, cfg) for net in networks().values() for cfg in _configs(net, knobs)]
     ok, skipped = True, 0
