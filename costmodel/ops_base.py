@@ -113,8 +113,18 @@ def resolve_padding_array(size, k: int, s: int, d: int, padding: Padding, axis: 
 
 def window_output_array(size, k: int, s: int, d: int, pad, ceil_mode: bool = False):
     """``window_output`` over an integer numpy array of input lengths (same formula, same PyTorch
-    ceil-mode rule); 0 where the window does not fit."""
+    ceil-mode rule); 0 where the window does not fit. Without ceil mode and with fixed padding it
+    is ``max(floor((size + p0 + p1 - d(k-1) - 1) / s) + 1, 0)`` in place (a shift for a power-of-two
+    stride: an arithmetic shift floors negative spans too)."""
     np = _np()
+    if not ceil_mode and type(pad[0]) is int and type(pad[1]) is int and size.dtype != object:
+        span = size + (pad[0] + pad[1] - d * (k - 1) - 1)
+        if s & (s - 1) == 0:
+            np.right_shift(span, s.bit_length() - 1, out=span)
+        else:
+            np.floor_divide(span, s, out=span)
+        span += 1
+        return np.maximum(span, 0, out=span)
     span = size + pad[0] + pad[1] - d * (k - 1) - 1
     out = (-(-span // s) if ceil_mode else span // s) + 1
     if ceil_mode:
@@ -122,20 +132,58 @@ def window_output_array(size, k: int, s: int, d: int, pad, ceil_mode: bool = Fal
     return np.where(span < 0, 0, out)
 
 
+def _same_output_array(size, s: int):
+    """TensorFlow SAME's output length over an array of input lengths: ceil(size / s) (0 stays 0)."""
+    np = _np()
+    if size.dtype == object:
+        return -(-size // s)
+    out = np.negative(size)
+    if s & (s - 1) == 0:
+        np.right_shift(out, s.bit_length() - 1, out=out)
+    else:
+        np.floor_divide(out, s, out=out)
+    return np.negative(out, out=out)
+
+
 def _window_hw(op, hw, d):
-    """Vectorized output (H, W) of a sliding-window op (conv, pool) for arrays of input sizes."""
+    """Vectorized output (H, W) of a sliding-window op (conv, pool) for arrays of input sizes. An
+    axis with stride 1 whose padding spans the window, ``pad_lo + pad_hi = d (k - 1)`` ("same"
+    included), keeps its sizes: the input's own array is returned (no arithmetic, and the sweep's
+    memo then sees one array); a square map under a square window stays one array."""
     h, w = hw[0]
     ceil = getattr(op, "ceil_mode", False)
-    t, b = resolve_padding_array(h, op.kernel[0], op.stride[0], d[0], op.padding, 0)
-    left, r = resolve_padding_array(w, op.kernel[1], op.stride[1], d[1], op.padding, 1)
-    return (window_output_array(h, op.kernel[0], op.stride[0], d[0], (t, b), ceil),
-            window_output_array(w, op.kernel[1], op.stride[1], d[1], (left, r), ceil))
+
+    def axis(size, i):
+        k, s = op.kernel[i], op.stride[i]
+        if s == 1 and _axis_pads(op.padding, i, k, d[i]) == d[i] * (k - 1):
+            return size  # out = size + d(k-1) - d(k-1) - 1 + 1 (ceil mode changes nothing at stride 1)
+        if op.padding == "same" and not ceil:  # out = ceil(size / s) whatever the window (resolve_padding)
+            return _same_output_array(size, s)
+        lo, hi = resolve_padding_array(size, k, s, d[i], op.padding, i)
+        return window_output_array(size, k, s, d[i], (lo, hi), ceil)
+
+    ho = axis(h, 0)
+    if w is h and op.kernel[0] == op.kernel[1] and op.stride[0] == op.stride[1] and d[0] == d[1] and \
+            (op.padding in ("same", "valid") or op.padding[0:2] == op.padding[2:4]):
+        return ho, ho
+    return ho, axis(w, 1)
+
+
+def _axis_pads(padding, i: int, k: int = 1, d: int = 1) -> int:
+    """Total padding of axis ``i`` at stride 1 ("same": d (k - 1); "valid": 0)."""
+    if padding == "same":
+        return d * (k - 1)
+    if padding == "valid":
+        return 0
+    return padding[0] + padding[1] if i == 0 else padding[2] + padding[3]
 
 
 def _same_hw(hw):
     """Inputs that must share H, W (add, concat): their H, W, or 0 where they differ."""
     np = _np()
     (h, w), rest = hw[0], hw[1:]
+    if all(h2 is h and w2 is w for h2, w2 in rest):  # the same arrays: equal by construction
+        return h, w
     ok = True
     for h2, w2 in rest:
         ok = ok & (h2 == h) & (w2 == w)

@@ -82,6 +82,21 @@ def test_layer_that_vanishes_raises_builds_error(monkeypatch):
     assert str(swept.value) == str(built.value)
 
 
+def test_counts_between_2_53_and_2_62_take_the_int64_product():
+    """Resolutions large enough that a float64 product could round (bounds past 2**53) but below
+    2**62: the int64 product, equal to analyze(); constant keys (parameters) too."""
+    from costmodel.sweeps.engine import Prepared, Recipe
+    from costmodel.sweeps.axes import ResAxis
+    res = [224, 50_000, 3_000_000]
+    p = Prepared(Recipe("mobilenet_v2", alphas=(1.0,), res=ResAxis.of(res)))
+    assert p.dtypes["madds"] == np.int64 and 2 ** 53 < p.bounds["madds"] < 2 ** 62
+    df = sweep("mobilenet_v2", [1.0], res)
+    for i, r in enumerate(res):
+        t = costmodel.analyze(costmodel.build("mobilenet_v2", res=r)).totals
+        for key in ("params", "madds", "flops", "mac"):
+            assert int(df[key].iloc[i]) == t[key], (r, key)
+
+
 def test_progress_is_reported():
     seen = []
     sweep("mobilenet_v2", [0.5, 0.75, 1.0], [224], progress=lambda d, t: seen.append((d, t)))
@@ -107,6 +122,31 @@ def test_vectorized_windows_equal_scalar_formula():
                         want = [max(window_output(int(n), k, s, d, resolve_padding(int(n), k, s, d, pad, 0), ceil), 0)
                                 for n in sizes]
                         assert got.tolist() == want, (k, s, d, pad, ceil)
+
+
+def test_window_fast_paths_equal_the_formula_and_keep_the_array():
+    """Stride-1 axes whose padding spans the window return the input's own array (the memo of the
+    shape model relies on it), SAME is ceil(size / s), power-of-two strides shift: all equal to
+    the scalar rule, sizes 0 (a vanished map) included."""
+    sizes = np.arange(0, 90)
+    ops = [Conv2d(4, 3, 1, 1), Conv2d(4, 5, 1, "same"), Conv2d(4, 1, 1, "valid"), Conv2d(4, 3, 1, 0),
+           Conv2d(4, 5, 1, "valid"), Conv2d(4, 3, 1, 2, dilation=2),
+           Conv2d(4, (3, 5), 1, (1, 1, 2, 2)), Conv2d(4, 3, 4, 1), Conv2d(4, 3, 4, "same"), Conv2d(4, 7, 8, 3),
+           Conv2d(4, (1, 3), (1, 2), (0, 0, 1, 0)), MaxPool(3, 1, 1), MaxPool(3, 2, 1, True), AvgPool(2, 2)]
+    for op in ops:
+        for w in (sizes, sizes + 3):
+            oh, ow = op.out_hw(((sizes, w),))
+            for i, n in enumerate(sizes):
+                want = [max(window_output(int(x), op.kernel[a], op.stride[a], getattr(op, "dilation", (1, 1))[a],
+                                          resolve_padding(int(x), op.kernel[a], op.stride[a],
+                                                          getattr(op, "dilation", (1, 1))[a], op.padding, a),
+                                          getattr(op, "ceil_mode", False)), 0)
+                        for a, x in ((0, n), (1, w[i]))]
+                assert [int(oh[i]), int(ow[i])] == want, (op, int(n))
+    same = Conv2d(4, 3, 1, 1).out_hw(((sizes, sizes),))
+    assert same[0] is sizes and same[1] is sizes             # the input's own array, once for a square map
+    strided = Conv2d(4, 3, 2, 1).out_hw(((sizes, sizes),))
+    assert strided[0] is strided[1]                           # square in, square window: one array out
 
 
 def test_out_hw_equals_infer_for_windows():

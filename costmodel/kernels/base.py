@@ -1,13 +1,12 @@
-"""Kernel context, thread pool, channel tiles, activations and fused epilogues of the executor's
-kernels (see ``costmodel.kernels``)."""
+"""Kernel context, channel tiles, activations and fused epilogues of the executor's kernels (see
+``costmodel.kernels``); BLAS threads are bounded by ``costmodel.blas``."""
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable
 
 import numpy as np
 
+from ..blas import blas_threads, default_threads  # noqa: F401 (re-exported by costmodel.kernels)
 from .attention import gelu
 
 #: BatchNorm epsilon (PyTorch's default)
@@ -20,38 +19,6 @@ MAX_TILE = 1 << 17
 SMALL = 1 << 15
 #: depthwise outputs with fewer pixels than this accumulate tap by tap instead of by einsum
 SMALL_MAP = 64
-
-_CONTROLLER = None
-
-
-def default_threads() -> int:
-    """Threads the executor uses when not told: OMP_NUM_THREADS or OPENBLAS_NUM_THREADS (the
-    BLAS's own setting) if set, else the CPUs this process may run on."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        v = os.environ.get(var, "")
-        if v.isdigit() and int(v) > 0:
-            return int(v)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def blas_threads(n: int):
-    """A context in which NumPy's BLAS uses at most ``n`` threads (threadpoolctl), so that the
-    executor's ``threads`` bounds the whole run. Without it OpenBLAS runs every matrix product on
-    one thread per CPU beside the executor's own pool, and on a machine where another process is
-    busy its waiting threads slow a run by an order of magnitude (MobileNetV2 at batch 1 with
-    ``threads=1``, another process using 0.4 of 2 CPUs: 457 ms unbounded, 26 ms bounded)."""
-    global _CONTROLLER
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # a dependency; without it BLAS keeps its own setting
-        return contextlib.nullcontext()
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()  # finds the BLAS libraries NumPy loaded (once: about 1 ms)
-    return _CONTROLLER.limit(limits=max(1, int(n)), user_api="blas")
-
 
 class Ctx:
     """What a kernel gets besides the op and its inputs: the layer's weights, whether it may

@@ -29,7 +29,7 @@ from typing import Callable, Optional
 
 from ..errors import CostModelError
 from .axes import RANGE_LIMIT, ResAxis, float_axis, frange, irange, res_axis
-from .engine import CHUNK_ROWS, Recipe
+from .engine import CHUNK_ROWS, Recipe, column_buffers, shared_columns
 from .prepared import prepare
 
 #: totals every sweep has (each equal to ``analyze(...).totals[key]``); ``attn_madds`` is added
@@ -86,16 +86,9 @@ def frame(p, progress=None):
     import numpy as np
     import pandas as pd
     n = p.n_rows
-    cols = {}
     square = getattr(p.res, "square", False)
-    skip = ("classes", "width", "resolution") if square else ("classes",)  # shared or constant: made below
-    for name, kind in p.columns:
-        if kind in ("str", "knob") or name in skip:
-            continue
-        dt = float if kind == "float" else p.dtypes.get(name, np.int64) if kind == "count" else np.int64
-        if kind == "int" and max(p.hw_max) >= 2 ** 62:
-            dt = object
-        cols[name] = np.empty(n, dtype=dt)
+    skip = shared_columns(p)
+    cols = column_buffers(p, n, skip)
     chunks = p.chunks()
     for i, ch in enumerate(chunks):
         lo, hi = p.rows_of(ch)

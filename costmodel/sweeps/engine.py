@@ -4,15 +4,19 @@ to its output in bounded memory and chunks can run as tasks on several machines.
 
 Rows are configuration-major (alpha, then depth, in the order given), then resolution. A chunk is
 either one configuration and a slice of at most ``chunk_rows`` resolutions, or as many whole
-configurations as fit in ``chunk_rows`` rows. Per chunk and structure (``structure.py``): the
-fine spatial variables are evaluated on the slice and merged by value, and the totals are one
-matrix product ``(configurations x keys) x variables @ variables x resolutions`` plus the
-constant term, computed
+configurations as fit in ``chunk_rows`` rows. Per chunk and structure (``products.py``): the
+spatial sizes are evaluated on the slice (variables of equal sizes share one array), and each
+count is a matrix product ``configurations x variables @ variables x resolutions`` plus the
+constant term, computed key by key the cheapest exact way:
 
-* in float64 (BLAS) when a bound on every partial sum is below 2**53 (then exact: every product
-  and sum is an integer below 2**53), converted to int64;
-* else in int64 when the bound is below 2**62;
-* else in Python integers (object arrays): exact, never a silent overflow.
+* a key without spatial terms (parameters) is its constant;
+* the keys whose bound on every partial sum is below 2**53 share one float64 product (BLAS;
+  exact: every product and sum is an integer below 2**53), converted to int64;
+* else int64 when the bound is below 2**62;
+* else Python integers (object arrays): exact, never a silent overflow.
+
+Streamed (``writers.stream``), a chunk is computed into reused column arrays while the previous
+one is written.
 
 A network whose structure depends on the resolution beyond shape inference (an upsample to the
 input size, a reshape that names H x W) is counted exactly one configuration at a time
@@ -20,18 +24,17 @@ input size, a reshape that names H x W) is counted exactly one configuration at 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import CostModelError
 from .algebra import NotVectorizable
 from .axes import ResAxis
-from .structure import (COUNT_KEYS, INT64_BOUND, SpatialModel, areas, coefficients, config_groups, expand_config,
-                        matrix, merge, structure_key)
+from .products import Structure, _arrays, spatial, structure_of, totals
+from .structure import COUNT_KEYS, INT64_BOUND, SpatialModel, config_groups, expand_config, structure_key
 
 #: rows per chunk: bounds the memory of a chunk (about 150 bytes a row with its temporaries)
 CHUNK_ROWS = 1 << 19
-FLOAT_EXACT = 2 ** 53
 #: bytes of spatial matrices kept between chunks (reused by every configuration of a structure)
 SPATIAL_CACHE = 64 << 20
 
@@ -53,17 +56,6 @@ class Recipe:
     peak: bool = False
     chunk_rows: int = CHUNK_ROWS
     stages: Optional[object] = None  #: a ``stages.StageAxes`` for per-stage sweeps
-
-
-@dataclass
-class Structure:
-    model: SpatialModel
-    reps: list
-    members: List[List[int]]
-    mats: Dict[str, tuple] = field(default_factory=dict)  #: key -> (C object G x V, const object G)
-    bound: Dict[str, int] = field(default_factory=dict)   #: key -> bound on |total| over the grid
-    area_max: list = field(default_factory=list)
-    merged: Dict[tuple, tuple] = field(default_factory=dict)
 
 
 def count_keys(attn: bool) -> Tuple[str, ...]:
@@ -236,10 +228,11 @@ class Prepared:
             cols.append(("peak_activation_bytes", "count"))
         return cols
 
-    def chunks(self) -> List[Tuple[int, int, int, int]]:
-        """(first config, last config + 1, first resolution, last resolution + 1) per chunk."""
+    def chunks(self, rows: Optional[int] = None) -> List[Tuple[int, int, int, int]]:
+        """(first config, last config + 1, first resolution, last resolution + 1) per chunk of at
+        most ``rows`` rows (default and upper bound: the recipe's ``chunk_rows``)."""
         n, R = len(self.configs), self.R
-        T = max(1, self.recipe.chunk_rows)
+        T = max(1, min(self.recipe.chunk_rows, rows or self.recipe.chunk_rows))
         if R >= T:
             return [(c, c + 1, r, min(r + T, R)) for c in range(n) for r in range(0, R, T)]
         k = max(1, T // R)
@@ -261,14 +254,21 @@ class Prepared:
         k, n = c1 - c0, r1 - r0
         rows = k * n
         out = {} if out is None else out
-        meta = {"alpha": lambda: np.repeat(np.array([a for a, _ in self.configs[c0:c1]], dtype=float), n),
-                "height": lambda: np.tile(h, k), "width": lambda: np.tile(w, k),
-                "classes": lambda: np.full(rows, self.classes, np.int64 if self.classes < 2 ** 63 else object)}
+        cfg = self.configs[c0:c1]
+        meta = [("alpha", np.array([a for a, _ in cfg], dtype=float), 0), ("height", h, 1), ("width", w, 1)]
         if self.with_depth:
-            meta["depth"] = lambda: np.repeat(np.array([d for _, d in self.configs[c0:c1]], dtype=float), n)
-        for name, make in meta.items():
-            if name not in skip:
-                _put(out, name, make())
+            meta.append(("depth", np.array([d for _, d in cfg], dtype=float), 0))
+        for name, vals, axis in meta:  # per configuration (axis 0) or per resolution (axis 1)
+            if name in skip:
+                continue
+            dst = out.get(name)
+            if isinstance(dst, np.ndarray):  # into the caller's array: no temporary
+                dst.reshape(k, n)[...] = vals[:, None] if axis == 0 else vals[None, :]
+            else:
+                out[name] = np.repeat(vals, n) if axis == 0 else np.tile(vals, k)
+        if "classes" not in skip:
+            _put(out, "classes", np.full(rows, self.classes, np.int64 if self.classes < 2 ** 63 else object)
+                 if not isinstance(out.get("classes"), np.ndarray) else self.classes)
         if self.res.square and "resolution" not in skip:
             _put(out, "resolution", out["height"])
         out["network"] = self.net.name
@@ -311,7 +311,10 @@ class Prepared:
         hit, bad = spatial(st, h, w, self.net.name)
         if bad.any():
             self._vanished(s, r0 + int(np.argmax(bad)))
-        size = (hit[0] if hit[0] is not None else hit[1]).nbytes
+        if sum(len(m) for m in st.members) == 1:  # one configuration: this slice never comes back
+            hit.transient = True
+            return hit
+        size = hit.nbytes()
         if self._cache_bytes + size <= SPATIAL_CACHE:
             self._cache[key] = hit
             self._cache_bytes += size
@@ -365,157 +368,27 @@ class Prepared:
         return np.array(vals, dtype=np.int64 if max(vals) < INT64_BOUND else object)
 
 
-# ----------------------------------------------------------------------------- per structure
-def spatial(st: Structure, h, w, name: str = "", ev=None):
-    """(merged areas, vanishing mask) of structure ``st`` over the input sizes (h, w): the areas as
-    (float64 matrix or None, exact object matrix or None, max per row, merge groups, all-ones
-    groups); float64 when every area is below 2**53. ``ev``: ``st.model.evaluate(h, w)`` if done."""
-    import numpy as np
-    hs, ws, bad = ev if ev is not None else st.model.evaluate(h, w)
-    vals = areas(hs, ws)
-    groups, arrs = merge(vals)
-    for v, a in enumerate(vals):
-        if len(a) and int(a.max()) > st.area_max[v]:  # the bound's premise: sizes grow with the input
-            raise RuntimeError(f"sweep: a spatial size of {name} exceeds its bound at the largest input")
-    ones = tuple(i for i, a in enumerate(arrs) if a is None)
-    keep = [a for a in arrs if a is not None]
-    vmax = [int(a.max()) if len(a) else 0 for a in keep]
-    n = len(h)
-    if any(a.dtype == object for a in keep) or (vmax and max(vmax) >= FLOAT_EXACT):
-        S, Sf = (np.array(keep, dtype=object) if keep else np.zeros((0, n), dtype=object)), None
-    else:
-        S, Sf = None, np.empty((len(keep), n))
-        for i, a in enumerate(keep):
-            Sf[i] = a
-    return (Sf, S, vmax, groups, ones), bad
-
-
-_SCRATCH = None
-
-
-def _scratch(size: int):
-    """A float64 buffer of ``size`` elements reused by the products of this thread (a fresh array
-    per chunk costs its page faults every time)."""
-    import threading
-    import numpy as np
-    global _SCRATCH
-    if _SCRATCH is None:
-        _SCRATCH = threading.local()
-    buf = getattr(_SCRATCH, "buf", None)
-    if buf is None or buf.size < size:
-        buf = _SCRATCH.buf = np.empty(size)
-    return buf[:size]
-
-
-def totals(st: Structure, sp, jrows, keys):
-    """Per key the (len(jrows) x resolutions) totals of rows ``jrows`` of the structure's matrices:
-    one float64 product for every key when all are provably exact (then int64), else int64 or
-    exact objects key by key. Float results are views of a buffer the next call reuses: copy them
-    (or use them) first."""
-    import numpy as np
-    Sf, S, vmax, groups, ones = sp
-    n = Sf.shape[1] if Sf is not None else S.shape[1]
-    sig = (tuple(map(tuple, groups)), ones, tuple(keys))
-    m = st.merged.get(sig)
-    if m is None:
-        m = st.merged[sig] = _merge_cols(st.mats, groups, ones, list(keys))
-    _, (Cm, const), colmax, constmax, C64, cf = m
-    bounds = [sum(colmax[i][v] * vmax[v] for v in range(len(vmax))) + constmax[i] for i in range(len(keys))]
-    if Sf is not None and cf is not None and max(bounds) < FLOAT_EXACT:
-        K = len(keys)
-        A = cf[:, jrows, :].reshape(K * len(jrows), -1)
-        T = _scratch(K * len(jrows) * n).reshape(K * len(jrows), n)
-        if Sf.shape[0]:
-            np.matmul(A, Sf, out=T)
-        else:
-            T[...] = 0
-        T = T.reshape(K, len(jrows), n)
-        T += C64[1][:, jrows, None]
-        return list(T)
-    out = []
-    for i, key in enumerate(keys):
-        if Sf is not None and C64[0] is not None and bounds[i] < INT64_BOUND:
-            T = C64[0][i][jrows] @ Sf.astype(np.int64) + C64[1][i][jrows][:, None]
-        else:
-            Sx = S if S is not None else Sf.astype(np.int64).astype(object)
-            T = Cm[i][jrows].dot(Sx) if Sx.shape[0] else np.zeros((len(jrows), n), dtype=object)
-            T = T + const[i][jrows][:, None]
-            if bounds[i] < INT64_BOUND:
-                T = np.array(T, dtype=np.int64)
-        out.append(T)
-    return out
-
-
-def structure_of(reps, members, unfused: bool, zero_copy: bool, hw_max) -> Structure:
-    """A structure's spatial model, coefficient matrices and bounds over inputs up to ``hw_max``
-    (raises NotVectorizable when the counts are not sums of products)."""
-    model = SpatialModel(reps[0])
-    st = Structure(model, reps, members)
-    try:
-        accs = [coefficients(reps, model.var_of, model.hw0, unfused, zero_copy)]
-    except NotVectorizable:  # a decision that differs between configurations: one at a time
-        accs = [coefficients([g], model.var_of, model.hw0, unfused, zero_copy) for g in reps]
-    for key in COUNT_KEYS:
-        st.mats[key] = _stack([matrix(a[key], len(reps) if len(accs) == 1 else 1, model.n_vars) for a in accs])
-    hs, ws, _ = model.evaluate(*_arrays([hw_max]))
-    st.area_max = [int(a[0]) for a in areas(hs, ws)]
-    for key in COUNT_KEYS:
-        C, const = st.mats[key]
-        st.bound[key] = sum(_absmax(C[:, v]) * st.area_max[v] for v in range(model.n_vars)) + _absmax(const)
-    return st
-
-
 # ----------------------------------------------------------------------------- helpers
-def _arrays(hws):
+def shared_columns(p) -> Tuple[str, ...]:
+    """Columns of prepared sweep ``p`` a caller makes itself instead of ``block``: classes (a
+    constant), and on a square axis width and resolution (the height's own array)."""
+    return ("classes", "width", "resolution") if getattr(p.res, "square", False) else ("classes",)
+
+
+def column_buffers(p, rows: int, skip=()) -> dict:
+    """Empty arrays of ``rows`` for the numeric columns of prepared sweep ``p`` that ``block``
+    fills (in their dtypes), to be filled chunk after chunk through views: a fresh array per
+    chunk costs its page faults every time."""
     import numpy as np
-    hs = [h for h, _ in hws]
-    ws = [w for _, w in hws]
-    big = max(max(hs), max(ws)) >= 2 ** 62
-    dt = object if big else np.int64
-    return np.array(hs, dtype=dt), np.array(ws, dtype=dt)
-
-
-def _absmax(x) -> int:
-    if not hasattr(x, "__len__"):
-        return abs(int(x))
-    return max((abs(int(v)) for v in x), default=0)
-
-
-def _stack(mats):
-    import numpy as np
-    if len(mats) == 1:
-        return mats[0]
-    return np.concatenate([m[0] for m in mats]), np.concatenate([m[1] for m in mats])
-
-
-def _merge_cols(mats, groups, ones, keys):
-    """Per key the coefficients of the merged variables (sums of the fine columns; the all-ones
-    groups folded into the constant), their maxima, and int64 / float64 copies where they fit:
-    (keys, (C objects, constants), column maxima, constant maxima, (C int64, const int64), C float64)."""
-    import numpy as np
-    Cs, consts = [], []
-    for key in keys:
-        C, const = mats[key]
-        G = C.shape[0]
-        Cm = np.zeros((G, len(groups) - len(ones)), dtype=object)
-        const = const.copy()
-        j = 0
-        for i, grp in enumerate(groups):
-            col = C[:, grp].sum(axis=1)
-            if i in ones:
-                const = const + col
-            else:
-                Cm[:, j] = col
-                j += 1
-        Cs.append(Cm)
-        consts.append(const)
-    colmax = [[_absmax(Cm[:, v]) for v in range(Cm.shape[1])] for Cm in Cs]
-    constmax = [_absmax(c) for c in consts]
-    small = max([max(c, default=0) for c in colmax] + constmax) < INT64_BOUND
-    C64 = (np.array([c.astype(np.int64) for c in Cs]), np.array([c.astype(np.int64) for c in consts])) if small \
-        else (None, None)
-    cf = C64[0].astype(np.float64) if small else None
-    return keys, (Cs, consts), colmax, constmax, C64, cf
+    cols = {}
+    for name, kind in p.columns:
+        if kind in ("str", "knob") or name in skip:
+            continue
+        dt = float if kind == "float" else p.dtypes.get(name, np.int64) if kind == "count" else np.int64
+        if kind == "int" and max(p.hw_max) >= 2 ** 62:
+            dt = object
+        cols[name] = np.empty(rows, dtype=dt)
+    return cols
 
 
 def _assign(dst, sel, T, k):
@@ -546,4 +419,4 @@ def _min_sides(res: ResAxis):
     return h_min, w_min
 
 
-__all__ = ["CHUNK_ROWS", "Prepared", "Recipe", "count_keys", "spatial", "structure_of", "totals"]
+__all__ = ["CHUNK_ROWS", "Prepared", "Recipe", "column_buffers", "count_keys", "shared_columns"]

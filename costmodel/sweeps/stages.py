@@ -33,7 +33,8 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import CostModelError
 from .algebra import NotVectorizable
-from .engine import Recipe, count_keys, spatial, structure_of, totals
+from .engine import Recipe, count_keys
+from .products import spatial, structure_of, totals
 from .stage_axes import BLOCK_ARG, ENUMERATE_LIMIT, STAGE_AXES, StageAxes, _check  # noqa: F401
 from .structure import COUNT_KEYS, INT64_BOUND, structure_key
 
@@ -196,7 +197,7 @@ class PreparedStages:
             states = out_c
             if not last:
                 hw_in = outs[0][1:]
-                from .engine import _arrays
+                from .products import _arrays
                 top = _output_hw(structs[0], structs[0].model.evaluate(*_arrays([hw_top])))
                 hw_top = (int(top[0][0]), int(top[1][0]))
         return segs

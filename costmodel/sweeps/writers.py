@@ -76,17 +76,22 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
         raise CostModelError(f"{p.n_rows:,} rows do not fit in one Excel sheet (at most {XLSX_ROWS:,}); use "
                              f"--format parquet, csv or jsonl")
     t0 = time.perf_counter()
-    chunks = p.chunks()
+    chunks = p.chunks(_pipeline_rows(p)) if hasattr(p, "configs") else p.chunks()
     from concurrent.futures import ThreadPoolExecutor
+    from ..blas import blas_threads
     with atomic_path("-" if path is None else path, binary=fmt in ("parquet", "xlsx")) as tmp:
         w = WRITERS[fmt](tmp, p)
         # chunk i + 1 is computed while chunk i is written (numpy and pyarrow release the GIL): at
-        # most two chunks in memory
-        with ThreadPoolExecutor(1) as pool:
+        # most two chunks in memory, in two sets of column arrays used in turn (chunk i + 2 is
+        # computed into chunk i's arrays once chunk i is written)
+        # BLAS on one thread: the writer's thread needs the other core (two BLAS threads beside it
+        # made a 10^6-row sweep about 25% slower)
+        slots = [None, None]
+        with ThreadPoolExecutor(1) as pool, blas_threads(1):
             pending = None
             try:
                 for i, ch in enumerate(chunks):
-                    block = p.block(ch)
+                    block = _chunk_block(p, ch, slots, i % 2)
                     if pending is not None:
                         pending.result()
                     pending = pool.submit(w.write, block)
@@ -104,6 +109,34 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
                 w.close()
     return {"rows": p.n_rows, "chunks": len(chunks), "seconds": time.perf_counter() - t0,
             "path": str(path), "format": fmt}
+
+
+#: the smallest chunk worth its per-chunk work (one pass of the shape model over the graph)
+MIN_PIPELINE_ROWS = 1 << 16
+
+
+def _pipeline_rows(p) -> int:
+    """Rows per chunk for streaming: at most the recipe's, and small enough that a grid makes about
+    eight chunks, so that computing overlaps writing from early on (with two chunks, half the
+    work would wait), but not below ``MIN_PIPELINE_ROWS``."""
+    return max(MIN_PIPELINE_ROWS, -(-p.n_rows // 8))
+
+
+def _chunk_block(p, ch, slots, k):
+    """``p.block(ch)`` computed into slot ``k``'s reused arrays (where ``p`` offers them); the
+    shared columns are the same array (square axis) or left to the writer (the constant classes)."""
+    from .engine import Prepared, column_buffers, shared_columns
+    if not isinstance(p, Prepared):
+        return p.block(ch)
+    lo, hi = p.rows_of(ch)
+    n, skip = hi - lo, shared_columns(p)
+    if slots[k] is None or len(next(iter(slots[k].values()), ())) < n:
+        slots[k] = column_buffers(p, n, skip)
+    block = p.block(ch, {name: a[:n] for name, a in slots[k].items()}, skip)
+    block["classes"] = p.classes
+    if "resolution" in skip:
+        block["resolution"] = block["width"] = block["height"]
+    return block
 
 
 # ----------------------------------------------------------------------------- blocks as tables
@@ -142,29 +175,40 @@ def arrow_schema(p):
     return pa.schema(fields)
 
 
-def arrow_table(p, block: Dict, schema):
-    """One chunk as a pyarrow Table of ``schema`` (numeric columns without copies)."""
+def arrow_table(p, block: Dict, schema, consts: Optional[dict] = None):
+    """One chunk as a pyarrow Table of ``schema`` (numeric columns without copies; the constant
+    columns made once per length when ``consts``, a dict the caller keeps, is given)."""
     import numpy as np
     import pyarrow as pa
     n = len(block["alpha"])
     arrays = []
     for f in schema:
-        v = block[f.name]
-        t = f.type
-        if pa.types.is_dictionary(t):
-            arrays.append(pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([str(v)])))
-        elif not isinstance(v, np.ndarray):
-            arrays.append(pa.array(np.full(n, v), type=t))
-        elif pa.types.is_decimal(t):
-            from decimal import Decimal
-            arrays.append(pa.array([Decimal(int(x)) for x in v], type=t))
-        elif pa.types.is_string(t):
-            arrays.append(pa.array([str(int(x)) for x in v], type=t))
-        else:
-            if v.dtype == object:
-                v = np.array(v, dtype=np.int64)  # fits: the schema's bound says so (else OverflowError)
-            arrays.append(pa.array(v, type=t))
+        v, t = block[f.name], f.type
+        if isinstance(v, np.ndarray) and not pa.types.is_dictionary(t):
+            arrays.append(_arrow_column(v, t))
+            continue
+        key = (f.name, n, repr(v))
+        a = consts.get(key) if consts is not None else None
+        if a is None:
+            a = pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([str(v)])) \
+                if pa.types.is_dictionary(t) else pa.array(np.full(n, v), type=t)
+            if consts is not None:
+                consts[key] = a
+        arrays.append(a)
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _arrow_column(v, t):
+    import numpy as np
+    import pyarrow as pa
+    if pa.types.is_decimal(t):
+        from decimal import Decimal
+        return pa.array([Decimal(int(x)) for x in v], type=t)
+    if pa.types.is_string(t):
+        return pa.array([str(int(x)) for x in v], type=t)
+    if v.dtype == object:
+        v = np.array(v, dtype=np.int64)  # fits: the schema's bound says so (else OverflowError)
+    return pa.array(v, type=t)
 
 
 # ----------------------------------------------------------------------------- the writers
@@ -257,10 +301,11 @@ class ParquetWriter:
         import pyarrow.parquet as pq
         self.p = p
         self.schema = arrow_schema(p)
+        self.consts: dict = {}
         self.w = pq.ParquetWriter(path, self.schema, **parquet_options(self.schema))
 
     def write(self, block):
-        self.w.write_table(arrow_table(self.p, block, self.schema))
+        self.w.write_table(arrow_table(self.p, block, self.schema, self.consts))
 
     def close(self):
         self.w.close()
