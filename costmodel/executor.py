@@ -320,6 +320,20 @@ def _checked(graph: Graph, weights: Mapping) -> Mapping:
     return check_weights(graph, weights)
 
 
+def _fuse_concat_epilogues(graph: Graph, post: dict, by_name: dict) -> None:
+    """A concat read only by a BatchNorm takes the BatchNorm (and the activations fused into it)
+    as its own epilogue: each input is scaled and shifted on its way into the output, one pass
+    instead of a copy and then a BatchNorm pass (MixNet's mixed depthwise convolutions end so)."""
+    readers = graph.consumers()
+    for n in graph.nodes:
+        if n.op.kind != "concat" or n.name in post or n.outputs[0] in graph.outputs:
+            continue
+        names = readers.get(n.outputs[0], [])
+        if len(names) == 1 and by_name[names[0]].op.kind == "batchnorm":
+            bn = by_name[names[0]]
+            post[n.name] = (bn,) + tuple(post.pop(bn.name, ()))
+
+
 def _make_schedule(graph: Graph, schedule: str, fuse: bool):
     from .memory import evaluate, plan
     from .memory import schedule as memory_schedule
@@ -327,6 +341,8 @@ def _make_schedule(graph: Graph, schedule: str, fuse: bool):
     s = evaluate(p, range(len(p.units)), "sequential") if schedule == "sequential" else memory_schedule(p, schedule)
     by_name = {n.name: n for n in graph.nodes}
     post = {u.nodes[0]: tuple(by_name[m] for m in u.nodes[1:]) for u in p.units if len(u.nodes) > 1} if fuse else {}
+    if fuse:
+        _fuse_concat_epilogues(graph, post, by_name)
     # room for kernels' temporaries at each unit (elements per sample): up to (1 + WORKSPACE_FRACTION) x the
     # peak, less the tensors live at that step and the input when the model has freed it (the caller holds it)
     cap = (1 + WORKSPACE_FRACTION) * s.peak

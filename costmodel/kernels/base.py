@@ -17,8 +17,10 @@ MIN_WORKSPACE = 1 << 15
 MAX_TILE = 1 << 17
 #: below this many elements an element-wise op runs in one call on the calling thread
 SMALL = 1 << 15
-#: depthwise outputs with fewer pixels than this accumulate tap by tap instead of by einsum
+#: depthwise outputs with fewer pixels than this, and kernels of at most SMALL_TAPS taps, accumulate
+#: tap by tap instead of by einsum (measured: 3x3 on 7x7 maps 1.5x faster tap by tap, 5x5 1.5x slower)
 SMALL_MAP = 64
+SMALL_TAPS = 9
 
 class Ctx:
     """What a kernel gets besides the op and its inputs: the layer's weights, whether it may
@@ -93,8 +95,14 @@ def _sigmoid(x, out):
 
 
 def _swish(x, out):
-    """x * sigmoid(x) (a temporary the size of x)."""
-    return np.multiply(x, _sigmoid(x, np.empty_like(x)), out=out)
+    """x / (1 + exp(-x)) = x * sigmoid(x), as PyTorch's SiLU computes it: four passes, one
+    temporary the size of x."""
+    t = np.empty_like(x)
+    with np.errstate(over="ignore"):
+        np.negative(x, out=t)
+        np.exp(t, out=t)
+    t += 1.0
+    return np.divide(x, t, out=out)
 
 
 def _hswish(x, out):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GraphError
-from .base import SMALL_MAP, apply_post, channel_tiles, epilogue, post_tiles
+from .base import SMALL_MAP, SMALL_TAPS, apply_post, channel_tiles, epilogue, post_tiles
 
 
 # ----------------------------------------------------------------------------- windows
@@ -139,15 +139,16 @@ def _depthwise(x, weight, out, ctx, geom, ho, wo) -> bool:
     geom = geom[:6] + (geom[6][0], geom[6][2])
     phases = len({(i * geom[4]) % geom[2] for i in range(kh)})
     hq = ho + ((kh - 1) * geom[4]) // geom[2]
-    tiles = channel_tiles(n, c, kw * hq * wo + (m * p if phases > 1 or p < SMALL_MAP else 0), ctx.tile())
+    taps = p < SMALL_MAP and kh * kw <= SMALL_TAPS  # short rows, few taps: a multiply and an add per tap
+    tiles = channel_tiles(n, c, kw * hq * wo + (m * p if phases > 1 or taps else 0), ctx.tile())
 
     def work(t):
         b, c0, c1 = t
         ot = out[b, c0 * m: c1 * m].reshape(c1 - c0, m, p)
-        tmp = np.empty_like(ot) if phases > 1 or p < SMALL_MAP else None
+        tmp = np.empty_like(ot) if phases > 1 or taps else None
         count = 0
         for planes, offsets in phase_planes(x[b, c0:c1], 0.0, geom, ho, wo):
-            if p < SMALL_MAP:  # short rows: one multiply and one add per tap beat einsum's strided loops
+            if taps:  # short rows: one multiply and one add per tap beat einsum's strided loops
                 for j in range(kw):
                     for i, off in offsets:
                         np.multiply(planes[j, :, None, off:off + p], wt[c0:c1, :, j, i, None], out=tmp if count else ot)

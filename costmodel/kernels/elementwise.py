@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .base import ACTIVATIONS, SMALL, _chan, bn_affine, channel_tiles
+from .base import ACTIVATIONS, SMALL, _chan, apply_post, bn_affine, channel_tiles, epilogue
 
 
 # ----------------------------------------------------------------------------- element-wise
@@ -101,13 +101,37 @@ def global_avgpool(op, ins, ctx):
 
 # ----------------------------------------------------------------------------- data movement
 def concat(op, ins, ctx):
-    return (np.concatenate(ins, axis=1),)
+    """Inputs joined along channels; with a fused BatchNorm epilogue (``ctx.post``), each input's
+    channels are scaled and shifted on their way into the output (and activated), tile by tile."""
+    post = ctx.post and ins[0].ndim > 2 and epilogue(ctx, None, sum(x.shape[1] for x in ins))
+    if not post:
+        return (np.concatenate(ins, axis=1),)
+    scale, shift, acts = post
+    n = ins[0].shape[0]
+    out = np.empty((n, sum(x.shape[1] for x in ins)) + ins[0].shape[2:], np.float32)
+    per = int(np.prod(out.shape[2:], dtype=np.int64))
+    c0 = 0
+    for x in ins:
+        for b, t0, t1 in channel_tiles(n, x.shape[1], per, ctx.tile() // 2):
+            lo, hi = c0 + t0, c0 + t1
+            if scale is not None:
+                np.multiply(x[b, t0:t1], _chan(scale[lo:hi], x.ndim - 1), out=out[b, lo:hi])
+            else:
+                out[b, lo:hi] = x[b, t0:t1]
+            apply_post(out[b, lo:hi], lo, hi, None, shift, acts)
+        c0 += x.shape[1]
+    ctx.fused = True
+    return (out,)
 
 
 def split(op, ins, ctx):
     """Views of the input's channel ranges (no copy)."""
     (x,) = ins
-    return tuple(np.split(x, np.cumsum(op.sizes)[:-1], axis=1))
+    out, c0 = [], 0
+    for size in op.sizes:
+        out.append(x[:, c0:c0 + size])
+        c0 += size
+    return tuple(out)
 
 
 def channel_shuffle(op, ins, ctx):
