@@ -1,7 +1,7 @@
 """Benchmark the NumPy reference executor against PyTorch CPU and against the previous executor.
 
     python benchmarks/bench_executor.py [--nets mobilenet_v2,resnet50] [--batches 1,8] [--threads 1,2]
-                                        [--repeat 10] [--baseline REV] [--markdown]
+                                        [--repeat 10] [--runs 1] [--baseline REV] [--markdown]
 
 For each thread count N a child process, with OMP/OPENBLAS/MKL_NUM_THREADS=N set before NumPy and
 PyTorch are imported, runs every network (default resolution, ``init_weights`` seed 0) at every
@@ -15,6 +15,12 @@ PyTorch's worker threads spin for a while after each call and would steal each o
 Peak memory is measured with tracemalloc (NumPy reports its array buffers to it) on a separate run:
 the peak of what the run allocates, plus the input array the caller holds, divided by the analytic
 optimal peak ``costmodel.memory.schedule(graph, "optimal").peak`` x 4 bytes x batch.
+
+A process's own timings drift by up to about 30% from one process to the next on the development
+machine (the same code, the same quiet machine: memory placement, huge pages, frequency), for
+PyTorch and the executor alike. ``--runs N`` runs N child processes per thread count, in turn,
+and reports per cell the medians of the times over the runs, the median of the runs' ratios and
+their range.
 
 Other processes distort timings: each child reports the CPUs other processes used on average while
 it ran (from /proc/stat, less its own CPU time); measure on a quiet machine. Goals (issue 17):
@@ -133,14 +139,35 @@ def child(a):
     print(json.dumps({"load": os.getloadavg()[0], "others": others}), flush=True)
 
 
+def combine(rows):
+    """One row per (network, batch, threads): median times over the runs, the median of the runs'
+    executor / PyTorch ratios (``ratio``) and all of them (``ratios``)."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["net"], r["batch"], r["threads"]), []).append(r)
+    out = []
+    for key, rs in sorted(groups.items()):
+        row = {k: rs[0][k] for k in ("net", "batch", "threads")}
+        for k in ("new_ms", "torch_ms", "old_ms", "new_peak", "old_peak"):
+            if k in rs[0]:
+                row[k] = statistics.median(r[k] for r in rs)
+        row["ratios"] = sorted(r["new_ms"] / r["torch_ms"] for r in rs)
+        row["ratio"] = statistics.median(row["ratios"])
+        out.append(row)
+    return out
+
+
 def table(rows, markdown):
-    head = ["network", "batch", "threads", "executor ms", "PyTorch ms", "ratio", "previous ms", "previous ratio",
-            "speed-up", "peak / optimal", "previous peak / optimal"]
+    runs = max(len(r.get("ratios", ())) for r in rows) if rows else 1
+    head = ["network", "batch", "threads", "executor ms", "PyTorch ms", "ratio"] + \
+        (["ratio range"] if runs > 1 else []) + ["previous ms", "previous ratio", "speed-up", "peak / optimal",
+                                                 "previous peak / optimal"]
     body = []
     for r in rows:
         old = "old_ms" in r
+        rng = [f"{r['ratios'][0]:.2f}-{r['ratios'][-1]:.2f}x"] if runs > 1 else []
         body.append([r["net"], str(r["batch"]), str(r["threads"]), f"{r['new_ms']:.1f}", f"{r['torch_ms']:.1f}",
-                     f"{r['new_ms'] / r['torch_ms']:.2f}x",
+                     f"{r.get('ratio', r['new_ms'] / r['torch_ms']):.2f}x"] + rng + [
                      f"{r['old_ms']:.1f}" if old else "-", f"{r['old_ms'] / r['torch_ms']:.2f}x" if old else "-",
                      f"{r['old_ms'] / r['new_ms']:.2f}x" if old else "-", f"{r['new_peak']:.2f}",
                      f"{r['old_peak']:.2f}" if old else "-"])
@@ -162,6 +189,7 @@ def main(argv=None):
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (one child process each)")
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=1, help="child processes per thread count, in turn (medians over them)")
     ap.add_argument("--baseline", default=BASELINE, help="git revision of the previous executor ('' to skip)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -176,7 +204,7 @@ def main(argv=None):
         print("this benchmark compares with PyTorch: pip install torch==2.13.0")
         return 2
     rows, quiet = [], []
-    for n in a.threads.split(","):
+    for n in [t for _ in range(max(1, a.runs)) for t in a.threads.split(",")]:
         env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n)
         cmd = [sys.executable, os.path.abspath(__file__), "--child", "--threads", n, "--nets", a.nets,
                "--batches", a.batches, "--repeat", str(a.repeat), "--baseline", a.baseline]
@@ -195,8 +223,7 @@ def main(argv=None):
                     quiet.append(f"{n} thread(s): {r['others']:.2f}")
         if proc.wait():
             return proc.returncode
-    rows.sort(key=lambda r: (r["net"], r["batch"], r["threads"]))
-    print(table(rows, a.markdown))
+    print(table(combine(rows), a.markdown))
     if quiet:
         print(f"\nCPUs used by other processes during each run (of {os.cpu_count()}): {'; '.join(quiet)}")
     return 0
