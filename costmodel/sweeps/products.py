@@ -51,15 +51,15 @@ class Areas:
 
     def s64(self):
         if self._i is None:
-            self._i = self._product(self._i, None)
+            self._i = self._product(None)
         return self._i
 
     def f64(self):
         if self._f is None:
-            self._f = self._product(self._f, float)
+            self._f = self._product(float)
         return self._f
 
-    def _product(self, _, dtype):
+    def _product(self, dtype):
         import numpy as np
         shape = (len(self.rows), self.n)
         if self.transient:

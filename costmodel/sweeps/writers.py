@@ -75,10 +75,11 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
     if fmt == "xlsx" and p.n_rows > XLSX_ROWS:
         raise CostModelError(f"{p.n_rows:,} rows do not fit in one Excel sheet (at most {XLSX_ROWS:,}); use "
                              f"--format parquet, csv or jsonl")
-    t0 = time.perf_counter()
-    chunks = p.chunks(_pipeline_rows(p)) if hasattr(p, "configs") else p.chunks()
     from concurrent.futures import ThreadPoolExecutor
     from ..blas import blas_threads
+    from .engine import Prepared
+    t0 = time.perf_counter()
+    chunks = p.chunks(_pipeline_rows(p)) if isinstance(p, Prepared) else p.chunks()
     with atomic_path("-" if path is None else path, binary=fmt in ("parquet", "xlsx")) as tmp:
         w = WRITERS[fmt](tmp, p)
         # chunk i + 1 is computed while chunk i is written (numpy and pyarrow release the GIL): at
@@ -86,7 +87,7 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
         # computed into chunk i's arrays once chunk i is written)
         # BLAS on one thread: the writer's thread needs the other core (two BLAS threads beside it
         # made a 10^6-row sweep about 25% slower)
-        slots = [None, None]
+        slots = [(0, None), (0, None)]  # (rows, column arrays) of each set
         with ThreadPoolExecutor(1) as pool, blas_threads(1):
             pending = None
             try:
@@ -130,9 +131,9 @@ def _chunk_block(p, ch, slots, k):
         return p.block(ch)
     lo, hi = p.rows_of(ch)
     n, skip = hi - lo, shared_columns(p)
-    if slots[k] is None or len(next(iter(slots[k].values()), ())) < n:
-        slots[k] = column_buffers(p, n, skip)
-    block = p.block(ch, {name: a[:n] for name, a in slots[k].items()}, skip)
+    if slots[k][0] < n:
+        slots[k] = (n, column_buffers(p, n, skip))
+    block = p.block(ch, {name: a[:n] for name, a in slots[k][1].items()}, skip)
     block["classes"] = p.classes
     if "resolution" in skip:
         block["resolution"] = block["width"] = block["height"]
