@@ -22,6 +22,7 @@ SMALL = 1 << 15
 SMALL_MAP = 64
 SMALL_TAPS = 9
 
+
 class Ctx:
     """What a kernel gets besides the op and its inputs: the layer's weights, whether it may
     overwrite its first input, the Mult-Adds counter it must feed, the fused epilogue ops
