@@ -153,6 +153,37 @@ def test_wrote_file_with_rows_on_stderr(cli, tmp_path):
     assert r.code == 0 and r.err == f"costmodel: wrote {png} ({png.stat().st_size:,} bytes)\n"
 
 
+def test_streamed_sweeps_exports_and_plots_say_where_they_wrote(cli, tmp_path):
+    """Every -o says where it wrote: the streamed sweep (rows of the grid), a sweep computed whole
+    (--device), the review export (one row per candidate) and a plot (bytes)."""
+    out = tmp_path / "s.csv"
+    r = cli("sweep", "mobilenet_v2", "--alpha", "0.5,1", "--res", "96:160:32", "-o", out)
+    assert r.code == 0 and r.err == f"costmodel: wrote {out} (6 rows)\n" and len(out.read_text().splitlines()) == 7
+    out = tmp_path / "d.jsonl"
+    r = cli("sweep", "mobilenet_v2", "--alpha", "0.5,1", "--device", "pixel1-kryo-1t", "-o", out)
+    assert r.code == 0 and r.err == f"costmodel: wrote {out} (2 rows)\n"
+    out = tmp_path / "e.csv"
+    r = cli("export", "mobilenet_v2", "mobilenet_v3_large", "--alpha", "0.75,1.0", "-o", out)
+    assert r.code == 0 and r.err == f"costmodel: wrote {out} (4 rows)\n"
+    png = tmp_path / "p.png"
+    r = cli("plot", "mobilenet_v1", "mobilenet_v2", "--x", "madds", "-o", png)
+    assert r.code == 0 and r.err == f"costmodel: wrote {png} ({png.stat().st_size:,} bytes)\n"
+
+
+def test_sweep_with_device_to_parquet_keeps_text_knobs(cli, tmp_path):
+    """A sweep computed whole (--device adds latency_s) streams to Parquet with its text knobs as
+    strings (head=none was once sent to int64 and failed)."""
+    pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    import pandas as pd
+    out = tmp_path / "d.parquet"
+    r = cli("sweep", "mobilenet_v2", "--alpha", "0.5,1", "--res", "128,224", "--device", "pixel1-kryo-1t", "-o", out)
+    assert r.code == 0, r.err
+    df = pd.read_parquet(out)
+    want = costmodel.sweep("mobilenet_v2", [0.5, 1.0], [128, 224])
+    assert list(df["head"]) == ["none"] * 4 and list(df["feature"]) == ["last"] * 4
+    assert list(df["madds"]) == list(want["madds"]) and (df["latency_s"] > 0).all()
+
+
 def test_table_writes_a_real_workbook_and_refuses_an_unknown_suffix(cli, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     out = tmp_path / "out.xlsx"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import output_option
+from .common import output_option, report_written
 
 
 @click.command("plot")
@@ -42,3 +42,4 @@ def cmd(nets, x, y, pareto, all_sources, no_labels, title, output, device=None, 
     fig = figure(list(nets), x, y, show_pareto=pareto, labels="none" if no_labels else labels, title=title,
                  release_only=not all_sources, device=device)
     save(fig, output)
+    report_written(output)

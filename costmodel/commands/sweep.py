@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .common import CLASSES_OPTION, KNOB_OPTIONS, collect_knobs, emit, format_option, output_option
+from .common import CLASSES_OPTION, KNOB_OPTIONS, collect_knobs, emit, format_option, output_option, report_written
 from .common import Progress  # noqa: F401  (moved to common.py; still importable from here)
 
 #: show a progress bar on stderr from this many configurations (or with --peak)
@@ -207,9 +207,11 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
             df = frame(p, bar)
             return _emit_frame(df, net, device, classes, knobs, fmt, output)
         from ..sweeps.writers import stream
-        stream(p, output or "-", fmt, bar)
+        written = stream(p, output or "-", fmt, bar)
     finally:
         bar.close()
+    if output:
+        report_written(output, written["rows"])
 
 
 def _rows_estimate(r) -> int:
@@ -226,7 +228,10 @@ def _emit_frame(df, net, device, classes, knobs, fmt, output):
         df = add_latency(df, net, device, classes, knobs)
     if fmt in ("jsonl", "parquet"):
         from ..sweeps.writers import stream_frame
-        return stream_frame(df, output or "-", fmt)
+        written = stream_frame(df, output or "-", fmt)
+        if output:
+            report_written(output, written["rows"])
+        return
     emit(render(df, fmt, list(knobs)), output)
 
 
@@ -257,6 +262,7 @@ def _sample_output(p, r, bar, device, classes, knobs, fmt, output, plot):
         notes.append(f"estimated time: {df.attrs['device']}")
     if plot:
         plot_cdf(df, plot, title, notes)
+        report_written(plot)
     if fmt in ("text", "markdown"):
         from ..render import Column, Table, render as render_table
         rows = summary(df)

@@ -162,6 +162,10 @@ def arrow_schema(p):
             t = pa.dictionary(pa.int32(), pa.string())
         elif kind == "float":
             t = pa.float64()
+        elif kind == "text":  # a computed frame's text column (a knob such as head=none)
+            t = pa.string()
+        elif kind == "bool":
+            t = pa.bool_()
         elif kind == "int":
             t = pa.int64() if max(p.hw_max) < 2 ** 62 else pa.string()
         elif kind == "knob":
@@ -205,8 +209,8 @@ def _arrow_column(v, t):
     if pa.types.is_decimal(t):
         from decimal import Decimal
         return pa.array([Decimal(int(x)) for x in v], type=t)
-    if pa.types.is_string(t):
-        return pa.array([str(int(x)) for x in v], type=t)
+    if pa.types.is_string(t):  # text, or exact integers past decimal128 written as digits
+        return pa.array([x if isinstance(x, str) else str(int(x)) for x in v], type=t)
     if v.dtype == object:
         v = np.array(v, dtype=np.int64)  # fits: the schema's bound says so (else OverflowError)
     return pa.array(v, type=t)
@@ -396,13 +400,12 @@ class FramePrepared:
         self.n_rows = len(df)
         self.bits = df.attrs.get("bits", 32)
         self.full = {}
-        self.dtypes = {c: (object if df[c].dtype == object else np.int64) for c in df.columns}
-        self.bounds = {c: (10 ** 38 if df[c].dtype == object and len(df) and
-                           max(abs(int(v)) for v in df[c]) >= 10 ** 38 else 0) for c in df.columns}
+        self.columns = [(c, _frame_kind(c, df[c])) for c in df.columns]
+        self.dtypes = {c: (object if kind == "count" and df[c].dtype == object else np.int64)
+                       for c, kind in self.columns}
+        self.bounds = {c: (10 ** 38 if self.dtypes[c] is object and len(df) and
+                           max(abs(int(v)) for v in df[c]) >= 10 ** 38 else 0) for c, _ in self.columns}
         self.hw_max = (0, 0)
-        self.columns = [(c, "str" if c == "network" else "float" if str(df[c].dtype).startswith("float")
-                         else "text" if df[c].dtype == object and len(df) and isinstance(df[c].iloc[0], str)
-                         else "count" if df[c].dtype == object else "int") for c in df.columns]
 
     def chunks(self):
         return [(0, self.n_rows, 0, 0)]
@@ -414,6 +417,23 @@ class FramePrepared:
             v = self.df[c]
             out[c] = str(v.iloc[0]) if kind == "str" else np.asarray(v)
         return out
+
+
+def _frame_kind(name: str, col) -> str:
+    """A computed frame's column as the writers see it: the network's name, floats, text (knobs
+    such as head or feature, categorical or strings), booleans, exact integers past int64
+    (object), or int64."""
+    import pandas as pd
+    if name == "network":
+        return "str"
+    if str(col.dtype).startswith("float"):
+        return "float"
+    if isinstance(col.dtype, pd.CategoricalDtype) or (col.dtype == object and len(col)
+                                                      and isinstance(col.iloc[0], str)):
+        return "text"
+    if col.dtype == bool:
+        return "bool"
+    return "count" if col.dtype == object else "int"
 
 
 def stream_frame(df, path, fmt=None) -> dict:
