@@ -167,7 +167,8 @@ def test_export_skips_what_a_network_cannot_build_and_lists_it(tmp_path, cli):
     r = cli("export", "mobilenet_v2", "shufflenet_v2", "--alpha", "0.5,0.75,1.0", "-o", out)
     assert r.code == 0, r.err
     assert r.err.strip() == ("costmodel: skipped shufflenet_v2 alpha 0.75: shufflenet_v2: alpha 0.75 is not defined "
-                             "for this network; accepted: 0.5, 1, 1.5, 2 (listed in the notes sheet)")
+                             "for this network; accepted: 0.5, 1, 1.5, 2 (listed in the notes sheet)\n"
+                             f"costmodel: wrote {out} (5 rows)")
     wb = openpyxl.load_workbook(out)
     ws = wb["summary"]
     got = [(ws.cell(i, 1).value, ws.cell(i, 3).value) for i in range(2, ws.max_row + 1)]

@@ -38,7 +38,7 @@ def cmd(nets, alpha, res, classes, output, device=None, **kwargs):
     cands = candidates(list(nets), alphas, resolutions, classes, device=device, skipped=skipped,
                        **collect_knobs(kwargs))
     write(output, cands, skipped)
-    report_written(output, len(cands))
     where = "" if output.lower().endswith(".csv") else " (listed in the notes sheet)"
     for what, why in skipped:
         click.echo(f"costmodel: skipped {what}: {why}{where}", err=True)
+    report_written(output, len(cands))
