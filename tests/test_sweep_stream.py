@@ -65,6 +65,23 @@ def test_parquet_is_exact_past_2_63(tmp_path):
     assert int(df["mac_bytes"].iloc[1]) == t["mac_bytes"]
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_streams_with_sides_past_2_62(tmp_path, suffix):
+    """Sides from 2**62 make the size columns exact text in Parquet (classes, a constant the writer
+    makes itself, included) and stay exact digits in CSV and JSON lines."""
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    r = 2 ** 62
+    path = str(tmp_path / f"huge{suffix}")
+    out = sweep_to(path, "mobilenet_v2", [0.5, 1.0], [224, r], chunk_rows=1)
+    assert out["rows"] == 4
+    df = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path, dtype=str) if suffix == ".csv" \
+        else pd.DataFrame([json.loads(line) for line in open(path)])
+    t = costmodel.analyze(costmodel.build("mobilenet_v2", alpha=0.5, res=r)).totals
+    assert [int(v) for v in df["height"]] == [224, r, 224, r] and [int(v) for v in df["classes"]] == [1000] * 4
+    assert int(df["madds"].iloc[1]) == t["madds"] and int(df["mac_bytes"].iloc[1]) == t["mac_bytes"]
+
+
 def test_xlsx_stream_and_its_row_limit(tmp_path, monkeypatch):
     openpyxl = pytest.importorskip("openpyxl")
     ws = openpyxl.load_workbook(_stream(tmp_path, ".xlsx"), read_only=True)["sweep"]

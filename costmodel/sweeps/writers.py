@@ -196,7 +196,8 @@ def arrow_table(p, block: Dict, schema, consts: Optional[dict] = None):
         a = consts.get(key) if consts is not None else None
         if a is None:
             a = pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([str(v)])) \
-                if pa.types.is_dictionary(t) else pa.array(np.full(n, v), type=t)
+                if pa.types.is_dictionary(t) else _arrow_column(np.full(n, v, dtype=object if isinstance(v, int)
+                                                                        and not isinstance(v, bool) else None), t)
             if consts is not None:
                 consts[key] = a
         arrays.append(a)
