@@ -82,6 +82,17 @@ def test_streams_with_sides_past_2_62(tmp_path, suffix):
     assert int(df["madds"].iloc[1]) == t["madds"] and int(df["mac_bytes"].iloc[1]) == t["mac_bytes"]
 
 
+def test_parquet_with_classes_past_2_63(tmp_path):
+    """Classes from 2**63 are exact decimals in Parquet (they were sent to int64 and overflowed)."""
+    pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    k = 2 ** 63
+    path = str(tmp_path / "classes.parquet")
+    sweep_to(path, "mobilenet_v2", [1.0], [96, 128], k)
+    df = pd.read_parquet(path)
+    t = costmodel.analyze(costmodel.build("mobilenet_v2", res=128, classes=k)).totals
+    assert [int(v) for v in df["classes"]] == [k, k] and int(df["params"].iloc[1]) == t["params"] > 2 ** 63
+
+
 def test_xlsx_stream_and_its_row_limit(tmp_path, monkeypatch):
     openpyxl = pytest.importorskip("openpyxl")
     ws = openpyxl.load_workbook(_stream(tmp_path, ".xlsx"), read_only=True)["sweep"]

@@ -154,7 +154,8 @@ def block_frame(p, block: Dict):
 
 
 def arrow_schema(p):
-    """The Parquet schema of prepared sweep ``p``: int64 counts, exact decimals past 2**62."""
+    """The Parquet schema of prepared sweep ``p``: int64 counts, exact decimals past 2**62 (classes
+    past 2**63 too); sizes past 2**62 as digits."""
     import pyarrow as pa
     fields = []
     for name, kind in p.columns:
@@ -166,6 +167,8 @@ def arrow_schema(p):
             t = pa.string()
         elif kind == "bool":
             t = pa.bool_()
+        elif kind == "int" and name == "classes" and getattr(p, "classes", 0) >= 2 ** 63:  # exact decimals
+            t = pa.decimal128(38, 0) if p.classes < 10 ** 38 else pa.string()
         elif kind == "int":
             t = pa.int64() if max(p.hw_max) < 2 ** 62 else pa.string()
         elif kind == "knob":
