@@ -15,7 +15,9 @@ last reader has run. Unless every tensor is kept (``keep``) or BatchNorm statist
 calibrated, the units of the memory model's deployment plan (``costmodel.memory.plan``) are fused
 the same way: a conv or linear kernel applies its folded BatchNorm and fused activations to its
 output tiles, and those nodes pass the array on (their check compares that array's shape). An
-activation fused into a pool or element-wise op runs in place on its input. A kernel's temporary
+activation fused into a pool or element-wise op runs in place on its input. Beyond the plan's
+units, a concat read only by a BatchNorm takes that BatchNorm (and its activations) as its
+epilogue: each input is scaled and shifted on its way into the output. A kernel's temporary
 buffers get the room between the tensors the memory model holds at its step (plus the input,
 which the caller holds to the end) and (1 + ``WORKSPACE_FRACTION``) x the schedule's analytic
 peak, at least ``costmodel.kernels.base.MIN_WORKSPACE`` elements: big tiles where memory is
