@@ -154,11 +154,11 @@ def totals(st: Structure, sp: Areas, jrows, keys):
     for i in range(len(keys)):
         bound = sum(colmax[i][v] * sp.vmax[v] for v in range(len(sp.vmax))) + constmax[i]
         if not any(colmax[i]):  # no spatial term: the constant, the same at every resolution
-            c = C64[1][i][jrows] if C64[0] is not None else const[i][jrows]
+            c = C64[1][i][jrows] if C64[1][i] is not None else const[i][jrows]
             out[i] = np.broadcast_to(c[:, None], (J, n))
-        elif not sp.exact and cf is not None and bound < FLOAT_EXACT:
+        elif not sp.exact and cf[i] is not None and bound < FLOAT_EXACT:
             fast.append(i)
-        elif not sp.exact and C64[0] is not None and bound < INT64_BOUND:
+        elif not sp.exact and C64[0][i] is not None and bound < INT64_BOUND:
             out[i] = C64[0][i][jrows] @ sp.s64() + C64[1][i][jrows][:, None]
         else:
             Sx = sp.Sobj if sp.exact else sp.s64().astype(object)
@@ -167,11 +167,11 @@ def totals(st: Structure, sp: Areas, jrows, keys):
             out[i] = np.array(T, dtype=np.int64) if bound < INT64_BOUND else T
     if fast:
         K = len(fast)
-        A = cf[fast][:, jrows, :].reshape(K * J, -1)
+        A = np.stack([cf[i][jrows] for i in fast]).reshape(K * J, -1)
         T = _scratch(K * J * n).reshape(K * J, n)
         np.matmul(A, sp.f64(), out=T)
         T = T.reshape(K, J, n)
-        T += C64[1][fast][:, jrows, None]
+        T += np.stack([C64[1][i][jrows] for i in fast])[:, :, None]
         for t, i in zip(T, fast):
             out[i] = t
     return out
@@ -222,7 +222,8 @@ def _stack(mats):
 def _merge_cols(mats, groups, ones, keys):
     """Per key the coefficients of the merged variables (sums of the fine columns; the all-ones
     groups folded into the constant), their maxima, and int64 / float64 copies where they fit:
-    (keys, (C objects, constants), column maxima, constant maxima, (C int64, const int64), C float64)."""
+    (keys, (C objects, constants), column maxima, constant maxima, (C int64, const int64), C float64),
+    the int64 and float64 copies per key, None for a key whose coefficients pass 2**62."""
     import numpy as np
     Cs, consts = [], []
     for key in keys:
@@ -242,10 +243,10 @@ def _merge_cols(mats, groups, ones, keys):
         consts.append(const)
     colmax = [[_absmax(Cm[:, v]) for v in range(Cm.shape[1])] for Cm in Cs]
     constmax = [_absmax(c) for c in consts]
-    small = max([max(c, default=0) for c in colmax] + constmax) < INT64_BOUND
-    C64 = (np.array([c.astype(np.int64) for c in Cs]), np.array([c.astype(np.int64) for c in consts])) if small \
-        else (None, None)
-    cf = C64[0].astype(np.float64) if small else None
+    small = [max(max(cm, default=0), k) < INT64_BOUND for cm, k in zip(colmax, constmax)]  # key by key
+    C64 = ([c.astype(np.int64) if ok else None for c, ok in zip(Cs, small)],
+           [c.astype(np.int64) if ok else None for c, ok in zip(consts, small)])
+    cf = [c.astype(np.float64) if c is not None else None for c in C64[0]]
     return keys, (Cs, consts), colmax, constmax, C64, cf
 
 
