@@ -2,6 +2,7 @@
 ``costmodel.kernels``); BLAS threads are bounded by ``costmodel.blas``."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -45,7 +46,7 @@ class Ctx:
         """a (..., M, K) @ b (..., K, P), counting prod(batch) * M * K * P Mult-Adds."""
         res = np.matmul(a, b, out=out)
         m, k = a.shape[-2:]
-        self.madds += int(np.prod(res.shape[:-2], dtype=np.int64)) * m * k * b.shape[-1]
+        self.madds += math.prod(res.shape[:-2]) * m * k * b.shape[-1]
         return res
 
     def out_like(self, x: np.ndarray) -> np.ndarray:
@@ -164,7 +165,7 @@ def post_tiles(ctx, out: np.ndarray, scale, shift, acts) -> None:
     if scale is None and shift is None and not acts:
         return
     n, c = out.shape[:2]
-    per = int(np.prod(out.shape[2:], dtype=np.int64))
+    per = math.prod(out.shape[2:])
 
     def work(t):
         b, c0, c1 = t

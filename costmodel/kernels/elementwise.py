@@ -2,6 +2,7 @@
 movement and upsampling (see ``costmodel.kernels``)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -26,7 +27,7 @@ def _eltwise(ctx, out: np.ndarray, fn: Callable) -> np.ndarray:
         tile(slice(None), 0, out.shape[1])
         return out
     n, c = out.shape[:2]
-    per = int(np.prod(out.shape[2:], dtype=np.int64))
+    per = math.prod(out.shape[2:])
     for t in channel_tiles(n, c, per, ctx.tile() // 2):
         tile(*t)
     return out
@@ -109,7 +110,7 @@ def concat(op, ins, ctx):
     scale, shift, acts = post
     n = ins[0].shape[0]
     out = np.empty((n, sum(x.shape[1] for x in ins)) + ins[0].shape[2:], np.float32)
-    per = int(np.prod(out.shape[2:], dtype=np.int64))
+    per = math.prod(out.shape[2:])
     c0 = 0
     for x in ins:
         for b, t0, t1 in channel_tiles(n, x.shape[1], per, ctx.tile() // 2):
