@@ -267,8 +267,11 @@ class Prepared:
             else:
                 out[name] = np.repeat(vals, n) if axis == 0 else np.tile(vals, k)
         if "classes" not in skip:
-            _put(out, "classes", np.full(rows, self.classes, np.int64 if self.classes < 2 ** 63 else object)
-                 if not isinstance(out.get("classes"), np.ndarray) else self.classes)
+            dst = out.get("classes")
+            if isinstance(dst, np.ndarray):
+                dst[...] = self.classes
+            else:
+                out["classes"] = np.full(rows, self.classes, np.int64 if self.classes < 2 ** 63 else object)
         if self.res.square and "resolution" not in skip:
             _put(out, "resolution", out["height"])
         out["network"] = self.net.name

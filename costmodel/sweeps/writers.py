@@ -79,7 +79,8 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
     from ..blas import blas_threads
     from .engine import Prepared
     t0 = time.perf_counter()
-    chunks = p.chunks(_pipeline_rows(p)) if isinstance(p, Prepared) else p.chunks()
+    reuse = isinstance(p, Prepared)  # the engine's grids: smaller chunks, computed into reused arrays
+    chunks = p.chunks(_pipeline_rows(p)) if reuse else p.chunks()
     with atomic_path("-" if path is None else path, binary=fmt in ("parquet", "xlsx")) as tmp:
         w = WRITERS[fmt](tmp, p)
         # chunk i + 1 is computed while chunk i is written (numpy and pyarrow release the GIL): at
@@ -92,7 +93,7 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
             pending = None
             try:
                 for i, ch in enumerate(chunks):
-                    block = _chunk_block(p, ch, slots, i % 2)
+                    block = _chunk_block(p, ch, slots, i % 2) if reuse else p.block(ch)
                     if pending is not None:
                         pending.result()
                     pending = pool.submit(w.write, block)
@@ -124,11 +125,9 @@ def _pipeline_rows(p) -> int:
 
 
 def _chunk_block(p, ch, slots, k):
-    """``p.block(ch)`` computed into slot ``k``'s reused arrays (where ``p`` offers them); the
+    """``p.block(ch)`` of an engine ``Prepared``, computed into slot ``k``'s reused arrays; the
     shared columns are the same array (square axis) or left to the writer (the constant classes)."""
-    from .engine import Prepared, column_buffers, shared_columns
-    if not isinstance(p, Prepared):
-        return p.block(ch)
+    from .engine import column_buffers, shared_columns
     lo, hi = p.rows_of(ch)
     n, skip = hi - lo, shared_columns(p)
     if slots[k][0] < n:
