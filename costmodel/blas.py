@@ -22,6 +22,13 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def forget_libraries() -> None:
+    """Find the BLAS libraries again at the next ``blas_threads`` (after a library that loads its
+    own, such as numba with SciPy's OpenBLAS, is imported)."""
+    global _CONTROLLER
+    _CONTROLLER = None
+
+
 def blas_threads(n: int):
     """A context in which NumPy's BLAS uses at most ``n`` threads (threadpoolctl), so that the
     executor's ``threads`` bounds the whole run. Without it OpenBLAS runs every matrix product on

@@ -40,7 +40,7 @@ import numpy as np
 
 from .errors import CostModelError, GraphError
 from .graph import INPUT, Graph, require_graph
-from .kernels import INPLACE, KERNELS, Ctx, blas_threads, default_threads
+from .kernels import INPLACE, KERNELS, Ctx, blas_threads, default_threads, prepare_kernels
 
 #: kernels' temporaries may take the executor to (1 + this) x the analytic peak memory
 WORKSPACE_FRACTION = 0.25
@@ -408,6 +408,7 @@ def run(graph: Graph, x: np.ndarray | None = None, *, weights: Mapping | None = 
         weights = _checked(graph, weights)
     order, post, static = _schedule(graph, schedule, fuse=not (keep or calibrate))
     threads = default_threads() if threads is None else max(1, int(threads))
+    prepare_kernels(graph)
     if threads > 1 and batch > 1 and not (keep or calibrate) and progress is None:
         return _split_batch(graph, x, weights, order, post, static, threads, verify, raise_on_mismatch)
     # one sample: BLAS's threads in the matrix products, the kernels' tiles on one thread (measured on

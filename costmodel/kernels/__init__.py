@@ -12,7 +12,10 @@ over pixels; loops run over tiles of channels and rows.
 * **k x k convolutions**: im2col. A tile of samples or output rows is padded, its strided window
   view gathered into a column buffer of at most ``ctx.workspace`` elements (or one output row)
   and multiplied by the (groups, out/groups, in/groups*kh*kw) weight straight into the output.
-* **Depthwise convolutions and pooling**: direct. A tile of channels is copied once per kernel
+* **Depthwise convolutions** with the ``fast`` extra (numba): one compiled loop over blocks of 16
+  channels, channels innermost (``depthwise_jit``), the shift and a ReLU/ReLU6/hard swish applied
+  as it writes back. Without numba, or with ``COSTMODEL_JIT=0``, the NumPy kernel below.
+* **Depthwise convolutions (NumPy) and pooling**: direct. A tile of channels is copied once per kernel
   column (and row phase of the stride) into a zero- (or -inf-) padded plane whose rows are
   exactly the output's width, so every kernel tap is one contiguous slice, and the taps of a
   phase are one strided view: one ``einsum`` multiplies and accumulates them into the output
@@ -29,7 +32,8 @@ the executor sets it to a quarter of the graph's analytic peak memory, so kernel
 add at most about 25 % to the tensors the memory model counts.
 
 Modules: ``base`` (the kernel context, BLAS's thread limit, tiles, activations, epilogues), ``conv``
-(convolution, linear, window pooling), ``elementwise`` (BatchNorm, activations, add, multiply,
+(convolution, linear, window pooling), ``depthwise_jit`` (the compiled depthwise kernel),
+``elementwise`` (BatchNorm, activations, add, multiply,
 global pools, data movement, upsampling), ``attention`` (reshape, matrix products, softmax, layer
 scale, GELU: MobileNetV4's attention blocks).
 """
@@ -39,6 +43,7 @@ from collections.abc import Callable
 
 from .attention import ATTENTION_KERNELS
 from .base import ACTIVATIONS, Ctx, blas_threads, default_threads
+from .depthwise_jit import prepare as prepare_kernels
 from .conv import avgpool, conv2d, linear, maxpool
 from .elementwise import (
                           activation,
@@ -78,4 +83,4 @@ KERNELS: dict[str, Callable] = {
 #: kernels that may write their result into their (dead, unshared) first input
 INPLACE = frozenset({"batchnorm", "activation", "add", "multiply", "softmax", "layer_scale"})
 
-__all__ = ["ACTIVATIONS", "INPLACE", "KERNELS", "Ctx", "blas_threads", "default_threads"]
+__all__ = ["ACTIVATIONS", "INPLACE", "KERNELS", "Ctx", "blas_threads", "default_threads", "prepare_kernels"]

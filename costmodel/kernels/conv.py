@@ -6,6 +6,7 @@ import numpy as np
 
 from ..errors import GraphError
 from .base import SMALL_MAP, SMALL_TAPS, apply_post, channel_tiles, epilogue, post_tiles
+from .depthwise_jit import ACT_CODES, depthwise
 
 
 # ----------------------------------------------------------------------------- windows
@@ -135,6 +136,9 @@ def _depthwise(x, weight, out, ctx, geom, ho, wo) -> bool:
     wt = weight.reshape(co, kh, kw).astype(np.float32)
     if scale is not None:
         wt = wt * scale[:, None, None]
+    if min(geom[6]) >= 0 and _compiled(x, wt, shift, acts, out, geom, m, ctx.tile()):
+        ctx.madds += out.size * kh * kw
+        return bool(post)
     wt = wt.reshape(c, m, kh, kw).transpose(0, 1, 3, 2)  # (c, m, kw, kh)
     geom = geom[:6] + (geom[6][0], geom[6][2])
     phases = len({(i * geom[4]) % geom[2] for i in range(kh)})
@@ -167,6 +171,19 @@ def _depthwise(x, weight, out, ctx, geom, ho, wo) -> bool:
 
     ctx.madds += sum(work(t) for t in tiles)
     return bool(post)
+
+
+def _compiled(x, wt, shift, acts, out, geom, m, workspace) -> bool:
+    """The compiled depthwise kernel (``depthwise_jit``, the ``fast`` extra) with the shift and
+    the first activation fused when it can take it, the other activations after; False when numba
+    is not there."""
+    fused = acts[0] if acts and acts[0] in ACT_CODES else None
+    if not depthwise(x, wt, shift, fused, out, geom[:6] + (geom[6][0], geom[6][2]), m, workspace):
+        return False
+    rest = acts[1:] if fused else acts
+    if rest:
+        apply_post(out.reshape(-1, *out.shape[2:]), 0, 0, None, None, rest)
+    return True
 
 
 def conv2d(op, ins, ctx):
