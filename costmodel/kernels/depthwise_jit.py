@@ -88,13 +88,26 @@ def _dw_blocks(x, w, shift, act, out, m, kh, kw, sh, sw, dh, dw, top, left, blk0
                     acc[:] = 0.0
                     for i in range(kh):
                         yy = (y - y0) * sh + i * dh
-                        for j in range(kw):
+                        j = 0
+                        while j + 2 < kw:  # three taps per pass: fewer loads and stores of acc
+                            b0 = ((yy * sw + (j * dw) % sw) * wpp + (j * dw) // sw) * CB
+                            b1 = ((yy * sw + ((j + 1) * dw) % sw) * wpp + ((j + 1) * dw) // sw) * CB
+                            b2 = ((yy * sw + ((j + 2) * dw) % sw) * wpp + ((j + 2) * dw) // sw) * CB
+                            t0, t1, t2 = tile[b0: b0 + row_len], tile[b1: b1 + row_len], tile[b2: b2 + row_len]
+                            w0 = wrow[(i * kw + j) * row_len: (i * kw + j + 1) * row_len]
+                            w1 = wrow[(i * kw + j + 1) * row_len: (i * kw + j + 2) * row_len]
+                            w2 = wrow[(i * kw + j + 2) * row_len: (i * kw + j + 3) * row_len]
+                            for t in range(row_len):
+                                acc[t] += w0[t] * t0[t] + w1[t] * t1[t] + w2[t] * t2[t]
+                            j += 3
+                        while j < kw:
                             cj = j * dw
                             base = ((yy * sw + cj % sw) * wpp + cj // sw) * CB
                             tr = tile[base: base + row_len]
                             wv = wrow[(i * kw + j) * row_len: (i * kw + j + 1) * row_len]
                             for t in range(row_len):
                                 acc[t] += wv[t] * tr[t]
+                            j += 1
                     for k in range(cn):
                         s = shift[c0 + k]
                         d0 = np.uint64(((b * co + c0 + k) * ho + y) * wo)
