@@ -12,6 +12,10 @@ previous executor (``costmodel/executor.py`` as of git revision ``--baseline``, 
 into this checkout's package). The engines run in separate blocks, not interleaved: OpenBLAS's and
 PyTorch's worker threads spin for a while after each call and would steal each other's cores.
 
+With the ``fast`` extra installed each child loads numba's compiled depthwise kernel before timing
+(``depthwise_jit.kernel()``, as it imports PyTorch before timing); the header line says which
+depthwise kernel ran. ``COSTMODEL_JIT=0`` measures the NumPy kernel instead.
+
 Peak memory is measured with tracemalloc (NumPy reports its array buffers to it) on a separate run:
 the peak of what the run allocates, plus the input array the caller holds, divided by the analytic
 optimal peak ``costmodel.memory.schedule(graph, "optimal").peak`` x 4 bytes x batch.
@@ -112,11 +116,13 @@ def child(a):
 
     import costmodel
     from costmodel.executor import execute, init_weights, random_input
+    from costmodel.kernels import depthwise_jit
     from costmodel.memory import schedule
     from costmodel.torch_bridge import to_torch
     torch.set_num_threads(a.threads)
+    jit = depthwise_jit.kernel() is not None  # load numba's kernel before timing, as torch is imported
     old = load_baseline(a.baseline) if a.baseline else None
-    print(json.dumps({"load": os.getloadavg()[0], "torch": torch.__version__}), flush=True)
+    print(json.dumps({"load": os.getloadavg()[0], "torch": torch.__version__, "jit": jit}), flush=True)
     busy0, own0, wall0 = busy_seconds(), own_seconds(), time.perf_counter()
     for name in a.nets.split(","):
         g = costmodel.build(name)
@@ -217,6 +223,7 @@ def main(argv=None):
                       f"PyTorch {r['torch_ms']:.1f} ms", file=sys.stderr, flush=True)
             else:
                 print(f"{n} thread(s): load average {r['load']:.2f}" + (f", torch {r['torch']}" if "torch" in r else "")
+                      + (", depthwise " + ("compiled (numba)" if r["jit"] else "NumPy") if "jit" in r else "")
                       + (f"; other processes used {r['others']:.2f} CPUs on average during the run"
                          if r.get("others") is not None else ""), file=sys.stderr, flush=True)
                 if r.get("others") is not None:

@@ -118,19 +118,39 @@ def test_compiled_and_numpy_kernels_agree_on_a_zoo_network(monkeypatch):
     np.testing.assert_allclose(compiled, plain, rtol=1e-4, atol=1e-4)
 
 
-def _probe(code, **env):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **env}, check=True).stdout.strip()
+@pytest.mark.parametrize("mode,loads", [("auto", [False, True, True]), ("1", [True, True, True]),
+                                        ("0", [False, False, False])])
+def test_which_runs_load_the_compiled_kernel(monkeypatch, mode, loads):
+    """COSTMODEL_JIT=auto: from a process's second run of a graph with depthwise convolutions
+    (graphs without them neither count nor load); 1: from the first; 0: never."""
+    calls = []
+    monkeypatch.setattr(depthwise_jit, "kernel", lambda: calls.append(1))
+    monkeypatch.setattr(depthwise_jit, "_RUNS", [0])
+    monkeypatch.setenv("COSTMODEL_JIT", mode)
+    plain, dw = costmodel.build("squeezenet1_1", res=64), costmodel.build("mobilenet_v2", res=32)
+    seen = []
+    for _ in loads:
+        depthwise_jit.prepare(plain)
+        depthwise_jit.prepare(dw)
+        seen.append(bool(calls))
+    assert seen == loads
 
 
-def test_numba_is_imported_only_for_graphs_with_depthwise_convolutions():
+def test_a_one_off_run_does_not_import_numba():
+    """In a real process (auto): no numba for graphs without depthwise convolutions, nor for the
+    first run of one with them; loaded at its second run."""
     code = ("import sys, costmodel; from costmodel.executor import execute; "
-            "execute(costmodel.build('{}', res=64)); print('numba' in sys.modules)")
-    assert _probe(code.format("squeezenet1_1")) == "False"
-    if depthwise_jit.kernel() is not None:
-        assert _probe(code.format("mobilenet_v2")) == "True"
+            "s, m = costmodel.build('squeezenet1_1', res=64), costmodel.build('mobilenet_v2', res=32); "
+            "execute(s); execute(s); execute(m); a = 'numba' in sys.modules; execute(m); "
+            "print(a, 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                         env={**os.environ, "COSTMODEL_JIT": "auto"}).stdout.strip()
+    assert out == ("False True" if depthwise_jit.kernel() is not None else "False False")
 
 
-def test_costmodel_jit_0_keeps_the_numpy_kernel():
-    code = "from costmodel.kernels import depthwise_jit as d; print(d.kernel())"
-    assert _probe(code, COSTMODEL_JIT="0") == "None"
+def test_a_bad_costmodel_jit_is_one_clear_line(cli, monkeypatch):
+    monkeypatch.setenv("COSTMODEL_JIT", "fast")
+    monkeypatch.setattr(depthwise_jit, "_LOADED", [])
+    r = cli("verify", "mobilenet_v2", "--res", "32")
+    assert r.code == 2
+    assert r.err.strip().count("\n") == 0 and "COSTMODEL_JIT='fast'" in r.err and "accepted" in r.err

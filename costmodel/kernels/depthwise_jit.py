@@ -1,6 +1,13 @@
-"""Compiled depthwise convolution: the optional ``fast`` extra (numba). Without numba, or with
-``COSTMODEL_JIT=0`` in the environment, ``kernel()`` is None and the executor keeps its NumPy
-depthwise kernel (``costmodel.kernels.conv``); both compute the same sums.
+"""Compiled depthwise convolution: the optional ``fast`` extra (numba). The executor's NumPy
+depthwise kernel (``costmodel.kernels.conv``) runs instead when numba is not installed and when
+``COSTMODEL_JIT`` says so; both compute the same sums.
+
+When it is used (``COSTMODEL_JIT``): loading numba and the cached kernel costs a process about
+0.7 s (numba imports SciPy's linear algebra), more than the kernel saves in one run (MobileNetV2 at
+batch 1: a few ms), so by default (``auto``) a process uses it from its second run of a graph with
+depthwise convolutions on: a one-off ``costmodel verify`` never pays the start-up, and a loop
+(benchmarks, parity sweeps, a notebook re-running cells) gets the compiled kernel from its second
+run. ``1``: from the first run; ``0``: never. Calling ``kernel()`` loads it for the process.
 
 Layout (as oneDNN's blocked depthwise kernels): output channels go in blocks of ``CB`` = 16, one
 AVX-512 register of float32. For each sample and block the kernel copies the block's input
@@ -12,22 +19,21 @@ reads are one contiguous run of ``wo * CB`` floats:
     out[b, c0 + k, y, q] = act(shift[c0 + k] + sum over (i, j) of
                                w[c0 + k, i, j] * tile[y*sh + i*dh, (j*dw) % sw, q + (j*dw) // sw, k])
 
-(m: output channels per input channel). Each output row accumulates tap by tap in a buffer of
-``wo * CB`` floats with a unit-stride multiply-add that LLVM vectorizes (the block's weights are
-repeated along the row once per block), then is written back channels-first with the shift and a
+(m: output channels per input channel). Each output row accumulates in a buffer of ``wo * CB``
+floats, three taps of a kernel row per unit-stride multiply-add pass that LLVM vectorizes (the
+block's weights are repeated along the row once per block), then is written back channels-first with the shift and a
 ReLU, ReLU6 or hard swish applied on the way. Indices are unsigned so that numba emits no
 negative-index wrap-around, which would stop the vectorizer.
 
 Measured at 1 thread against ``torch.nn.functional.conv2d`` (oneDNN) on MobileNetV2/V3 and MixNet
-layer shapes (``benchmarks/bench_depthwise.py``): 1.7-3.2x its time up to 5x5 and 4-6x at 9x9 and
-11x11, where the NumPy kernel takes 2.9-14x: 1.3-2.7x faster (docs/benchmarks_executor.md).
+layer shapes (``benchmarks/bench_depthwise.py``): 1.2-4.6x its time (widest at 9x9 and 11x11),
+where the NumPy kernel takes 2.9-14x: 1.5-3.4x faster (docs/benchmarks_executor.md).
 Compiled once per machine and cached (numba's ``cache=True``: in ``__pycache__`` beside this file,
 or numba's user cache directory when that is read-only); the first run in a fresh checkout spends
 a few seconds compiling.
 """
 from __future__ import annotations
 
-import functools
 import os
 
 import numpy as np
@@ -123,10 +129,28 @@ def _dw_blocks(x, w, shift, act, out, m, kh, kw, sh, sw, dh, dw, top, left, blk0
     return out
 
 
-@functools.lru_cache(maxsize=None)
+#: runs of graphs with depthwise convolutions ``prepare`` has seen in this process
+_RUNS = [0]
+#: the loaded kernel, once ``kernel()`` has loaded it
+_LOADED: list = []
+
+
+def jit_mode() -> str:
+    """``COSTMODEL_JIT``: auto (default), 1 or 0; anything else is an error."""
+    mode = os.environ.get("COSTMODEL_JIT", "auto").strip().lower() or "auto"
+    if mode not in ("auto", "0", "1"):
+        from ..errors import CostModelError
+        raise CostModelError(f"COSTMODEL_JIT={mode!r}: accepted auto (default), 1 (always use the compiled "
+                             f"depthwise kernel) or 0 (never)")
+    return mode
+
+
 def kernel():
-    """The compiled kernel, or None (numba not installed, or ``COSTMODEL_JIT=0``)."""
-    if os.environ.get("COSTMODEL_JIT", "1").strip() == "0":
+    """Load (compiling it the first time on this machine) and return the compiled kernel; None
+    when numba is not installed or ``COSTMODEL_JIT=0``."""
+    if _LOADED:
+        return _LOADED[0]
+    if jit_mode() == "0":
         return None
     try:
         import numba
@@ -136,15 +160,21 @@ def kernel():
     sig = (f4, f3, f1, numba.int64, f4) + (numba.int64,) * 11 + (f1, f1, f1)
     fn = numba.njit(sig, fastmath=True, cache=True, boundscheck=False, nogil=True)(_dw_blocks)
     from .. import blas
-    blas.forget_libraries()  # compiling may load another BLAS (SciPy's, for numba's linear algebra)
+    blas.forget_libraries()  # loading it may load another BLAS (SciPy's, for numba's linear algebra)
+    _LOADED.append(fn)
     return fn
 
 
 def prepare(graph) -> None:
-    """Compile (or load) the kernel before a run of a graph with depthwise convolutions, so that
-    the run's BLAS thread limit sees every library numba loads; a graph without them costs
-    nothing (numba is not even imported)."""
-    if any(getattr(n.op, "kind", "") == "conv2d" and n.op.groups > 1 for n in graph.nodes):
+    """Before a run: count it if ``graph`` has depthwise convolutions, and load the compiled kernel
+    when ``COSTMODEL_JIT`` says this run uses it (module docstring), before the run bounds BLAS's
+    threads, so that the bound covers every library numba loads. A graph without depthwise
+    convolutions costs nothing (numba is not even imported)."""
+    if not any(getattr(n.op, "kind", "") == "conv2d" and n.op.groups > 1 for n in graph.nodes):
+        return
+    _RUNS[0] += 1
+    mode = jit_mode()
+    if mode == "1" or (mode == "auto" and _RUNS[0] >= 2):
         kernel()
 
 
@@ -154,13 +184,14 @@ def depthwise(x: np.ndarray, w: np.ndarray, shift: np.ndarray | None, act: str |
     in), plus ``shift`` and the activation ``act`` (a name of ``ACT_CODES``, else None) in the
     write-back. ``geom``: kh, kw, sh, sw, dh, dw, top, left. The scratch buffers hold at most
     ``workspace`` elements, or one band of output rows: the tile then holds a band of rows at a
-    time. False, with nothing written, when the compiled kernel is unavailable. It runs on the
+    time. False, with nothing written, when the compiled kernel is not loaded (see ``prepare``;
+    ``kernel()`` loads it). It runs on the
     calling thread and releases the GIL, so the executor's sample threads (batches of several
     samples) run it side by side; splitting one sample's channels over two threads was measured
     no faster (OpenBLAS's threads spin on the second core between matrix products)."""
-    fn = kernel()
-    if fn is None:
+    if not _LOADED:
         return False
+    fn = _LOADED[0]
     kh, kw, sh, sw, dh, dw, top, left = geom
     co = w.shape[0]
     ho, wo = out.shape[2:]
