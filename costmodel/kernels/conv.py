@@ -136,7 +136,7 @@ def _depthwise(x, weight, out, ctx, geom, ho, wo) -> bool:
     wt = weight.reshape(co, kh, kw).astype(np.float32)
     if scale is not None:
         wt = wt * scale[:, None, None]
-    if min(geom[6]) >= 0 and _compiled(x, wt, shift, acts, out, geom, m, ctx.tile()):
+    if min(geom[6]) >= 0 and _compiled(x, wt, shift, acts, out, geom, m, ctx):
         ctx.madds += out.size * kh * kw
         return bool(post)
     wt = wt.reshape(c, m, kh, kw).transpose(0, 1, 3, 2)  # (c, m, kw, kh)
@@ -173,16 +173,14 @@ def _depthwise(x, weight, out, ctx, geom, ho, wo) -> bool:
     return bool(post)
 
 
-def _compiled(x, wt, shift, acts, out, geom, m, workspace) -> bool:
+def _compiled(x, wt, shift, acts, out, geom, m, ctx) -> bool:
     """The compiled depthwise kernel (``depthwise_jit``, the ``fast`` extra) with the shift and
-    the first activation fused when it can take it, the other activations after; False when numba
-    is not there."""
+    the first activation fused when it can take it, the other activations after, tile by tile;
+    False when it is not loaded."""
     fused = acts[0] if acts and acts[0] in ACT_CODES else None
-    if not depthwise(x, wt, shift, fused, out, geom[:6] + (geom[6][0], geom[6][2]), m, workspace):
+    if not depthwise(x, wt, shift, fused, out, geom[:6] + (geom[6][0], geom[6][2]), m, ctx.tile()):
         return False
-    rest = acts[1:] if fused else acts
-    if rest:
-        apply_post(out.reshape(-1, *out.shape[2:]), 0, 0, None, None, rest)
+    post_tiles(ctx, out, None, None, acts[1:] if fused else acts)
     return True
 
 
