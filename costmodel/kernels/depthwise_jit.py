@@ -21,8 +21,8 @@ reads are one contiguous run of ``wo * CB`` floats:
 
 (m: output channels per input channel). Each output row accumulates in a buffer of ``wo * CB``
 floats, three taps of a kernel row per unit-stride multiply-add pass that LLVM vectorizes (the
-block's weights are repeated along the row once per block), then is written back channels-first with the shift and a
-ReLU, ReLU6 or hard swish applied on the way. Indices are unsigned so that numba emits no
+block's weights are repeated along the row once per block), then is written back channels-first
+with the shift and a ReLU, ReLU6 or hard swish applied on the way. Indices are unsigned so that numba emits no
 negative-index wrap-around, which would stop the vectorizer.
 
 Measured at 1 thread against ``torch.nn.functional.conv2d`` (oneDNN) on MobileNetV2/V3 and MixNet
@@ -44,24 +44,22 @@ CB = 16
 ACT_CODES = {"relu": 1, "relu6": 2, "hswish": 3}
 
 
-def _dw_blocks(x, w, shift, act, out, m, kh, kw, sh, sw, dh, dw, top, left, blk0, blk1, tile, acc, wrow):
+def _dw_blocks(x, w, shift, act, out, m, kh, kw, sh, sw, dh, dw, top, left, band, tile, acc, wrow):
     """The compiled loop (numba ``njit``; see the module docstring). x (N, C, H, W) and out
     (N, Co, ho, wo) C-contiguous float32; w (blocks, kh*kw, CB) with any BatchNorm scale folded
-    in; shift (blocks*CB,); act an ``ACT_CODES`` value or 0; blocks blk0:blk1 are computed;
+    in; shift (blocks*CB,); act an ``ACT_CODES`` value or 0; ``band`` output rows at a time;
     tile, acc and wrow are the scratch buffers ``depthwise`` sizes."""
     n, c, h, wi = x.shape
     co, ho, wo = out.shape[1], out.shape[2], out.shape[3]
     xf = x.reshape(-1)
     of = out.reshape(-1)
-    band = tile.shape[0] // (sw * ((((wo - 1) * sw + (kw - 1) * dw + 1) + sw - 1) // sw) * CB)
-    band = (band - (kh - 1) * dh - 1) // sh + 1  # output rows per band: the tile holds their input rows
     wp = (wo - 1) * sw + (kw - 1) * dw + 1
     wpp = (wp + sw - 1) // sw
     row_len = wo * CB
     taps = kh * kw
     src = np.zeros(CB, np.uint64)
     for b in range(n):
-        for blk in range(blk0, blk1):
+        for blk in range(w.shape[0]):
             c0 = blk * CB
             cn = min(CB, co - c0)
             for k in range(cn):  # where each channel of the block starts in x
@@ -157,7 +155,7 @@ def kernel():
     except ImportError:
         return None
     f4, f3, f1 = numba.float32[:, :, :, ::1], numba.float32[:, :, ::1], numba.float32[::1]
-    sig = (f4, f3, f1, numba.int64, f4) + (numba.int64,) * 11 + (f1, f1, f1)
+    sig = (f4, f3, f1, numba.int64, f4) + (numba.int64,) * 10 + (f1, f1, f1)
     fn = numba.njit(sig, fastmath=True, cache=True, boundscheck=False, nogil=True)(_dw_blocks)
     from .. import blas
     blas.forget_libraries()  # loading it may load another BLAS (SciPy's, for numba's linear algebra)
@@ -209,5 +207,5 @@ def depthwise(x: np.ndarray, w: np.ndarray, shift: np.ndarray | None, act: str |
     band = max(1, min(ho, (rows - (kh - 1) * dh - 1) // sh + 1))
     tile = np.empty(((band - 1) * sh + (kh - 1) * dh + 1) * per_row, np.float32)
     fn(np.ascontiguousarray(x, np.float32), wb, sb, ACT_CODES.get(act or "", 0), out, m,
-       kh, kw, sh, sw, dh, dw, top, left, 0, blocks, tile, acc, wrow)
+       kh, kw, sh, sw, dh, dw, top, left, band, tile, acc, wrow)
     return True
