@@ -466,21 +466,27 @@ def test_optimal_schedule_runs_units_in_the_memory_models_order():
 def test_peak_memory_within_one_and_a_half_analytic_peaks(name):
     """tracemalloc's peak of what a run allocates, plus the caller's input (held to the end), is at
     most 1.5 x the analytic optimal peak at 224 x 224 (the executor frees each tensor after its
-    last reader and bounds its kernels' temporaries by a quarter of the analytic peak)."""
+    last reader and bounds its kernels' temporaries by a quarter of the analytic peak). On one
+    thread the batch runs as one sequence of nodes, which holds at least the optimal live set; on
+    two, each sample runs on its own thread, and the two need not reach their peaks at the same
+    moment (the compiled depthwise kernel releases the GIL), so that run holds at least one
+    sample's optimal peak and its input."""
     import tracemalloc
     from costmodel.memory import schedule
     g = costmodel.build(name)
     w = init_weights(g)
     x = random_input(g, 2)
-    execute(g, x, weights=w, threads=2)
-    tracemalloc.start()
-    try:
-        execute(g, x, weights=w, threads=2)
-        peak = tracemalloc.get_traced_memory()[1] + x.nbytes
-    finally:
-        tracemalloc.stop()
     optimal = schedule(g, "optimal").peak * 4 * 2
-    assert optimal < peak <= 1.5 * optimal
+    for _ in range(2):  # warm: a process loads the compiled depthwise kernel at its second run (auto)
+        execute(g, x, weights=w, threads=1)
+    for threads, least in ((1, optimal), (2, optimal / 2 + x.nbytes / 2)):
+        tracemalloc.start()
+        try:
+            execute(g, x, weights=w, threads=threads)
+            peak = tracemalloc.get_traced_memory()[1] + x.nbytes
+        finally:
+            tracemalloc.stop()
+        assert least < peak <= 1.5 * optimal, threads
 
 
 def test_api_misuse_is_a_costmodel_error(tmp_path):
