@@ -168,7 +168,7 @@ def prepare(graph) -> None:
     when ``COSTMODEL_JIT`` says this run uses it (module docstring), before the run bounds BLAS's
     threads, so that the bound covers every library numba loads. A graph without depthwise
     convolutions costs nothing (numba is not even imported)."""
-    if not any(getattr(n.op, "kind", "") == "conv2d" and n.op.groups > 1 for n in graph.nodes):
+    if not any(n.op.kind == "conv2d" and n.op.groups == n.in_shapes[0][0] > 1 for n in graph.nodes):
         return
     _RUNS[0] += 1
     mode = jit_mode()
