@@ -21,7 +21,8 @@ def _frame():
 def _stream(tmp_path, suffix, **kw):
     path = str(tmp_path / f"out{suffix}")
     out = sweep_to(path, GRID["name"], GRID["alphas"], GRID["resolutions"], depth=GRID["depth"], chunk_rows=2, **kw)
-    assert out["rows"] == 12 and out["chunks"] == 8   # 4 configurations x 2 slices of 3 resolutions
+    # 4 configurations x 2 slices of 3 resolutions, the first slice cut in two (writing starts early)
+    assert out["rows"] == 12 and out["chunks"] == 9
     return path
 
 
@@ -31,6 +32,17 @@ def _same(df, ref):
         got = [str(v) for v in df[c]] if c in ("network", "head", "feature") else [v for v in df[c]]
         want = [str(v) for v in ref[c]] if c in ("network", "head", "feature") else [v for v in ref[c]]
         assert got == want, c
+
+
+def test_short_head_cuts_the_first_chunk_and_keeps_the_rest():
+    from costmodel.sweeps.writers import _short_head
+    # one configuration's slice of resolutions: cut at a quarter of its resolutions
+    assert _short_head([(0, 1, 0, 100), (0, 1, 100, 200)]) == [(0, 1, 0, 25), (0, 1, 25, 100), (0, 1, 100, 200)]
+    # several configurations spanning every resolution: cut between configurations
+    assert _short_head([(0, 8, 0, 50), (8, 10, 0, 50)]) == [(0, 2, 0, 50), (2, 8, 0, 50), (8, 10, 0, 50)]
+    assert _short_head([(0, 2, 0, 5)]) == [(0, 1, 0, 5), (1, 2, 0, 5)]
+    assert _short_head([(3, 4, 7, 8)]) == [(3, 4, 7, 8)]  # one row: nothing to cut
+    assert _short_head([]) == []
 
 
 def test_csv_stream_equals_frame(tmp_path):

@@ -80,7 +80,8 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
     from .engine import Prepared
     t0 = time.perf_counter()
     reuse = isinstance(p, Prepared)  # the engine's grids: smaller chunks, computed into reused arrays
-    chunks = p.chunks(_pipeline_rows(p)) if reuse else p.chunks()
+    rows = _pipeline_rows(p) if reuse else 0
+    chunks = _short_head(p.chunks(rows)) if reuse else p.chunks()
     with atomic_path("-" if path is None else path, binary=fmt in ("parquet", "xlsx")) as tmp:
         w = WRITERS[fmt](tmp, p)
         # chunk i + 1 is computed while chunk i is written (numpy and pyarrow release the GIL): at
@@ -93,7 +94,7 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
             pending = None
             try:
                 for i, ch in enumerate(chunks):
-                    block = _chunk_block(p, ch, slots, i % 2) if reuse else p.block(ch)
+                    block = _chunk_block(p, ch, slots, i % 2, rows) if reuse else p.block(ch)
                     if pending is not None:
                         pending.result()
                     pending = pool.submit(w.write, block)
@@ -124,14 +125,34 @@ def _pipeline_rows(p) -> int:
     return max(MIN_PIPELINE_ROWS, -(-p.n_rows // 8))
 
 
-def _chunk_block(p, ch, slots, k):
-    """``p.block(ch)`` of an engine ``Prepared``, computed into slot ``k``'s reused arrays; the
-    shared columns are the same array (square axis) or left to the writer (the constant classes)."""
+def _short_head(chunks: list) -> list:
+    """``chunks`` with the first cut in two, a quarter and the rest, so that writing starts after
+    a quarter of a chunk's computing (the pipeline's fill time, about a tenth of a 10^6-row sweep).
+    A chunk is (first config, last config + 1, first resolution, last resolution + 1); one of
+    several configurations spans every resolution, so it is cut between configurations."""
+    if not chunks:
+        return chunks
+    c0, c1, r0, r1 = chunks[0]
+    if c1 - c0 >= 2:
+        m = c0 + max(1, (c1 - c0) // 4)
+        head = [(c0, m, r0, r1), (m, c1, r0, r1)]
+    elif r1 - r0 >= 2:
+        m = r0 + max(1, (r1 - r0) // 4)
+        head = [(c0, c1, r0, m), (c0, c1, m, r1)]
+    else:
+        head = chunks[:1]
+    return head + chunks[1:]
+
+
+def _chunk_block(p, ch, slots, k, rows):
+    """``p.block(ch)`` of an engine ``Prepared``, computed into slot ``k``'s reused arrays (made
+    for ``rows``, the largest chunk, at their first use); the shared columns are the same array
+    (square axis) or left to the writer (the constant classes)."""
     from .engine import column_buffers, shared_columns
     lo, hi = p.rows_of(ch)
     n, skip = hi - lo, shared_columns(p)
     if slots[k][0] < n:
-        slots[k] = (n, column_buffers(p, n, skip))
+        slots[k] = (max(n, rows), column_buffers(p, max(n, rows), skip))
     block = p.block(ch, {name: a[:n] for name, a in slots[k][1].items()}, skip)
     block["classes"] = p.classes
     if "resolution" in skip:
