@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List
 
 from .graph import Graph
+from .gcpause import gc_paused
 
 COUNT_KEYS = ("params", "params_with_bn", "madds", "flops", "attn_madds")
 #: graph meta keys that are not knobs (the JSON's top level says them)
@@ -204,6 +205,7 @@ Report.rows = property(_get_rows, _set_rows, doc="One dict per node (``layer_row
                        "arithmetic_intensity, weight_bytes and, under a precision spec, mac_bytes).")
 
 
+@gc_paused
 def analyze(graph: Graph, bits: int = 32, unfused: bool = False, zero_copy: bool = False, batch: int = 1,
             weight_bits: int = 32) -> Report:
     """Per-layer and total params, params_with_bn, madds, flops and MAC (elements) of a graph at

@@ -14,6 +14,7 @@ from typing import Dict, Optional, Tuple
 from . import validate
 from .errors import KnobError
 from .graph import Graph
+from .gcpause import gc_paused
 from .network import KNOB_FLAGS, Knob, Network, register  # noqa: F401  (re-exported)
 from .network import _REGISTRY
 from .spec import NetSpec, expand
@@ -89,6 +90,7 @@ def resolve(name: str, alpha=None, res=None, classes=None, **knobs):
     return c.network, c.alpha, validate.res_value(c.res), c.classes, c.knobs
 
 
+@gc_paused
 def build(name: str, alpha: Optional[float] = None, res=None, classes: Optional[int] = None,
           depth: Optional[float] = None, **knobs) -> Graph:
     """Build a registry network as a graph: ``build("mobilenet_v2", alpha=0.75, res=160)``;

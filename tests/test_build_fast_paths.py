@@ -228,3 +228,46 @@ def test_a_report_with_rows_not_yet_made_copies_pickles_and_compares_as_one_with
         assert dataclasses.replace(fresh(), totals={}).rows == made.rows
         assert dataclasses.asdict(fresh())["rows"] == made.rows and fresh() == made
         assert fresh().to_dict() == made.to_dict()
+
+
+def test_build_and_analyze_make_no_reference_cycles():
+    """``gc_paused`` (costmodel/gcpause.py) is sound only if a built and analyzed network leaves
+    nothing for the cyclic collector: everything it made is freed by reference counting."""
+    import gc
+    from subsets import representative
+    for name in representative():
+        r = cm.analyze(cm.build(name))
+        r.rows  # the rows made on first use, too
+        del r
+        gc.collect()
+        gc.disable()
+        try:
+            r = cm.analyze(cm.build(name))
+            r.rows
+            del r
+            assert gc.collect() == 0, f"{name}: build + analyze left reference cycles"
+        finally:
+            gc.enable()
+
+
+def test_gc_paused_restores_the_collector_as_it_was():
+    import gc
+    from costmodel.gcpause import gc_paused
+
+    @gc_paused
+    def inside(fail=False):
+        if fail:
+            raise ValueError("boom")
+        return gc.isenabled()
+
+    assert gc.isenabled()
+    assert inside() is False and gc.isenabled()
+    with pytest.raises(ValueError):
+        inside(fail=True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert inside() is False and not gc.isenabled()  # a caller's disabled collector stays disabled
+    finally:
+        gc.enable()
+    assert cm.build.__name__ == "build" and cm.analyze.__doc__.startswith("Per-layer")  # functools.wraps
