@@ -250,6 +250,26 @@ def test_build_and_analyze_make_no_reference_cycles():
             gc.enable()
 
 
+def test_a_prepared_sweep_makes_no_reference_cycles():
+    """Nor does a sweep's preparation and a chunk of it (``prepare`` pauses the collector too)."""
+    import gc
+    from costmodel.sweeps import recipe, prepare
+    for name in ("mobilenet_v2", "mixnet_s", "shufflenet_v2"):
+        r = recipe(name, [0.5, 1.0], range(96, 140))
+        p = prepare(r)
+        p.block(p.chunks()[0])
+        del p
+        gc.collect()
+        gc.disable()
+        try:
+            p = prepare(r)
+            p.block(p.chunks()[0])
+            del p
+            assert gc.collect() == 0, f"{name}: a prepared sweep left reference cycles"
+        finally:
+            gc.enable()
+
+
 def test_gc_paused_restores_the_collector_as_it_was():
     import gc
     from costmodel.gcpause import gc_paused
