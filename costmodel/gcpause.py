@@ -6,9 +6,9 @@ form no reference cycles (tests/test_build_fast_paths.py checks every representa
 reference counting frees them, and the collector has nothing to find in them. Yet CPython runs it
 every 700 allocations of container objects, every tenth run through the middle generation too, and
 up to every hundredth (once enough objects have survived) through every object of the process:
-10-30% of the time of a large network's build + analyze (``benchmarks/bench_build.py``). The collector is paused
-for the call and resumes after it, as it was (a caller that disabled it keeps it disabled); it then
-collects whatever cycles other code made meanwhile."""
+10-30% of the time of a large network's build + analyze (``benchmarks/bench_build.py``). The
+collector is paused for the call and resumes after it, as it was (a caller that disabled it keeps
+it disabled); it then collects whatever cycles other code made meanwhile."""
 from __future__ import annotations
 
 import functools

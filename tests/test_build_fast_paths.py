@@ -230,44 +230,38 @@ def test_a_report_with_rows_not_yet_made_copies_pickles_and_compares_as_one_with
         assert fresh().to_dict() == made.to_dict()
 
 
+def _cycles_left(make) -> int:
+    """Reference cycles that ``make()`` leaves for the cyclic collector (run once before, so that
+    imports and first-use caches are not counted)."""
+    import gc
+    make()
+    gc.collect()
+    gc.disable()
+    try:
+        make()
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
 def test_build_and_analyze_make_no_reference_cycles():
     """``gc_paused`` (costmodel/gcpause.py) is sound only if a built and analyzed network leaves
     nothing for the cyclic collector: everything it made is freed by reference counting."""
-    import gc
     from subsets import representative
     for name in representative():
-        r = cm.analyze(cm.build(name))
-        r.rows  # the rows made on first use, too
-        del r
-        gc.collect()
-        gc.disable()
-        try:
-            r = cm.analyze(cm.build(name))
-            r.rows
-            del r
-            assert gc.collect() == 0, f"{name}: build + analyze left reference cycles"
-        finally:
-            gc.enable()
+        assert _cycles_left(lambda: cm.analyze(cm.build(name)).rows) == 0, name  # rows made on first use too
 
 
 def test_a_prepared_sweep_makes_no_reference_cycles():
     """Nor does a sweep's preparation and a chunk of it (``prepare`` pauses the collector too)."""
-    import gc
-    from costmodel.sweeps import recipe, prepare
+    from costmodel.sweeps import prepare, recipe
+
+    def chunk(name):
+        p = prepare(recipe(name, [0.5, 1.0], range(96, 140)))
+        return p.block(p.chunks()[0])
+
     for name in ("mobilenet_v2", "mixnet_s", "shufflenet_v2"):
-        r = recipe(name, [0.5, 1.0], range(96, 140))
-        p = prepare(r)
-        p.block(p.chunks()[0])
-        del p
-        gc.collect()
-        gc.disable()
-        try:
-            p = prepare(r)
-            p.block(p.chunks()[0])
-            del p
-            assert gc.collect() == 0, f"{name}: a prepared sweep left reference cycles"
-        finally:
-            gc.enable()
+        assert _cycles_left(lambda: chunk(name)) == 0, name
 
 
 def test_gc_paused_restores_the_collector_as_it_was():

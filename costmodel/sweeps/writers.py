@@ -152,7 +152,8 @@ def _chunk_block(p, ch, slots, k, rows):
     lo, hi = p.rows_of(ch)
     n, skip = hi - lo, shared_columns(p)
     if slots[k][0] < n:
-        slots[k] = (max(n, rows), column_buffers(p, max(n, rows), skip))
+        size = max(n, rows)
+        slots[k] = (size, column_buffers(p, size, skip))
     block = p.block(ch, {name: a[:n] for name, a in slots[k][1].items()}, skip)
     block["classes"] = p.classes
     if "resolution" in skip:
