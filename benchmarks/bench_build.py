@@ -4,8 +4,9 @@ measured in the same run, and their ratio. No assertion (performance goals live 
 
 The previous implementation is a git revision of this repository (``--baseline``, default the commit
 before the build-speed work), extracted with ``git archive`` into a temporary directory. Each
-implementation runs in a worker process of its own; the two are asked in turn, network by network and
-round by round, so that a change of the machine's load affects both alike. A round times ``--repeat``
+implementation runs in a worker process of its own (``--processes N``: N each, and each cell the
+median over all their rounds); the two are asked in turn, network by network and round by round, so
+that a change of the machine's load affects both alike. A round times ``--repeat``
 calls in CPU time of the worker (``time.process_time``: on a quiet machine the wall time; on a busy one
 other processes' turns do not count); the table shows the median round (milliseconds per call) and, as
 a check that nothing changed,
@@ -14,7 +15,7 @@ whether both implementations give the same ``analyze`` JSON (``same``).
 Also measured: the split of the current implementation's time (build, rows and totals, memory plan,
 optimal-schedule peak, weight bytes) with ``--split``.
 
-Run: python benchmarks/bench_build.py [--baseline REV] [--rounds 7] [--repeat 20] [--markdown] [NET ...]
+Run: python benchmarks/bench_build.py [--baseline REV] [--rounds 7] [--repeat 20] [--processes 1] [--markdown] [NET ...]
 (check ``uptime`` first: on a loaded machine the ratios hold better than the milliseconds).
 """
 import argparse
@@ -125,6 +126,9 @@ def main():
                     f"(default {BASELINE}); 'none' to time the current one only")
     ap.add_argument("--rounds", type=int, default=7, help="rounds per network and implementation (median)")
     ap.add_argument("--repeat", type=int, default=20, help="calls per round")
+    ap.add_argument("--processes", type=int, default=1, help="worker processes per implementation, taking "
+                    "turns round by round; the median is over all their rounds (a process's timings drift "
+                    "by up to about 15%% from the next one's on a shared machine)")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
     ap.add_argument("--split", action="store_true", help="print where the current implementation's time goes")
     args = ap.parse_args()
@@ -137,10 +141,12 @@ def main():
     tmp = tempfile.mkdtemp(prefix="bench_build_")
     try:
         old_root = None if args.baseline == "none" else extract(args.baseline, tmp)
-        new = Worker(ROOT)
-        old = Worker(old_root) if old_root else None
-        print(f"# load average {os.getloadavg()[0]:.2f} at the start; after: {new.file}"
-              + (f"; before: {args.baseline} ({old.file})" if old else ""))
+        k = max(1, args.processes)
+        news = [Worker(ROOT) for _ in range(k)]
+        olds = [Worker(old_root) for _ in range(k)] if old_root else []
+        print(f"# load average {os.getloadavg()[0]:.2f} at the start; after: {news[0].file}"
+              + (f"; before: {args.baseline} ({olds[0].file})" if olds else "")
+              + (f"; {k} worker processes per implementation" if k > 1 else ""))
         rows = []
         if not args.markdown:
             print(f"{'network':28s} {'nodes':>5s} {'before ms':>10s} {'after ms':>9s} {'ratio':>7s} "
@@ -148,18 +154,18 @@ def main():
         for name in names:
             got = {"new": [], "old": []}
             for _ in range(args.rounds):  # interleaved: both see the same load
-                got["new"].append(new.time(name, args.repeat))
-                if old:
-                    got["old"].append(old.time(name, args.repeat))
-            same = None if not old else got["new"][0]["hash"] == got["old"][0]["hash"]
+                for i in range(k):
+                    got["new"].append(news[i].time(name, args.repeat))
+                    if olds:
+                        got["old"].append(olds[i].time(name, args.repeat))
+            same = None if not olds else got["new"][0]["hash"] == got["old"][0]["hash"]
             row = Row(name, got["new"][0]["nodes"], _median(got["old"], "ms_rows"), _median(got["new"], "ms"),
                       _median(got["new"], "ms_rows"), same)
             rows.append(row)
             if not args.markdown:
                 print(row.line(), flush=True)
-        new.close()
-        if old:
-            old.close()
+        for w in news + olds:
+            w.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.markdown:
