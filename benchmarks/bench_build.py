@@ -35,7 +35,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: the worker: reads "NAME REPEAT" lines, answers one JSON line: CPU ms per call of build + analyze, and of
 #: build + analyze + its per-layer rows (made on first use since the build-speed work), a hash of the
-#: analyze JSON, the number of nodes
+#: analyze JSON, the number of nodes, and the CPU ms of a fixed pure-Python reference workload timed just
+#: before (the machine's speed at that moment: on a shared virtual machine it swings by up to 2x)
 WORKER = r"""
 import hashlib, json, sys, time
 import costmodel as cm
@@ -47,14 +48,21 @@ def per_call(fn, repeat):
         fn()
     return (time.process_time() - t) / repeat * 1e3
 
+def reference():
+    d = {}
+    for i in range(20000):
+        d[(i, i + 1)] = {"a": i, "b": (i, i)}
+    return len(d)
+
 for line in sys.stdin:
     name, repeat = line.split()
     repeat = int(repeat)
     r = cm.analyze(cm.build(name))  # warm: imports, registry, first-call caches
+    ref = min(per_call(reference, 1) for _ in range(3))
     ms = per_call(lambda: cm.analyze(cm.build(name)), repeat)
     ms_rows = per_call(lambda: cm.analyze(cm.build(name)).rows, repeat)
     digest = hashlib.sha256(json.dumps(r.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
-    print(json.dumps({"ms": ms, "ms_rows": ms_rows, "hash": digest, "nodes": len(r.rows)}), flush=True)
+    print(json.dumps({"ms": ms, "ms_rows": ms_rows, "hash": digest, "nodes": len(r.rows), "ref": ref}), flush=True)
 """
 
 
@@ -153,6 +161,7 @@ def main():
                   f"{'+rows ms':>9s} {'ratio':>7s} {'x goal':>7s}")
         for name in names:
             got = {"new": [], "old": []}
+            refs = got["new"]
             for _ in range(args.rounds):  # interleaved: both see the same load
                 for i in range(k):
                     got["new"].append(news[i].time(name, args.repeat))
@@ -161,6 +170,7 @@ def main():
             same = None if not olds else got["new"][0]["hash"] == got["old"][0]["hash"]
             row = Row(name, got["new"][0]["nodes"], _median(got["old"], "ms_rows"), _median(got["new"], "ms"),
                       _median(got["new"], "ms_rows"), same)
+            row.refs = [g["ref"] for g in refs]
             rows.append(row)
             if not args.markdown:
                 print(row.line(), flush=True)
@@ -214,6 +224,12 @@ def summary(rows) -> str:
             f"({'within' if worst.after <= GOAL_MS else 'OVER'} the {GOAL_MS:g} ms goal); "
             f"{sum(a <= GOAL_MS for a in afters)}/{len(afters)} networks within the goal "
             f"({sum(r.after_rows <= GOAL_MS for r in rows)} with their rows made)")
+    refs = sorted(x for r in rows for x in getattr(r, "refs", []))
+    if refs:
+        text += (f"; the machine's speed (a fixed pure-Python workload before every round of the current "
+                 f"implementation): median {statistics.median(refs):.2f} ms, fastest {refs[0]:.2f} ms, slowest "
+                 f"{refs[-1]:.2f} ms, {sum(x > 1.2 * refs[0] for x in refs)}/{len(refs)} rounds more than 20% "
+                 f"slower than the fastest")
     ratios = [r.ratios() for r in rows if r.before]
     if ratios:
         text += (f"; before / after: median {statistics.median(a for a, _ in ratios):.2f}x "
