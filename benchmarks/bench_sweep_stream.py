@@ -31,11 +31,18 @@ import numpy as np, time, resource, os
 from costmodel.sweeps import sweep, sweep_to
 sweep("{net}", [1.0], [224])
 {warm}
+def reference():  # a fixed pure-Python workload: the machine's speed just before the sweep
+    d = {{}}
+    for i in range(20000):
+        d[(i, i + 1)] = {{"a": i, "b": (i, i)}}
+ref = []
+for _ in range(3):
+    t = time.process_time(); reference(); ref.append(time.process_time() - t)
 alphas = np.linspace(0.35, 1.4, {A}).tolist() if {A} > 1 else [1.0]
 t = time.perf_counter()
 s = sweep_to("{out}", "{net}", alphas, range(96, 96 + {R}))
 dt = time.perf_counter() - t
-print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, s["rows"], os.path.getsize("{out}"))
+print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, s["rows"], os.path.getsize("{out}"), min(ref))
 """
 
 OLD = """
@@ -77,6 +84,7 @@ def main():
         print("| output | grid (alpha x rho) | configurations | this: s | configs/s | peak MB | bytes/row | "
               "baseline: s | baseline peak MB | x baseline |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        refs = []
         for fmt, A, R in cases:
             n = A * R
             out = os.path.join(tmp, "grid" + suffix[fmt])
@@ -85,6 +93,7 @@ def main():
             for _ in range(max(1, a.repeat)):
                 r = run_child(STREAM.format(net=a.net, A=A, R=R, out=out, warm=warm), ROOT, timeout=3600)
                 runs.append((float(r[0]), int(r[1]) / 1e6, int(r[3])))
+                refs.append(float(r[4]) * 1e3)
                 os.remove(out)
             t = statistics.median(x[0] for x in runs)
             rss, size = max(x[1] for x in runs), runs[0][2]
@@ -100,6 +109,10 @@ def main():
                 base = "not run (does not fit: 1 alpha x 10^6 resolutions already takes 2.9 GB) | | "
             print(f"| {fmt} | {A:,} x {R:,} | {n:,} | {t:.1f} | {n / t:,.0f} | {rss:,.0f} | {size / n:.1f} | {base} |",
                   flush=True)
+        refs.sort()
+        print(f"\nthe machine's speed (a fixed pure-Python workload before each timed sweep of this implementation): "
+              f"median {statistics.median(refs):.2f} ms, fastest {refs[0]:.2f} ms, slowest {refs[-1]:.2f} ms; "
+              f"{sum(x > 1.2 * refs[0] for x in refs)}/{len(refs)} sweeps began more than 20% slower than the fastest")
 
 
 if __name__ == "__main__":
