@@ -249,14 +249,14 @@ def _wrap(text: str, width: int, indent: str = "") -> List[str]:
 
 
 def _break_long(line: str, width: int, indent: str) -> List[str]:
-    """A line longer than ``width`` (one unbreakable word: an option and its choices) broken after
-    a choice's ``|`` or ``,`` where it can be, else at the width; lines after the first start with
-    ``indent``."""
+    """A line longer than ``width`` (one unbreakable word: an option and its choices, or a knob
+    list such as ``head=deeplabv3;output_stride=16``) broken after a ``|``, ``,`` or ``;`` where it
+    can be, else at the width; lines after the first start with ``indent``."""
     if len(line) <= width:
         return [line]
     out: List[str] = []
     cur = ""
-    for piece in (p for p in re.findall(r"[^|,]*[|,]?", line) if p):
+    for piece in (p for p in re.findall(r"[^|,;]*[|,;]?", line) if p):
         while piece:
             head = indent if out else ""
             if not cur and len(head) + len(piece) > width:  # fits no line: cut at the width

@@ -54,6 +54,18 @@ def test_a_long_option_breaks_after_a_choice_not_inside_a_word():
     assert widest(out) <= 26
 
 
+def test_a_knob_list_breaks_after_a_semicolon_not_inside_a_knob():
+    """The reproduction tables' configuration cells (``head=deeplabv3;output_stride=16;...``) are
+    one word each; at a narrow width they break after a ``;``, never inside ``aspp=false``."""
+    t = Table("", [Column("c", "configuration", "text")],
+              [{"c": "mobilenet_v2 head=deeplabv3;output_stride=16;aspp=false;feature=second_last, 513x513"}])
+    out = render(t, "text", 34)
+    lines = [line.strip() for line in out.splitlines()[2:]]
+    assert lines == ["mobilenet_v2", "head=deeplabv3;output_stride=16;", "aspp=false;feature=second_last,",
+                     "513x513"], out
+    assert widest(out) <= 34
+
+
 def test_optional_columns_are_dropped_with_a_note_naming_them():
     assert "not shown" not in render(_long_table(), "text", 60)   # wrapping the text column is enough
     out = render(_long_table(), "text", 40)
