@@ -28,6 +28,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_speed import REFERENCE, spread  # noqa: E402
+
 GOAL_MS = 5.0
 #: the last commit before the build-speed work (issue 17): the "before" column
 BASELINE = "672db62"
@@ -37,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: build + analyze + its per-layer rows (made on first use since the build-speed work), a hash of the
 #: analyze JSON, the number of nodes, and the CPU ms of a fixed pure-Python reference workload timed just
 #: before (the machine's speed at that moment: on a shared virtual machine it swings by up to 2x)
-WORKER = r"""
+WORKER = REFERENCE + r"""
 import hashlib, json, sys, time
 import costmodel as cm
 print(json.dumps({"ready": cm.__file__}), flush=True)
@@ -47,12 +50,6 @@ def per_call(fn, repeat):
     for _ in range(repeat):
         fn()
     return (time.process_time() - t) / repeat * 1e3
-
-def reference():
-    d = {}
-    for i in range(20000):
-        d[(i, i + 1)] = {"a": i, "b": (i, i)}
-    return len(d)
 
 for line in sys.stdin:
     name, repeat = line.split()
@@ -161,7 +158,6 @@ def main():
                   f"{'+rows ms':>9s} {'ratio':>7s} {'x goal':>7s}")
         for name in names:
             got = {"new": [], "old": []}
-            refs = got["new"]
             for _ in range(args.rounds):  # interleaved: both see the same load
                 for i in range(k):
                     got["new"].append(news[i].time(name, args.repeat))
@@ -169,8 +165,7 @@ def main():
                         got["old"].append(olds[i].time(name, args.repeat))
             same = None if not olds else got["new"][0]["hash"] == got["old"][0]["hash"]
             row = Row(name, got["new"][0]["nodes"], _median(got["old"], "ms_rows"), _median(got["new"], "ms"),
-                      _median(got["new"], "ms_rows"), same)
-            row.refs = [g["ref"] for g in refs]
+                      _median(got["new"], "ms_rows"), same, [g["ref"] for g in got["new"]])
             rows.append(row)
             if not args.markdown:
                 print(row.line(), flush=True)
@@ -191,11 +186,11 @@ def main():
 class Row:
     """One network's result: ``before`` is the previous implementation (its rows always made),
     ``after`` the current one (rows left to first use), ``after_rows`` the current one with the rows
-    made; milliseconds per call."""
+    made; milliseconds per call; ``refs`` the reference workload's times before each round (ms)."""
 
-    def __init__(self, name, nodes, before, after, after_rows, same):
-        self.name, self.nodes, self.before, self.after, self.after_rows, self.same = (
-            name, nodes, before, after, after_rows, same)
+    def __init__(self, name, nodes, before, after, after_rows, same, refs):
+        self.name, self.nodes, self.before, self.after, self.after_rows, self.same, self.refs = (
+            name, nodes, before, after, after_rows, same, refs)
 
     def ratios(self):
         if not self.before:
@@ -224,12 +219,9 @@ def summary(rows) -> str:
             f"({'within' if worst.after <= GOAL_MS else 'OVER'} the {GOAL_MS:g} ms goal); "
             f"{sum(a <= GOAL_MS for a in afters)}/{len(afters)} networks within the goal "
             f"({sum(r.after_rows <= GOAL_MS for r in rows)} with their rows made)")
-    refs = sorted(x for r in rows for x in getattr(r, "refs", []))
+    refs = [x for r in rows for x in r.refs]
     if refs:
-        text += (f"; the machine's speed (a fixed pure-Python workload before every round of the current "
-                 f"implementation): median {statistics.median(refs):.2f} ms, fastest {refs[0]:.2f} ms, slowest "
-                 f"{refs[-1]:.2f} ms, {sum(x > 1.2 * refs[0] for x in refs)}/{len(refs)} rounds more than 20% "
-                 f"slower than the fastest")
+        text += "; " + spread(refs, "every round of the current implementation", "rounds")
     ratios = [r.ratios() for r in rows if r.before]
     if ratios:
         text += (f"; before / after: median {statistics.median(a for a, _ in ratios):.2f}x "

@@ -20,6 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_speed import REFERENCE, spread  # noqa: E402
 from sweep_common import BASELINE, baseline_tree, run_child  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,11 +32,7 @@ import numpy as np, time, resource, os
 from costmodel.sweeps import sweep, sweep_to
 sweep("{net}", [1.0], [224])
 {warm}
-def reference():  # a fixed pure-Python workload: the machine's speed just before the sweep
-    d = {{}}
-    for i in range(20000):
-        d[(i, i + 1)] = {{"a": i, "b": (i, i)}}
-ref = []
+ref = []  # the machine's speed just before the sweep (machine_speed.REFERENCE)
 for _ in range(3):
     t = time.process_time(); reference(); ref.append(time.process_time() - t)
 alphas = np.linspace(0.35, 1.4, {A}).tolist() if {A} > 1 else [1.0]
@@ -91,7 +88,7 @@ def main():
             warm = WARM.get(fmt, "")
             runs = []
             for _ in range(max(1, a.repeat)):
-                r = run_child(STREAM.format(net=a.net, A=A, R=R, out=out, warm=warm), ROOT, timeout=3600)
+                r = run_child(REFERENCE + STREAM.format(net=a.net, A=A, R=R, out=out, warm=warm), ROOT, timeout=3600)
                 runs.append((float(r[0]), int(r[1]) / 1e6, int(r[3])))
                 refs.append(float(r[4]) * 1e3)
                 os.remove(out)
@@ -109,10 +106,7 @@ def main():
                 base = "not run (does not fit: 1 alpha x 10^6 resolutions already takes 2.9 GB) | | "
             print(f"| {fmt} | {A:,} x {R:,} | {n:,} | {t:.1f} | {n / t:,.0f} | {rss:,.0f} | {size / n:.1f} | {base} |",
                   flush=True)
-        refs.sort()
-        print(f"\nthe machine's speed (a fixed pure-Python workload before each timed sweep of this implementation): "
-              f"median {statistics.median(refs):.2f} ms, fastest {refs[0]:.2f} ms, slowest {refs[-1]:.2f} ms; "
-              f"{sum(x > 1.2 * refs[0] for x in refs)}/{len(refs)} sweeps began more than 20% slower than the fastest")
+        print("\n" + spread(refs, "each timed sweep of this implementation", "sweeps"))
 
 
 if __name__ == "__main__":
