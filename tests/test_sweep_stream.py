@@ -66,6 +66,38 @@ def test_parquet_stream_equals_frame(tmp_path):
     assert df["madds"].dtype == np.int64
 
 
+def test_run_columns_are_the_numeric_columns_of_long_runs():
+    pa = pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    from costmodel.sweeps.writers import RUN_ROWS, run_columns
+    n = 4 * RUN_ROWS
+    t = pa.table({"const": np.full(n, 7, np.int64),
+                  "four_changes": np.arange(n, dtype=np.int64) // (RUN_ROWS - 1),  # 4 in 256 rows: the limit
+                  "five_changes": np.arange(n, dtype=np.int64) // (RUN_ROWS - 14),  # 5: one too many
+                  "alpha": np.full(n, 0.5),
+                  "rising": np.arange(n, dtype=np.int64),
+                  "name": pa.array(["mobilenet_v2"] * n).dictionary_encode(),
+                  "flag": np.zeros(n, bool)})
+    assert run_columns(t) == ["const", "four_changes", "alpha"]
+    assert run_columns(t.slice(0, 1)) == []  # one row says nothing
+
+
+def test_parquet_writes_runs_as_plain_lz4_and_counts_as_delta_zstd(tmp_path):
+    """A grid of one alpha and many resolutions: the columns of the configuration (alpha, params,
+    classes, ...) are runs, written plain and LZ4-compressed (Parquet's LZ4_RAW codec); the counts
+    that follow the resolution keep delta encoding and zstd; the values read back exact."""
+    pq = pytest.importorskip("pyarrow.parquet", reason="the scale extra (pyarrow) is not installed")
+    path = str(tmp_path / "runs.parquet")
+    sweep_to(path, "mobilenet_v2", [0.75], range(96, 96 + 300), chunk_rows=100)
+    meta = pq.ParquetFile(path).metadata
+    cols = {meta.row_group(1).column(i).path_in_schema: meta.row_group(1).column(i) for i in range(meta.num_columns)}
+    for name in ("alpha", "classes", "params", "params_with_bn", "bn_channels"):
+        assert cols[name].compression == "LZ4" and "DELTA_BINARY_PACKED" not in cols[name].encodings, name
+    for name in ("resolution", "madds", "flops", "mac", "mac_bytes"):
+        assert cols[name].compression == "ZSTD" and "DELTA_BINARY_PACKED" in cols[name].encodings, name
+    assert cols["network"].compression == "ZSTD" and "RLE_DICTIONARY" in cols["network"].encodings
+    _same(pd.read_parquet(path), sweep("mobilenet_v2", [0.75], list(range(96, 96 + 300))))
+
+
 def test_parquet_is_exact_past_2_63(tmp_path):
     pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
     r = 2 ** 40 + 3

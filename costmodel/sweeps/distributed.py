@@ -38,7 +38,7 @@ def write_part(recipe, chunk, path: str) -> int:
     schema = arrow_schema(p)
     table = arrow_table(p, p.block(chunk), schema)
     tmp = path + ".tmp"
-    pq.write_table(table, tmp, **parquet_options(schema))
+    pq.write_table(table, tmp, **parquet_options(schema, table))
     os.replace(tmp, path)
     return table.num_rows
 
