@@ -95,6 +95,11 @@ def test_parquet_writes_runs_as_plain_lz4_and_counts_as_delta_zstd(tmp_path):
     for name in ("resolution", "madds", "flops", "mac", "mac_bytes"):
         assert cols[name].compression == "ZSTD" and "DELTA_BINARY_PACKED" in cols[name].encodings, name
     assert cols["network"].compression == "ZSTD" and "RLE_DICTIONARY" in cols["network"].encodings
+    # min/max statistics on every numeric column (row groups can be skipped by madds, ...), none on the
+    # constant string columns (their one value is the dictionary page)
+    assert all(c.statistics.has_min_max for n, c in cols.items() if n not in ("network", "head", "feature"))
+    assert cols["madds"].statistics.min == int(sweep("mobilenet_v2", [0.75], [121])["madds"][0])  # rows 25-99
+    assert not cols["network"].is_stats_set
     _same(pd.read_parquet(path), sweep("mobilenet_v2", [0.75], list(range(96, 96 + 300))))
 
 
