@@ -154,21 +154,40 @@ def test_xlsx_stream_and_its_row_limit(tmp_path, monkeypatch):
         _stream(tmp_path, "2.xlsx")
 
 
-def test_a_grid_that_does_not_build_leaves_nothing(tmp_path, monkeypatch):
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_grid_that_does_not_build_leaves_nothing(tmp_path, monkeypatch, suffix):
     """A layer vanishes at the last resolution: build()'s own error, and no file, no temporary."""
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
     from costmodel import registry
     from costmodel.spec import NetSpec, blk
     spec = NetSpec("tiny", (blk("conv", c=8, k=7, padding=0), blk("conv", c=8, k=7, padding=0), blk("gap"),
                             blk("fc")), width="divisible8")
     net = registry.Network("tiny_stream_test", "Tiny", lambda alpha=1.0: spec, "test", "", min_res=8)
     monkeypatch.setitem(registry._REGISTRY, net.name, net)
-    path = tmp_path / "x.csv"
+    path = tmp_path / f"x{suffix}"
     with pytest.raises(CostModelError) as e:
         sweep_to(str(path), net.name, [1.0], [20, 30, 12], chunk_rows=1)
     with pytest.raises(CostModelError) as built:
         costmodel.build(net.name, res=12)
     assert str(e.value) == str(built.value)
     assert not path.exists() and not [f for f in os.listdir(tmp_path) if f.startswith(".costmodel")]
+
+
+def test_a_first_chunk_that_fails_leaves_nothing_and_keeps_its_error(tmp_path, monkeypatch):
+    """The Parquet file is opened at the first chunk: when that chunk fails, closing the writer adds
+    nothing (no second error hides the first) and no file is left."""
+    pytest.importorskip("pyarrow", reason="the scale extra (pyarrow) is not installed")
+    from costmodel.sweeps import engine
+
+    def fail(self, *a, **k):
+        raise CostModelError("the first chunk failed")
+
+    monkeypatch.setattr(engine.Prepared, "block", fail)
+    path = tmp_path / "x.parquet"
+    with pytest.raises(CostModelError, match="the first chunk failed"):
+        sweep_to(str(path), "mobilenet_v2", [1.0], [96, 128])
+    assert os.listdir(tmp_path) == []
 
 
 def test_missing_pyarrow_is_one_line_naming_the_extra(monkeypatch):

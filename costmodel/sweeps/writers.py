@@ -344,8 +344,10 @@ class ParquetWriter:
         self.w.write_table(table)
 
     def close(self):
-        if self.w is None:  # an empty grid: the schema alone
-            import pyarrow.parquet as pq
+        if self.w is None:
+            if self.p.n_rows:  # a chunk failed before the first write: nothing to close (the file goes)
+                return
+            import pyarrow.parquet as pq  # an empty grid: the schema alone
             self.w = pq.ParquetWriter(self.path, self.schema, **parquet_options(self.schema))
         self.w.close()
 
