@@ -383,9 +383,9 @@ def parquet_options(schema, table=None) -> dict:
     With ``table`` (the first chunk), its columns of long runs (``run_columns``) are written as
     plain values compressed with LZ4 (Parquet's LZ4_RAW codec): runs compress to almost nothing
     either way, and zstd spends more time on 8 MB of one repeated value than LZ4 does. On one
-    alpha x 10^6 resolutions, where 7 of 17 columns are constant: pyarrow's writing about 11% faster,
-    the whole sweep 9% (median of 20 processes each), the file 4.95 -> 5.17 MB; on 1,000 x 10^4:
-    13% faster, 3% larger (docs/benchmarks_sweep.md)."""
+    alpha x 10^6 resolutions, where 7 of the 17 columns are numeric constants: pyarrow's writing
+    about 11% faster, the whole sweep 3-9% (two A/B runs of 12 and 20 processes each), the file
+    4.95 -> 5.17 MB; on 1,000 x 10^4: 15% faster, 3% larger (docs/benchmarks_sweep.md)."""
     import pyarrow as pa
     runs = set(run_columns(table)) if table is not None else set()
     enc = {f.name: "DELTA_BINARY_PACKED" for f in schema if pa.types.is_int64(f.type) and f.name not in runs}
