@@ -138,14 +138,19 @@ def _user_error(e: BaseException, full: str, path: str) -> str:
     return f"{where} failed: {type(e).__name__}: {' '.join(str(text or e).split())[:200]}".rstrip(": ")
 
 
-def _from_file(path: str, factory: str, kwargs: dict, ref: str):
-    import types
-
+def _read_source(path: str, ref: str) -> bytes:
+    """The bytes of a reference's Python file: a missing file, a FIFO, a directory or a device is
+    reported before PyTorch is needed (and a FIFO is never waited on)."""
     from .fileio import read_bytes
-    torch = require_torch()
     if not os.path.exists(path):
         raise TorchImportError(f"{ref}: no such file {short(path)} (a reference is path/to/file.py:factory)")
-    source = read_bytes(path, "Python file", TorchImportError)
+    return read_bytes(path, "Python file", TorchImportError)
+
+
+def _from_file(path: str, source: bytes, factory: str, kwargs: dict, ref: str):
+    import types
+
+    torch = require_torch()
     full = os.path.abspath(path)
     try:
         code = compile(source, full, "exec", dont_inherit=True)
@@ -183,6 +188,8 @@ def _from_file(path: str, factory: str, kwargs: dict, ref: str):
 
 def build_torch_ref(ref: str, args=None):
     """The ``nn.Module`` a reference names, built without pretrained weights, and the coerced arguments."""
+    m = None if ref.startswith(("torchvision:", "timm:")) else _FILE_REF.match(ref)
+    source = _read_source(m["path"], ref) if m else None
     require_torch(f"{ref}")
     kwargs = coerce_args(args, ref)
     if ref.startswith("torchvision:"):
@@ -190,11 +197,10 @@ def build_torch_ref(ref: str, args=None):
     elif ref.startswith("timm:"):
         model = _timm(ref.split(":", 1)[1], kwargs, ref)
     else:
-        m = _FILE_REF.match(ref)
         if not m:
             raise TorchImportError(f"{short(ref)} is not a PyTorch reference: torchvision:NAME, timm:NAME or "
                                    f"path/to/file.py:factory")
-        model = _from_file(m["path"], m["factory"], kwargs, ref)
+        model = _from_file(m["path"], source, m["factory"], kwargs, ref)
     torch = require_torch()
     if not isinstance(model, torch.nn.Module):
         raise TorchImportError(f"{ref}: the factory returned an object of type {type(model).__name__}, not a "

@@ -126,6 +126,27 @@ def test_a_fifo_does_not_hang_a_real_process(tmp_path):
         assert p.returncode == 2 and "FIFO (named pipe)" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
 
 
+def test_a_bad_python_file_reference_is_reported_without_pytorch(tmp_path, monkeypatch):
+    """The file of a ``file.py:factory`` reference is checked before PyTorch is asked for: without
+    PyTorch installed, a missing file or a FIFO still gets its own one-line error."""
+    import costmodel.torch_refs as refs
+    from costmodel.sources import load
+    from costmodel.torch_base import TorchImportError
+
+    def missing(what="PyTorch import"):
+        raise TorchImportError(f"{what} needs PyTorch: pip install '.[torch]'")
+
+    monkeypatch.setattr(refs, "require_torch", missing)
+    with pytest.raises(CostModelError, match="no such file"):
+        load(f"{tmp_path / 'nope.py'}:build")
+    os.mkfifo(tmp_path / "f.py")
+    with pytest.raises(CostModelError, match=r"is a FIFO \(named pipe\)"):
+        load(f"{tmp_path / 'f.py'}:build")
+    (tmp_path / "ok.py").write_text("def build():\n    return None\n")
+    with pytest.raises(CostModelError, match="needs PyTorch"):
+        load(f"{tmp_path / 'ok.py'}:build")
+
+
 def test_input_size_cap_and_its_override(cli, tmp_path, monkeypatch):
     p = tmp_path / "net.yaml"
     p.write_text(GOOD + "# padding\n" * 50)
