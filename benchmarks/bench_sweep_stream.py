@@ -9,9 +9,8 @@ Each child process first runs a small sweep and imports the writer's library (py
 Parquet), in this implementation and in the baseline alike, and the modules of the streaming path
 (``STREAM_MODULES``: until the sixth session they were imported inside the timed call, 5-8 ms),
 so that the timed part is the sweep and its writing, not a process's one-time imports. Finding
-the BLAS libraries (once per process, about 7 ms, overlapped with the first chunk since the
-sixth session) stays in the timed part. ``--repeat N`` runs each case N times in fresh
-processes and prints the median time (and the largest peak).
+the BLAS libraries (once per process, about 7 ms) stays in the timed part. ``--repeat N`` runs
+each case N times in fresh processes and prints the median time (and the largest peak).
 
     python benchmarks/bench_sweep_stream.py [--net mobilenet_v2] [--big] [--formats parquet,csv,jsonl] [--repeat N]
 """

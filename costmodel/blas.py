@@ -29,26 +29,20 @@ def forget_libraries() -> None:
     _CONTROLLER = None
 
 
-def find_libraries() -> None:
-    """Find the BLAS libraries now (once per process, about 7 ms: threadpoolctl resolves the path of
-    every loaded library), so that a later ``blas_threads`` only sets limits. The streamed sweep
-    calls it on its writer's thread, idle while the first chunk is computed."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # a dependency; without it BLAS keeps its own setting
-            return
-        _CONTROLLER = ThreadpoolController()
-
-
 def blas_threads(n: int):
     """A context in which NumPy's BLAS uses at most ``n`` threads (threadpoolctl), so that the
     executor's ``threads`` bounds the whole run. Without it OpenBLAS runs every matrix product on
     one thread per CPU beside the executor's own pool, and on a machine where another process is
     busy its waiting threads slow a run by an order of magnitude (MobileNetV2 at batch 1 with
     ``threads=1``, another process using 0.4 of 2 CPUs: 457 ms unbounded, 26 ms bounded)."""
-    find_libraries()
-    if _CONTROLLER is None:
+    global _CONTROLLER
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # a dependency; without it BLAS keeps its own setting
         return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        # finds the BLAS libraries NumPy loaded: once per process, about 7 ms (threadpoolctl
+        # resolves the path of every loaded library; finding them on the writer's thread while a
+        # sweep's first chunk is computed gained nothing: both hold the GIL)
+        _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=max(1, int(n)), user_api="blas")

@@ -16,7 +16,6 @@ Formats (``FORMATS``; by default from the file's suffix):
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from typing import Dict, Optional
@@ -77,7 +76,7 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
         raise CostModelError(f"{p.n_rows:,} rows do not fit in one Excel sheet (at most {XLSX_ROWS:,}); use "
                              f"--format parquet, csv or jsonl")
     from concurrent.futures import ThreadPoolExecutor
-    from ..blas import blas_threads, find_libraries
+    from ..blas import blas_threads
     from .engine import Prepared
     t0 = time.perf_counter()
     reuse = isinstance(p, Prepared)  # the engine's grids: smaller chunks, computed into reused arrays
@@ -90,23 +89,21 @@ def stream(p, path, fmt: Optional[str] = None, progress=None) -> dict:
         # computed into chunk i's arrays once chunk i is written)
         # BLAS on one thread: the writer's thread needs the other core (two BLAS threads beside it
         # made a 10^6-row sweep about 25% slower)
-        # from the second chunk on; the BLAS libraries are found (once per process, 7 ms) on the
-        # writer's thread while the first chunk is computed, instead of before it
         slots = [(0, None), (0, None)]  # (rows, column arrays) of each set
-        with ThreadPoolExecutor(1) as pool, contextlib.ExitStack() as bounded:
-            pending = pool.submit(find_libraries)
+        with ThreadPoolExecutor(1) as pool, blas_threads(1):
+            pending = None
             try:
                 for i, ch in enumerate(chunks):
                     block = _chunk_block(p, ch, slots, i % 2, rows) if reuse else p.block(ch)
-                    pending.result()
-                    if i == 0:
-                        bounded.enter_context(blas_threads(1))
+                    if pending is not None:
+                        pending.result()
                     pending = pool.submit(w.write, block)
                     if progress is not None:
                         progress(i + 1, len(chunks))
-                pending.result()
+                if pending is not None:
+                    pending.result()
             finally:
-                if not pending.done():
+                if pending is not None and not pending.done():
                     pending.cancel()
                     try:
                         pending.result()
