@@ -148,7 +148,7 @@ class Prepared:
                 hs, ws, _ = model.evaluate(*_arrays([hw_lo]))
                 if structure_key(g_lo) != structure_key(reps[0]) or not model.agree(g_lo, 0, hs, ws):
                     raise NotVectorizable("resolution-dependent structure")
-            st = structure_of(reps, [m for _, m in entries], r.unfused, r.zero_copy, self.hw_max)
+            st = structure_of(reps, [m for _, m in entries], r.unfused, r.zero_copy, self.hw_max, model)
             for j, (_, members) in enumerate(entries):
                 for c in members:
                     self.s_of[c], self.j_of[c] = len(self.structures), j
