@@ -30,7 +30,7 @@ class Poly:
 
     @staticmethod
     def of(x):
-        if isinstance(x, Poly):
+        if type(x) is Poly or isinstance(x, Poly):
             return x
         if _is_num(x):
             return Poly({None: x})
@@ -63,6 +63,8 @@ class Poly:
         return Poly.of(o) + (-self)
 
     def __mul__(self, o):
+        if type(o) is int:  # the usual case: a channel count or a kernel size
+            return Poly({k: v * o for k, v in self.t.items()})
         if isinstance(o, Poly):
             if all(k is None for k in o.t):
                 o = o.const()
@@ -115,9 +117,28 @@ class Poly:
 
 
 def _is_num(x) -> bool:
+    """An exact integer (not a bool) or an array of them: a coefficient. (Plain ints and arrays
+    first: the abstract ``numbers.Integral`` check costs ten times more, and the symbolic
+    preparation of a sweep asks about 300 times per layer.)"""
+    t = type(x)
+    if t is int or t is _ndarray():
+        return True
+    if t is bool:
+        return False
     import numbers
     import numpy as np
-    return (isinstance(x, numbers.Integral) and not isinstance(x, bool)) or isinstance(x, np.ndarray)
+    return isinstance(x, (numbers.Integral, np.ndarray))
+
+
+def _ndarray():
+    global _NDARRAY
+    if _NDARRAY is None:
+        import numpy as np
+        _NDARRAY = np.ndarray
+    return _NDARRAY
+
+
+_NDARRAY = None
 
 
 def batch_values(vals: list):

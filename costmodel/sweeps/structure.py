@@ -281,13 +281,24 @@ def coefficients(reps, var_of, hw0, unfused, zero_copy) -> Dict[str, Poly]:
     from ..analysis import node_counts
     from ..memory import plan
     sg = symbolic_graph(reps, var_of, hw0)
-    acc = {k: Poly({}) for k in COUNT_KEYS}
+    acc: Dict[str, dict] = {k: {} for k in COUNT_KEYS}  # summed in place (a Poly sum copies its terms)
     for n in sg.nodes:  # the same per-node formulas as analyze(), on symbolic shapes
         for k, v in node_counts(n).items():
-            acc[k] += v
+            _add_into(acc[k], v)
+    mac = acc["mac"]
     for u in plan(sg, unfused=unfused, zero_copy=zero_copy).units:
-        acc["mac"] += u.mac
-    return acc
+        _add_into(mac, u.mac)
+    return {k: Poly(t) for k, t in acc.items()}
+
+
+def _add_into(t: dict, v) -> None:
+    """``Poly(t) + v`` into ``t``'s own terms."""
+    if type(v) is int:
+        if v:
+            t[None] = t[None] + v if None in t else v
+        return
+    for k, c in Poly.of(v).t.items():
+        t[k] = t[k] + c if k in t else c
 
 
 def matrix(acc: Poly, G: int, V: int):
