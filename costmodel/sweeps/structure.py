@@ -89,13 +89,15 @@ def config_groups(net, configs, hw0, classes, full, progress=None, specs=None):
 
 
 # ----------------------------------------------------------------------------- spatial variables
-def _memo_key(op, ins):
+def _op_key(op):
+    """What makes two ops' spatial rules equal: the class and the attributes other than ints (channel
+    counts); None when an attribute cannot be hashed (such an op is never shared)."""
     attrs = tuple((k, v) for k, v in op.__dict__.items() if v.__class__ is not int)
     try:
         hash(attrs)
     except TypeError:
         return None
-    return (op.__class__, attrs, tuple((id(h), id(w)) for h, w in ins))
+    return (op.__class__, attrs)
 
 
 class SpatialModel:
@@ -103,6 +105,7 @@ class SpatialModel:
 
     def __init__(self, g):
         self.g = g
+        self._op_keys = [_op_key(n.op) for n in g.nodes]  # made once: ``_propagate`` runs per chunk
         import numpy as np
         dt = object if max(g.input_shape[1:]) >= 2 ** 62 else np.int64
         probe = np.array([g.input_shape[1]], dtype=dt), np.array([g.input_shape[2]], dtype=dt)
@@ -133,9 +136,9 @@ class SpatialModel:
         memo: Dict[tuple, tuple] = {}
         bad = np.zeros(len(h), dtype=bool)
         checked = set()
-        for n in self.g.nodes:
+        for n, opk in zip(self.g.nodes, self._op_keys):
             ins = tuple(hw[r] for r in n.inputs)
-            key = _memo_key(n.op, ins)
+            key = None if opk is None else (opk, tuple((id(h), id(w)) for h, w in ins))
             res = memo.get(key) if key is not None else None
             if res is None:
                 res = n.op.out_hw(ins)
