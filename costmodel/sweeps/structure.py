@@ -62,10 +62,11 @@ def config_groups(net, configs, hw0, classes, full, progress=None, specs=None):
         reps = tuple(scaled_repeat(s, b, d if d is not None else s.default_depth) for b in s.blocks)
         by_key.setdefault((key, reps), []).append(i)
     todo = []
+    probed: Dict[int, object] = {}  # config -> the graph built to probe its group, when it represents it
     for idx in by_key.values():
         a0, d0 = configs[idx[0]]
         probe: list = []
-        expand_config(net, a0, d0, hw0, classes, full, probe, spec_of[idx[0]])
+        g0 = expand_config(net, a0, d0, hw0, classes, full, probe, spec_of[idx[0]])
         calls = [(c, m, rule) for c, m, rule, _ in probe]
         distinct = list(dict.fromkeys(calls))
         width = spec_of[idx[0]].width
@@ -74,15 +75,23 @@ def config_groups(net, configs, hw0, classes, full, progress=None, specs=None):
         for j, i in enumerate(idx):
             sigs.setdefault(tuple(col[j] for col in cols), []).append(i)
         todo += [(calls, members) for members in sigs.values()]
+        mine = next(m for m in sigs.values() if idx[0] in m)
+        if min(mine, key=lambda i: configs[i][0]) == idx[0]:  # the probe is its members' representative: kept
+            probed[idx[0]] = g0
     out = []
     for done, (calls, members) in enumerate(todo, 1):
         lo = min(members, key=lambda i: configs[i][0])
-        tr: list = []
-        g = expand_config(net, *configs[lo], hw0, classes, full, tr, spec_of[lo])
-        if [(c, m, rule) for c, m, rule, _ in tr] == calls:
+        g = probed.pop(lo, None)  # built already, by the probe that made ``calls``
+        if g is not None:
             out.append((g, members))
         else:
-            out += [(expand_config(net, *configs[i], hw0, classes, full, None, spec_of[i]), [i]) for i in members]
+            tr: list = []
+            g = expand_config(net, *configs[lo], hw0, classes, full, tr, spec_of[lo])
+            if [(c, m, rule) for c, m, rule, _ in tr] == calls:
+                out.append((g, members))
+            else:
+                out += [(expand_config(net, *configs[i], hw0, classes, full, None, spec_of[i]), [i])
+                        for i in members]
         if progress:
             progress(done, len(todo))
     return out
