@@ -54,7 +54,8 @@ def plot_cdf(df, path: str, title: str, notes: Sequence[str] = ()) -> None:
         if x[0] > 0 and x[-1] / x[0] > 3:
             from matplotlib.ticker import FuncFormatter, LogLocator
             ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            # labels 1-2-5 per decade; within one decade those leave one or two labels: add 1.5, 3, 7
+            ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if x[-1] / x[0] >= 10 else (1, 1.5, 2, 3, 5, 7)))
             ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
         ax.set_xlabel(f"{label} ({unit})")
