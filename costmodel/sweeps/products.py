@@ -178,9 +178,9 @@ def totals(st: Structure, sp: Areas, jrows, keys):
 
 
 def structure_of(reps, members, unfused: bool, zero_copy: bool, hw_max, model=None) -> Structure:
-    """A structure's spatial model (``model``, when the caller has made it for ``reps[0]``: 1.5 ms
-    of MobileNetV2's 12 ms preparation), coefficient matrices and bounds over inputs up to
-    ``hw_max`` (raises NotVectorizable when the counts are not sums of products)."""
+    """A structure's spatial model (``model``, when the caller has made it for ``reps[0]``: it is
+    not made again), coefficient matrices and bounds over inputs up to ``hw_max`` (raises
+    NotVectorizable when the counts are not sums of products)."""
     model = SpatialModel(reps[0]) if model is None else model
     st = Structure(model, reps, members)
     try:
