@@ -99,6 +99,10 @@ def test_distribution_summary_is_order_statistics():
     ({"width": [0.0]}, "positive"),
     ({}, "at least one of"),
     ({"width": [1.0], "sample": 0}, "--sample"),
+    # an even kernel changes a map's size (k // 2 each side), which stage 2's residual add refuses
+    ({"kernel": [4]}, r"^mobilenet_v2: stage 2 does not build with --stage-kernel 4: .*add needs equal shapes"),
+    ({"kernel": [3, 4], "width": [0.5], "stages": [3]},
+     r"^mobilenet_v2: stage 3 does not build with --stage-width 0\.5, --stage-kernel 4: "),
 ])
 def test_bad_stage_axes(axes, needle):
     with pytest.raises(CostModelError, match=needle):

@@ -171,7 +171,13 @@ class PreparedStages:
                 for qi, q in enumerate(choices):
                     blocks = base.blocks[lo:hi] if q is None else (self._apply(base.blocks[lo], q),)
                     seg = NetSpec(base.name, tuple(blocks), width=base.width, in_channels=c_in, default_res=hw_in)
-                    g = expand(seg, alpha, hw_in, self.classes, 1.0, meta={"network": self.net.name}, **self.full)
+                    try:
+                        g = expand(seg, alpha, hw_in, self.classes, 1.0, meta={"network": self.net.name}, **self.full)
+                    except CostModelError as e:  # say which stage and choice (the segment's own block numbers
+                        if q is None:           # would mislead: its block 0 is the stage's row)
+                            raise
+                        raise CostModelError(f"{self.net.name}: stage {self.stage_numbers[stage]} does not build with "
+                                             f"{_flags(q)}: {e}") from None
                     if lo > 0 and any(INPUT in n.inputs and n.op.kind in ("batchnorm", "activation") for n in g.nodes):
                         raise NotVectorizable("a segment starts with a BN or an activation")
                     index[si, qi] = len(variants)
@@ -549,6 +555,11 @@ def build_error(p, ai, h, w) -> str:
 def _ceil(n, d):
     from ..rounding import ceil_repeats
     return ceil_repeats(n, d)
+
+
+def _flags(q: dict) -> str:
+    """A stage choice as the options that make it: ``--stage-kernel 4, --stage-width 0.5``."""
+    return ", ".join(f"--stage-{k} {v:g}" for k, v in q.items())
 
 
 def _unique_hw(h, w):
