@@ -30,7 +30,7 @@ class Poly:
 
     @staticmethod
     def of(x):
-        if type(x) is Poly or isinstance(x, Poly):
+        if isinstance(x, Poly):
             return x
         if _is_num(x):
             return Poly({None: x})
