@@ -7,7 +7,7 @@ Parquet, peak memory < 500 MB whatever the grid.
 
 Each child process first runs a small sweep and imports the writer's library (pyarrow for
 Parquet), in this implementation and in the baseline alike, and the modules of the streaming path
-(``STREAM_MODULES``: until the sixth session they were imported inside the timed call, 5-8 ms),
+(``STREAM_MODULES``: until the sixth session they were imported inside the timed call, 4.5-7.5 ms),
 so that the timed part is the sweep and its writing, not a process's one-time imports. Finding
 the BLAS libraries (once per process, about 7 ms) stays in the timed part. ``--repeat N`` runs
 each case N times in fresh processes and prints the median time (and the largest peak).
