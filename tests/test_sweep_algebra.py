@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from costmodel.sweeps.algebra import NotVectorizable, Poly
-from costmodel.sweeps.structure import _add_into
+from costmodel.sweeps.algebra import NotVectorizable, Poly, add_into
 
 
 def terms(p):
@@ -39,11 +38,11 @@ def test_summing_in_place_equals_the_poly_sum():
     acc, t = Poly({}), {}
     for v in values:
         acc = acc + v
-        _add_into(t, v)
+        add_into(t, v)
     want = terms(acc)
     got = terms(Poly(t))
     assert got == want == {0: 2, None: [10, 11], 1: 4}
     shared = np.array([1, 1], dtype=object)
     t = {None: shared}
-    _add_into(t, 2)
+    add_into(t, 2)
     assert shared.tolist() == [1, 1]  # the term is replaced, never changed in place

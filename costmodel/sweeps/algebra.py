@@ -47,8 +47,7 @@ class Poly:
         except NotVectorizable:
             return NotImplemented
         t = dict(self.t)
-        for k, v in o.t.items():
-            t[k] = t[k] + v if k in t else v
+        _merge(t, o.t)
         return Poly(t)
 
     __radd__ = __add__
@@ -116,6 +115,21 @@ class Poly:
         return self != 0
 
 
+def add_into(t: dict, v) -> None:
+    """``Poly(t) + v`` into ``t``'s own terms (a sum of many terms without a copy per addition;
+    each term is replaced, never changed in place, so coefficient arrays stay unshared)."""
+    if type(v) is int:
+        if v:
+            t[None] = t[None] + v if None in t else v
+        return
+    _merge(t, Poly.of(v).t)
+
+
+def _merge(t: dict, terms: dict) -> None:
+    for k, c in terms.items():
+        t[k] = t[k] + c if k in t else c
+
+
 def _is_num(x) -> bool:
     """An exact integer (not a bool) or an array of them: a coefficient. (Plain ints and arrays
     first: the abstract ``numbers.Integral`` check costs ten times more, and the symbolic
@@ -150,4 +164,4 @@ def batch_values(vals: list):
     return np.array(vals, dtype=object)
 
 
-__all__ = ["NotVectorizable", "Poly", "batch_values"]
+__all__ = ["NotVectorizable", "Poly", "add_into", "batch_values"]

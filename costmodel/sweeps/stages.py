@@ -171,10 +171,12 @@ class PreparedStages:
                 for qi, q in enumerate(choices):
                     blocks = base.blocks[lo:hi] if q is None else (self._apply(base.blocks[lo], q),)
                     seg = NetSpec(base.name, tuple(blocks), width=base.width, in_channels=c_in, default_res=hw_in)
+                    # a choice that does not build says its stage and options (the segment's own
+                    # block numbers would mislead: its block 0 is the stage's row)
                     try:
                         g = expand(seg, alpha, hw_in, self.classes, 1.0, meta={"network": self.net.name}, **self.full)
-                    except CostModelError as e:  # say which stage and choice (the segment's own block numbers
-                        if q is None:           # would mislead: its block 0 is the stage's row)
+                    except CostModelError as e:
+                        if q is None:
                             raise
                         raise CostModelError(f"{self.net.name}: stage {self.stage_numbers[stage]} does not build with "
                                              f"{_flags(q)}: {e}") from None

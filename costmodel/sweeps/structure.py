@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from .algebra import NotVectorizable, Poly, batch_values
+from .algebra import NotVectorizable, Poly, add_into, batch_values
 
 INT64_BOUND = 2 ** 62
 
@@ -296,21 +296,11 @@ def coefficients(reps, var_of, hw0, unfused, zero_copy) -> Dict[str, Poly]:
     acc: Dict[str, dict] = {k: {} for k in COUNT_KEYS}  # summed in place (a Poly sum copies its terms)
     for n in sg.nodes:  # the same per-node formulas as analyze(), on symbolic shapes
         for k, v in node_counts(n).items():
-            _add_into(acc[k], v)
+            add_into(acc[k], v)
     mac = acc["mac"]
     for u in plan(sg, unfused=unfused, zero_copy=zero_copy).units:
-        _add_into(mac, u.mac)
+        add_into(mac, u.mac)
     return {k: Poly(t) for k, t in acc.items()}
-
-
-def _add_into(t: dict, v) -> None:
-    """``Poly(t) + v`` into ``t``'s own terms."""
-    if type(v) is int:
-        if v:
-            t[None] = t[None] + v if None in t else v
-        return
-    for k, c in Poly.of(v).t.items():
-        t[k] = t[k] + c if k in t else c
 
 
 def matrix(acc: Poly, G: int, V: int):
