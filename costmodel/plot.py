@@ -377,20 +377,27 @@ def label_overlaps(fig) -> List[Tuple[str, str]]:
     return out
 
 
-def save(fig, path: str) -> None:
-    """Write ``fig`` atomically; the format follows the suffix (.png, .svg, .pdf; PNG for '-',
-    standard output)."""
+def figure_format(path: str) -> str:
+    """The image format ``path``'s suffix names (.png, .svg, .pdf; PNG for '-', standard output), or
+    a CostModelError: commands check it before computing anything."""
     import os
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from .fileio import atomic_path, is_stdout
+    from .fileio import is_stdout
     ext = ".png" if is_stdout(path) else os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
         raise CostModelError(f"cannot write a plot to {path!r}: the file name must end in "
                              f"{', '.join(FORMATS)}")
+    return ext
+
+
+def save(fig, path: str) -> None:
+    """Write ``fig`` atomically; the format follows the suffix (``figure_format``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from .fileio import atomic_path
+    ext = figure_format(path)
     FigureCanvasAgg(fig)
     with atomic_path(path, ext, binary=ext != ".svg") as tmp:
         fig.savefig(tmp, format=ext[1:], dpi=fig.dpi)
 
 
-__all__ = ["points", "pareto", "figure", "save", "labelled", "label_points", "label_overlaps", "style", "X_AXES",
-           "Point", "FAMILY_STYLE", "SHORT"]
+__all__ = ["points", "pareto", "figure", "figure_format", "save", "labelled", "label_points", "label_overlaps",
+           "style", "X_AXES", "Point", "FAMILY_STYLE", "SHORT"]

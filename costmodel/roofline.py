@@ -159,8 +159,9 @@ def device(name: Optional[str] = None, peak_gflops: Optional[float] = None,
                       _positive(bandwidth_gbs, "bandwidth GB/s"), "user", "")
     known = {d.name: d for d in devices()}
     if name not in known:
-        raise CostModelError(f"unknown device {short(name)}; accepted: {', '.join(known)}, a device file "
-                             f"(costmodel calibrate -o FILE.json), or --peak-gflops and --bandwidth-gbs")
+        raise CostModelError(f"unknown device {short(name)}; accepted: {', '.join(known)}, or a device file "
+                             f"(costmodel calibrate -o FILE.json); costmodel table also takes a custom roofline "
+                             f"(--peak-gflops and --bandwidth-gbs)")
     d = known[name]
     if (peak_gflops is not None or bandwidth_gbs is not None) and d.model != "roofline":
         raise CostModelError(f"device {short(name)} is calibrated; --peak-gflops and --bandwidth-gbs override "

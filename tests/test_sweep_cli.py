@@ -57,3 +57,24 @@ def test_sample_reports_the_distribution_and_plots_it(cli, tmp_path):
 def test_bad_flags_are_one_line(cli, args, needle):
     r = cli("sweep", "mobilenet_v2", *args)
     assert r.code == 2 and needle in r.err and r.err.count("\n") == 1, r.err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--stage-width", "0.5,1", "--sample", "10", "--plot", "cdf.jpgx"], "must end in .png, .svg, .pdf"),
+    (["--stage-width", "0.5,1", "--sample", "10", "--plot", "/no/such/dir/cdf.png"], "does not exist"),
+    (["--stage-width", "0.5,1", "--sample", "10", "--plot", "-"], "both go to standard output"),
+    (["--stage-width", "0.5,1", "--sample", "30000", "--device", "pixel1-kryo-1t"], "more than 20,000"),
+    (["--stage-width", "0.5,1", "--sample", "10", "--device", "pixel1"], "unknown device 'pixel1'"),
+    (["--res", "96:4000", "--device", "pixel1"], "unknown device 'pixel1'"),
+])
+def test_bad_flags_are_told_before_anything_is_computed(cli, monkeypatch, args, needle):
+    """A wrong --plot, --device or sample size is one line, exit 2, before the sweep is prepared (a
+    sample with --peak or --device takes minutes): preparing one fails the test."""
+    import costmodel.sweeps
+
+    def prepared(*a, **k):
+        raise AssertionError("the sweep was prepared before its flags were checked")
+    monkeypatch.setattr(costmodel.sweeps, "prepare", prepared)
+    r = cli("sweep", "mobilenet_v2", *args)
+    assert r.code == 2 and needle in r.err and r.err.count("\n") == 1, r.err
+    assert "costmodel table also takes a custom roofline" in r.err or "device" not in needle

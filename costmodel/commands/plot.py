@@ -32,12 +32,9 @@ def cmd(nets, x, y, pareto, all_sources, no_labels, title, output, device=None, 
     where it varies, moved apart by adjustText where installed. MobileNetV2 Figure 5: plot
     mobilenet_v2 mobilenet_v1 shufflenet_v1 NasNet-A; MobileNetV1 Figures 4 and 5: plot
     mobilenet_v1 (--x params)."""
-    import os
-    from ..errors import CostModelError
-    from ..fileio import check_writable, is_stdout
-    from ..plot import FORMATS, figure, save
-    if not is_stdout(output) and os.path.splitext(output)[1].lower() not in FORMATS:
-        raise CostModelError(f"cannot write a plot to {output!r}: the file name must end in {', '.join(FORMATS)}")
+    from ..fileio import check_writable
+    from ..plot import figure, figure_format, save
+    figure_format(output)
     check_writable(output)
     fig = figure(list(nets), x, y, show_pareto=pareto, labels="none" if no_labels else labels, title=title,
                  release_only=not all_sources, device=device)

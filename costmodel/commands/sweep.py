@@ -167,6 +167,7 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
     from ..sweeps import CHUNK_ROWS, frange, recipe, res_axis, sweep_file
     if output and engine != "dask":
         check_writable(output)
+    _check_before_computing(plot, output, device, sample)
     knobs = collect_knobs(kwargs)
     alphas = frange(alpha) if alpha else None
     depths = frange(depth, "depth") if depth else None
@@ -214,6 +215,30 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
         report_written(output, written["rows"])
 
 
+#: --device with --sample predicts each sampled point from its own graph: at most this many
+SAMPLE_DEVICE_LIMIT = 20_000
+
+
+def _check_before_computing(plot, output, device, sample) -> None:
+    """What can be told wrong before a sweep computes anything (which can take minutes): the
+    figure's file name and directory, the device, the sample size --device accepts."""
+    from ..errors import CostModelError
+    from ..fileio import check_writable, is_stdout
+    if plot:
+        from ..plot import figure_format
+        figure_format(plot)
+        if is_stdout(plot) and (not output or is_stdout(output)):
+            raise CostModelError("--plot - and the sweep's table would both go to standard output; give --plot "
+                                 "FILE.png or -o FILE")
+        check_writable(plot)
+    if device:
+        from ..roofline import device as get_device
+        get_device(device)  # an unknown name or a bad device file
+        if sample is not None and sample > SAMPLE_DEVICE_LIMIT:
+            raise CostModelError(f"--device predicts each sampled point separately; --sample {sample:,} is more "
+                                 f"than {SAMPLE_DEVICE_LIMIT:,}")
+
+
 def _rows_estimate(r) -> int:
     a = len(r.alphas) if r.alphas else 1
     d = len(r.depths) if r.depths else 1
@@ -243,9 +268,6 @@ def _sample_output(p, r, bar, device, classes, knobs, fmt, output, plot):
     if device:
         from ..roofline import device as get_device, predict
         dev = get_device(device)
-        if len(df) > 20_000:
-            from ..errors import CostModelError
-            raise CostModelError(f"--device predicts each sampled point separately; {len(df):,} is more than 20,000")
         times = []
         for i in range(len(df)):
             digits = _digits(p, int(df["point"].iloc[i]))

@@ -39,11 +39,12 @@ def plot_cdf(df, path: str, title: str, notes: Sequence[str] = ()) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-    from ..fileio import atomic_path
+    from ..plot import save
     ms = metrics_of(df)
     cols = 2 if len(ms) > 1 else 1
     rows = (len(ms) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False,
+                             dpi=130)
     for ax, (col, label, unit, scale) in zip(axes.ravel(), ms):
         x = np.sort(np.asarray(df[col], dtype=float)) / scale
         y = np.arange(1, len(x) + 1) / len(x)
@@ -68,8 +69,7 @@ def plot_cdf(df, path: str, title: str, notes: Sequence[str] = ()) -> None:
     if notes:
         fig.text(0.01, 0.005, "\n".join(notes), fontsize=7, color="#444444", va="bottom")
     fig.tight_layout(rect=(0, 0.03 * max(1, len(notes)), 1, 0.95))
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, format=path.rsplit(".", 1)[-1].lower() if "." in path else "png")
+    save(fig, path)
     plt.close(fig)
 
 
