@@ -117,3 +117,11 @@ def test_output_suffix_chooses_the_format(cli, tmp_path, suffix, check):
     # an explicit --format wins over the suffix
     assert cli("table", "mobilenet_v2", "-f", "csv", "-o", out).code == 0
     assert out.read_text().startswith("layer,op,")
+
+
+@pytest.mark.parametrize("fmt,name", [("csv", "t.xlsx"), ("xlsx", "t.csv"), ("json", "t.xlsx")])
+def test_an_explicit_format_against_a_binary_suffix_is_refused(cli, tmp_path, fmt, name):
+    """-f csv -o t.xlsx would write text into a file every program opens as a workbook."""
+    out = tmp_path / name
+    r = cli("table", "mobilenet_v2", "-f", fmt, "-o", out)
+    assert r.code == 2 and "is named as" in r.err and f"--format is {fmt}" in r.err and not out.exists(), r.err

@@ -53,6 +53,8 @@ def test_sample_reports_the_distribution_and_plots_it(cli, tmp_path):
     (["--stage-kernel", "3,x"], "bad --stage-kernel list"),
     (["--depth-mult", "1,1.5", "--stage-depth", "1"], "not --depth-mult"),
     (["--chunk-rows", "0"], "--chunk-rows"),
+    (["--stage-width", "0.5,1", "--sample", "3", "--seed", "-1"], "--seed must be a non-negative integer"),
+    (["--stage-width", "0.5,1", "--sample", "1000001"], "more than 1,000,000 points"),
 ])
 def test_bad_flags_are_one_line(cli, args, needle):
     r = cli("sweep", "mobilenet_v2", *args)
@@ -60,6 +62,11 @@ def test_bad_flags_are_one_line(cli, args, needle):
 
 
 @pytest.mark.parametrize("args,needle", [
+    (["--res", "96:300:1", "--alpha", "0.1:1.5:0.01", "--device", "pixel1-kryo-1t"], "28,905 is more than 20,000"),
+    (["--engine", "dask", "-o", "grid.csv"], "not --format csv"),
+    (["--engine", "dask", "-o", "grid", "--device", "pixel1-kryo-1t"], "needs the local engine"),
+    (["--engine", "dask", "-o", "grid", "--stage-width", "0.5,1", "--sample", "3"], "leave out --engine dask"),
+    (["--scheduler", "tcp://10.0.0.5:8786"], "give it with --engine dask"),
     (["--stage-width", "0.5,1", "--sample", "10", "--plot", "cdf.jpgx"], "must end in .png, .svg, .pdf"),
     (["--stage-width", "0.5,1", "--sample", "10", "--plot", "/no/such/dir/cdf.png"], "does not exist"),
     (["--stage-width", "0.5,1", "--sample", "10", "--plot", "-"], "both go to standard output"),
@@ -78,3 +85,31 @@ def test_bad_flags_are_told_before_anything_is_computed(cli, monkeypatch, args, 
     r = cli("sweep", "mobilenet_v2", *args)
     assert r.code == 2 and needle in r.err and r.err.count("\n") == 1, r.err
     assert "costmodel table also takes a custom roofline" in r.err or "device" not in needle
+
+
+def test_a_spec_files_bad_alpha_is_told_before_its_first_build(cli, tmp_path, monkeypatch):
+    import costmodel.sources
+    spec = tmp_path / "v2.yaml"
+    assert cli("show", "mobilenet_v2", "-f", "yaml", "-o", spec).code == 0
+
+    def loaded(*a, **k):
+        raise AssertionError("a configuration was built before the axes were checked")
+    monkeypatch.setattr(costmodel.sources, "load", loaded)
+    r = cli("sweep", spec, "--alpha", "0.5:1.5:0.25,-1", "--res", "224,160", "-f", "csv")
+    assert r.code == 2 and "alpha must be a positive finite number, got -1.0" in r.err, r.err
+
+
+def test_device_on_a_stage_space_predicts_each_points_own_graph(cli):
+    """Each row's time is its point's: MobileNetV2's own kernel (3) gives the network's time, and
+    larger kernels in stage 2 take longer (the stage choices used to be ignored: one time for all)."""
+    import io
+    import pandas as pd
+    import costmodel
+    from costmodel.roofline import device, predict
+    r = cli("sweep", "mobilenet_v2", "--stage-kernel", "3,5,7", "--stages", "2", "--device", "pixel1-kryo-1t",
+            "-f", "csv")
+    assert r.code == 0, r.err
+    df = pd.read_csv(io.StringIO(r.out))
+    t = list(df["latency_s"])
+    assert list(df["stage2_kernel"]) == [3, 5, 7] and t[0] < t[1] < t[2]
+    assert t[0] == pytest.approx(predict(costmodel.build("mobilenet_v2"), device("pixel1-kryo-1t")), rel=1e-12)

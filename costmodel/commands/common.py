@@ -172,6 +172,24 @@ def infer_format(output: Optional[str], formats, default: str, suffixes: Optiona
     return default
 
 
+#: formats whose files are not text: one of them must not be written under another's suffix, nor text
+#: under theirs
+BINARY_FORMATS = ("xlsx", "parquet", "onnx")
+
+
+def check_suffix(output: Optional[str], fmt: str, suffixes: Optional[dict] = None) -> None:
+    """An explicit --format against -o FILE's suffix: refused when either is a binary format and
+    they differ (``-f csv -o x.xlsx`` would write text into a file every program opens as a
+    workbook)."""
+    if not output or str(output) == "-":
+        return
+    suffix = os.path.splitext(str(output))[1].lower()
+    named = {**SUFFIX_FORMATS, **(suffixes or {})}.get(suffix)
+    if named is not None and named != fmt and (named in BINARY_FORMATS or fmt in BINARY_FORMATS):
+        raise click.UsageError(f"-o {str(output)!r:.80} is named as {named} but --format is {fmt}: drop --format, "
+                               f"or name the file for {fmt}")
+
+
 def format_option(formats=("text", "csv", "markdown", "json"), default: str = "text", suffixes: Optional[dict] = None):
     """--format/-f; when it is not given, the suffix of -o FILE chooses (v2.json -> json; ``suffixes``
     adds a command's own, e.g. .txt -> blocks). Binary formats (xlsx) need -o FILE."""
@@ -186,6 +204,8 @@ def format_option(formats=("text", "csv", "markdown", "json"), default: str = "t
         def wrapper(*args, **kwargs):
             if kwargs.get("fmt") is None:
                 kwargs["fmt"] = infer_format(kwargs.get("output"), formats, default, own)
+            else:
+                check_suffix(kwargs.get("output"), kwargs["fmt"], own)
             if kwargs["fmt"] == "xlsx" and not kwargs.get("output"):
                 raise click.UsageError("--format xlsx writes a workbook: give -o FILE.xlsx")
             return f(*args, **kwargs)

@@ -163,10 +163,12 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
     ranges (320x240,640x480; 96:224:32)."""
     from ..errors import CostModelError
     from ..fileio import check_writable
+    from ..roofline import LATENCY_GRID_LIMIT
     from ..sources import source_kind
     from ..sweeps import CHUNK_ROWS, frange, recipe, res_axis, sweep_file
     if output and engine != "dask":
         check_writable(output)
+    _check_engine(engine, scheduler, fmt, output, device, sample)
     _check_before_computing(plot, output, device, sample)
     knobs = collect_knobs(kwargs)
     alphas = frange(alpha) if alpha else None
@@ -182,6 +184,8 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
         if st is not None or engine != "local":
             raise CostModelError(f"per-stage axes and --engine dask need a registry network, not {net!r:.60}")
         resolutions = None if axis is None else list(axis.values())
+        if device:
+            _check_latency_rows(len(alphas or [1]) * len(depths or [1]) * len(resolutions or [1]))
         bar = Progress("sweeping", peak)
         try:
             df = sweep_file(net, alphas, resolutions, classes, depth=depths, peak=peak, progress=bar, **knobs)
@@ -190,8 +194,6 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
         return _emit_frame(df, net, device, classes, knobs, fmt, output)
     r = recipe(net, alphas, axis, classes, depth=depths, peak=peak, stages=st, chunk_rows=rows, **knobs)
     if engine == "dask":
-        if not output:
-            raise CostModelError("--engine dask writes a partitioned Parquet dataset: give -o DIR")
         from ..sweeps.distributed import run_dask
         summary = run_dask(r, output, scheduler)
         click.echo(f"costmodel: {summary['rows']:,} rows in {summary['partitions']} partitions written to "
@@ -199,11 +201,17 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
         return
     from ..sweeps import frame, prepare
     n_est = _rows_estimate(r)
+    if device and st is None:
+        _check_latency_rows(n_est)
     bar = Progress("sweeping", n_est >= PROGRESS_FROM or peak)
     try:
         p = prepare(r, bar)
         if st is not None and st.sample is not None:
             return _sample_output(p, r, bar, device, classes, knobs, fmt, output, plot)
+        if device and st is not None:  # each point's own graph: the stage choices change the time
+            _check_latency_rows(p.n_rows, f"narrow the space, or draw --sample N (N <= {LATENCY_GRID_LIMIT:,})")
+            df = _point_latency(p, frame(p, bar), device)
+            return _emit_frame(df, net, None, classes, knobs, fmt, output)
         if device or fmt in ("text", "markdown"):
             df = frame(p, bar)
             return _emit_frame(df, net, device, classes, knobs, fmt, output)
@@ -215,13 +223,37 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
         report_written(output, written["rows"])
 
 
-#: --device with --sample predicts each sampled point from its own graph: at most this many
-SAMPLE_DEVICE_LIMIT = 20_000
+def _check_engine(engine, scheduler, fmt, output, device, sample) -> None:
+    """Flags that the engine given would ignore: --engine dask writes the grid's own columns as a
+    partitioned Parquet dataset (no --device, --sample, other formats); --scheduler is Dask's."""
+    from ..errors import CostModelError
+    if engine != "dask":
+        if scheduler:
+            raise CostModelError("--scheduler is the Dask scheduler's address: give it with --engine dask")
+        return
+    if not output:
+        raise CostModelError("--engine dask writes a partitioned Parquet dataset: give -o DIR")
+    if fmt not in (None, "parquet") and not (fmt == "text" and output):  # text: the default, not asked for
+        raise CostModelError(f"--engine dask writes a partitioned Parquet dataset (-o DIR), not --format {fmt}")
+    if device:
+        raise CostModelError("--engine dask writes the grid's counts; --device needs the local engine")
+    if sample is not None:
+        raise CostModelError("--sample computes its points in this process; leave out --engine dask")
+
+
+def _check_latency_rows(n: int, hint: str = "narrow the grid") -> None:
+    """--device builds and predicts each of ``n`` rows: at most roofline.LATENCY_GRID_LIMIT."""
+    from ..errors import CostModelError
+    from ..roofline import LATENCY_GRID_LIMIT
+    if n > LATENCY_GRID_LIMIT:
+        raise CostModelError(f"--device predicts each configuration separately; {n:,} is more than "
+                             f"{LATENCY_GRID_LIMIT:,}: {hint}")
 
 
 def _check_before_computing(plot, output, device, sample) -> None:
     """What can be told wrong before a sweep computes anything (which can take minutes): the
-    figure's file name and directory, the device, the sample size --device accepts."""
+    figure's file name and directory, the device, the sample size --device accepts (--sample's own
+    bound, 10**6 points, is below an Excel sheet's rows)."""
     from ..errors import CostModelError
     from ..fileio import check_writable, is_stdout
     if plot:
@@ -234,9 +266,9 @@ def _check_before_computing(plot, output, device, sample) -> None:
     if device:
         from ..roofline import device as get_device
         get_device(device)  # an unknown name or a bad device file
-        if sample is not None and sample > SAMPLE_DEVICE_LIMIT:
-            raise CostModelError(f"--device predicts each sampled point separately; --sample {sample:,} is more "
-                                 f"than {SAMPLE_DEVICE_LIMIT:,}")
+        if sample is not None:
+            _check_latency_rows(sample, "draw a smaller --sample")
+
 
 
 def _rows_estimate(r) -> int:
@@ -266,16 +298,7 @@ def _sample_output(p, r, bar, device, classes, knobs, fmt, output, plot):
     from ..sweeps.distribution import plot_cdf, summary
     df = frame(p, bar)
     if device:
-        from ..roofline import device as get_device, predict
-        dev = get_device(device)
-        times = []
-        for i in range(len(df)):
-            digits = _digits(p, int(df["point"].iloc[i]))
-            g = p.point_graph(float(df["alpha"].iloc[i]), p._choices(digits),
-                              (int(df["height"].iloc[i]), int(df["width"].iloc[i])))
-            times.append(predict(g, dev))
-        df = df.assign(latency_s=times)
-        df.attrs["device"] = f"{dev.name} ({dev.model})"
+        df = _point_latency(p, df, device)
     title = (f"{p.net.name}: {len(df):,} points sampled uniformly (seed {p.axes.seed}) from "
              f"{p.P * len(p.alphas) * p.R:,} points")
     notes = [f"per stage ({', '.join(f'stage {s}' for s in p.stage_numbers)}): "
@@ -296,6 +319,20 @@ def _sample_output(p, r, bar, device, classes, knobs, fmt, output, plot):
                                 sheet="distribution"), fmt), output)
         return
     return _emit_frame(df, p.net.name, None, classes, knobs, fmt, output)
+
+
+def _point_latency(p, df, device):
+    """``latency_s`` of a per-stage frame: each row's time predicted on ``device`` from the point's
+    own graph (its stage choices, alpha and resolution)."""
+    from ..roofline import device as get_device, predict
+    dev = get_device(device)
+    times = []
+    for point, a, h, w in zip(df["point"], df["alpha"], df["height"], df["width"]):
+        g = p.point_graph(float(a), p._choices(_digits(p, int(point))), (int(h), int(w)))
+        times.append(predict(g, dev))
+    df = df.assign(latency_s=times)
+    df.attrs["device"] = f"{dev.name} ({dev.model})"
+    return df
 
 
 def _digits(p, point):

@@ -134,6 +134,11 @@ def sweep_file(source, alphas=None, resolutions=None, classes=None, *, depth=Non
         (res_axis(resolutions) if isinstance(resolutions, str) else ResAxis.of(resolutions)).values())
     if not alphas or not res:
         raise CostModelError("sweep needs at least one alpha and one resolution")
+    from .. import validate
+    for what, vals in (("alpha", alphas), ("depth", depths)):  # every value, before the first build
+        for v in vals:
+            if v is not None:
+                validate.positive_real(v, what, str(source))
     keys = list(SWEEP_KEYS[:4]) + ["attn_madds"] + list(SWEEP_KEYS[4:]) + (["peak_activation_bytes"] if peak else [])
     rows, total = [], len(alphas) * len(depths) * len(res)
     for a in alphas:
