@@ -84,14 +84,19 @@ def candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
     ``skipped``: a list to collect the configurations a network cannot build (an alpha it does not
     define, a resolution below its minimum, a knob it does not have: a ``KnobError`` or
     ``GraphError``), as (configuration, reason), instead of failing on the first; an unknown
-    network or a malformed spec file still fails, and so does a grid with nothing left."""
-    from .sources import source_kind
+    network or a malformed spec file still fails, and so does a grid with nothing left.
+
+    Checked before anything is built: the device, every network (``check_sources``) and the
+    grid's values (``check_grid``): a value no network accepts is an error, not a skip."""
+    dev = None
+    if device is not None:
+        from .roofline import device as get_device
+        dev = get_device(device)
+    check_sources(nets)
+    check_grid(alphas, resolutions, classes)
     out: List[Candidate] = []
     refused: List[Tuple[str, str]] = []
     for name in nets:
-        if source_kind(name) == "registry":
-            from .registry import get
-            get(name)  # an unknown name is an error, not a configuration to skip
         for a in (alphas or [None]):
             for r in (resolutions or [None]):
                 try:
@@ -99,19 +104,62 @@ def candidates(nets: Sequence[str], alphas: Optional[Sequence[float]] = None,
                 except (KnobError, GraphError) as e:
                     if skipped is None:
                         raise
-                    refused.append((_config(name, a, r), str(e)))
+                    what = _config(name, a, r)
+                    refused.append((what, _reason(what, str(e))))
     if skipped is not None:
         skipped.extend(refused)
         if not out:
             raise CostModelError(f"nothing to export: no configuration builds ({len(refused)} refused; first: "
                                  f"{refused[0][0]}: {refused[0][1]})")
-    if device is not None:
-        from .roofline import device as get_device, latency_for
-        dev = get_device(device)
+    if dev is not None:
+        from .roofline import latency_for
         for c in out:
             c.report.totals["latency_s"] = latency_for(c.source, [(c.alpha, c.resolution)], dev, classes, **knobs)[0]
             c.report.totals["latency_device"] = f"{dev.name}, {dev.model}"
     return out
+
+
+def _reason(what: str, why: str) -> str:
+    """A refusal's reason without the configuration it is listed under ('mobilenet_v2: mobilenet_v2:
+    classes ...' says the network once)."""
+    return why[len(what) + 2:] if why.startswith(f"{what}: ") else why
+
+
+def check_sources(nets: Sequence[str]) -> None:
+    """Every network named exists and reads, before any is built: a registry name is known, a spec
+    file or block string parses, an ONNX file is a readable model (a PyTorch reference is checked
+    when it is built: building it is the check)."""
+    from .sources import source_kind
+    for name in nets:
+        kind = source_kind(name)
+        if kind == "registry":
+            from .registry import get
+            get(name)  # an unknown name is an error, not a configuration to skip
+        elif kind == "spec":
+            from .specfile import read_spec
+            read_spec(name)
+        elif kind == "blocks":
+            from .specfile import spec_from_blocks
+            spec_from_blocks(name)
+        elif kind == "onnx":
+            from .onnx_read import read_model
+            read_model(name)
+
+
+def check_grid(alphas: Optional[Sequence[float]], resolutions: Optional[Sequence[int]],
+               classes: Optional[int] = None) -> None:
+    """The grid's values as every loader checks them (``costmodel.validate``, as ``sweep`` and
+    ``fit`` do), before any network is built: an alpha that is not a positive finite number, a
+    resolution that is not a positive integer or classes that are not one is an error (exit 2), not a
+    configuration to skip; what only some networks refuse (an alpha they do not define, a
+    resolution below their minimum) is skipped by ``candidates``."""
+    from . import validate
+    for a in alphas or ():
+        validate.alpha(a, "--alpha")
+    for r in resolutions or ():
+        validate.resolution(r, "--res")
+    if classes is not None:
+        validate.classes(classes, "--classes")
 
 
 def _candidate(name, a, r, classes, **knobs) -> Candidate:
@@ -231,5 +279,5 @@ def write(path: str, cands: Sequence[Candidate], skipped: Sequence[Tuple[str, st
     raise CostModelError(f"cannot export to {path!r}: the file name must end in .xlsx or .csv")
 
 
-__all__ = ["Candidate", "candidates", "write", "write_xlsx", "write_csv", "workbook", "sheet_names", "summary_rows",
-           "summary_table", "layer_table", "notes"]
+__all__ = ["Candidate", "candidates", "check_grid", "check_sources", "write", "write_xlsx", "write_csv", "workbook",
+           "sheet_names", "summary_rows", "summary_table", "layer_table", "notes"]

@@ -74,9 +74,35 @@ def _within(df, limits: Dict[str, int]):
     return df
 
 
+def _grid_size(alphas, resolutions) -> int:
+    """The rows of a grid (None: the source's one default), read as ``sweeps.sweep`` reads it."""
+    from .sweeps.axes import ResAxis, float_axis, res_axis
+    na = len(float_axis(alphas, "alpha") or [None])
+    if resolutions is None:
+        return na
+    return na * len(res_axis(resolutions) if isinstance(resolutions, str) else ResAxis.of(resolutions))
+
+
+def _check_latency_rows(n: int, budgets: bool) -> None:
+    """Refuse, before any peak is planned, more rows than a latency prediction takes; ``n`` is the
+    rows within the cheap budgets (``budgets``) or, without one, the grid's size."""
+    from .roofline import check_latency_rows
+    if budgets:
+        check_latency_rows(n, "narrow the grid or lower a budget", "the Mult-Adds/params/FLOPs budgets leave")
+    else:
+        check_latency_rows(n, "narrow the grid or add a --max-madds, --max-params or --max-flops budget")
+
+
+def _check_accuracy_source(name: str, accuracy: str) -> None:
+    """A spec file, block string or imported model has no published accuracy to rank on."""
+    if accuracy != "both":
+        raise CostModelError(f"{name}: --accuracy {accuracy} needs published accuracies, which only registry "
+                             f"networks have; your own network is ranked by Mult-Adds")
+
+
 def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = None,
         resolutions: Optional[Sequence[int]] = None, classes: Optional[int] = None, *,
-        accuracy: str = "both", bits: int = 32, schedule: Optional[str] = None, **knobs):
+        accuracy: str = "both", bits: int = 32, schedule: Optional[str] = None, device=None, **knobs):
     """DataFrame of the grid's configurations within every limit (totals key -> maximum), best
     first, with ``top1`` (the figure ranked on), ``top1_basis`` (published / interpolated / ''),
     ``top1_published`` and ``top1_interpolated`` (NaN where there is none).
@@ -89,7 +115,11 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
     first, then the rest by Mult-Adds (more compute first): an estimate never outranks a measurement.
     ``bits`` (8, 16, 32) sizes MAC and peak bytes; ``schedule`` (sequential, optimal, streamed;
     default optimal) is the execution order the peak activation memory is computed for (the peak is
-    computed when a peak limit is given or a schedule is named)."""
+    computed when a peak limit is given or a schedule is named). ``device`` (a name, device file or
+    ``roofline.Device``; the CLI's --device): the device the caller predicts ``latency_s`` on
+    afterwards, one build per row (``roofline.latency_for``, at most ``LATENCY_GRID_LIMIT`` rows):
+    it is checked first, and the rows within the cheap budgets are counted before any peak is
+    planned (the grid's size before sweeping, when there is no cheap budget)."""
     from .accuracy import family_points, interpolate, lookup
     from .analysis import analyze
     from .memory import SCHEDULES, check_bits
@@ -104,23 +134,29 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
     peak = "peak_activation_bytes" in limits or schedule is not None
     schedule = schedule or "optimal"
     others = {k: v for k, v in limits.items() if k != "peak_activation_bytes"}
+    if device is not None:
+        from .roofline import device as get_device
+        get_device(device)  # an unknown name or a bad device file, before anything is computed
     registry = source_kind(name) == "registry"
     if registry:
         net, _, _, classes, full = resolve(name, None, None, classes, **knobs)
         da, dr = default_grid(name, **knobs)
         alphas = list(alphas) if alphas else da
         resolutions = list(resolutions) if resolutions else dr
+    else:
+        _check_accuracy_source(name, accuracy)
+    if device is not None and not others:  # every row of the grid reaches the latency prediction
+        _check_latency_rows(_grid_size(alphas, resolutions), budgets=False)
     df = sweep(name, alphas, resolutions, classes, bits=bits, **knobs)
     attrs = dict(df.attrs)
     df = _within(df, others)  # the cheap budgets first: peaks are planned for what remains only
+    if device is not None:
+        _check_latency_rows(len(df), budgets=bool(others))
     if peak:
         df = _within(_peak_column(df, name, classes, knobs, bits, schedule), limits)
     attrs.update(bits=bits, schedule=schedule if peak else None, accuracy=accuracy)
     nan = float("nan")
     if not registry:  # a spec file / ONNX model: no published accuracy, ranked by compute
-        if accuracy != "both":
-            raise CostModelError(f"{name}: --accuracy {accuracy} needs published accuracies, which only registry "
-                                 f"networks have; your own network is ranked by Mult-Adds")
         df = df.assign(top1=nan, top1_basis="", top1_source="", top1_note="", top1_published=nan,
                        top1_interpolated=nan)
         df = df.sort_values("madds", ascending=False, kind="stable").reset_index(drop=True)

@@ -266,6 +266,14 @@ def predict_latency(net: str, knobs: Optional[dict] = None, dev="pixel1-kryo-1t"
 LATENCY_GRID_LIMIT = 20_000
 
 
+def check_latency_rows(n: int, hint: str = "narrow the grid", what: str = "the grid has") -> None:
+    """--device builds and predicts each of ``n`` configurations: at most ``LATENCY_GRID_LIMIT``
+    (commands check it before computing; ``what`` says whose configurations, ``hint`` what to do)."""
+    if n > LATENCY_GRID_LIMIT:
+        raise CostModelError(f"--device predicts each configuration separately, at most {LATENCY_GRID_LIMIT:,}; "
+                             f"{what} {n:,}: {hint}")
+
+
 def latency_for(net: str, configs, dev, classes=None, **knobs) -> List[float]:
     """Predicted seconds on ``dev`` for each (alpha, resolution) of ``configs`` of NET (a registry
     name, spec file, block string or ONNX model): one build per configuration (the sweep's
@@ -273,9 +281,7 @@ def latency_for(net: str, configs, dev, classes=None, **knobs) -> List[float]:
     from .sources import load, source_kind
     dev = device(dev) if not isinstance(dev, Device) else dev
     configs = list(configs)
-    if len(configs) > LATENCY_GRID_LIMIT:
-        raise CostModelError(f"--device predicts each configuration separately; {len(configs):,} is more than "
-                             f"{LATENCY_GRID_LIMIT:,}: narrow the grid")
+    check_latency_rows(len(configs))
     out, cache = [], {}
     imported = source_kind(net) in ("onnx", "torch")  # fixed widths and classifier
     for a, r in configs:

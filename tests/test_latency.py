@@ -250,3 +250,10 @@ def test_device_prediction_equals_the_scored_sum_under_runtime_rules(tmp_path):
     tot = P.class_totals(g, block=16, unfused=("swish",))
     assert tot["layout"][2] > 0 and tot["act"][2] > P.class_totals(g)["act"][2]
     assert predict(g, device(p)) == pytest.approx(P.predict_totals(tot, coefs, 1e-4))
+
+
+def test_latency_for_refuses_more_configurations_than_its_limit_before_building_any():
+    from costmodel.errors import CostModelError
+    from costmodel.roofline import LATENCY_GRID_LIMIT, device, latency_for
+    with pytest.raises(CostModelError, match=r"at most 20,000; the grid has 20,001: narrow the grid"):
+        latency_for("no_such_network", [(1.0, 224)] * (LATENCY_GRID_LIMIT + 1), device("pixel1-kryo-1t"))

@@ -62,7 +62,7 @@ def test_bad_flags_are_one_line(cli, args, needle):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--res", "96:300:1", "--alpha", "0.1:1.5:0.01", "--device", "pixel1-kryo-1t"], "28,905 is more than 20,000"),
+    (["--res", "96:300:1", "--alpha", "0.1:1.5:0.01", "--device", "pixel1-kryo-1t"], "the grid has 28,905: narrow"),
     (["--engine", "dask", "-o", "grid.csv"], "not --format csv"),
     (["--engine", "dask", "-o", "grid", "--device", "pixel1-kryo-1t"], "needs the local engine"),
     (["--engine", "dask", "-o", "grid", "--stage-width", "0.5,1", "--sample", "3"], "leave out --engine dask"),
@@ -70,7 +70,7 @@ def test_bad_flags_are_one_line(cli, args, needle):
     (["--stage-width", "0.5,1", "--sample", "10", "--plot", "cdf.jpgx"], "must end in .png, .svg, .pdf"),
     (["--stage-width", "0.5,1", "--sample", "10", "--plot", "/no/such/dir/cdf.png"], "does not exist"),
     (["--stage-width", "0.5,1", "--sample", "10", "--plot", "-"], "both go to standard output"),
-    (["--stage-width", "0.5,1", "--sample", "30000", "--device", "pixel1-kryo-1t"], "more than 20,000"),
+    (["--stage-width", "0.5,1", "--sample", "30000", "--device", "pixel1-kryo-1t"], "--sample asks for 30,000"),
     (["--stage-width", "0.5,1", "--sample", "10", "--device", "pixel1"], "unknown device 'pixel1'"),
     (["--res", "96:4000", "--device", "pixel1"], "unknown device 'pixel1'"),
 ])

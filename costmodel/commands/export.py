@@ -20,7 +20,9 @@ def cmd(nets, alpha, res, classes, output, device=None, **kwargs):
     totals, published top-1 where known, units in the headers), a per-layer sheet per candidate
     (its total row in bold below the filtered rows) and a notes sheet (conventions; configurations a
     network cannot build, such as an alpha it does not define, are skipped and listed there and on
-    stderr), with frozen headers, filters and thousands separators."""
+    stderr), with frozen headers, filters and thousands separators. The device, every NET and the
+    grid's values are checked before anything is built: an alpha, resolution or class count that
+    no network accepts (alpha <= 0, resolution or classes < 1) is an error, not a skip."""
     import os
     from ..errors import CostModelError
     from ..export import candidates, write

@@ -54,17 +54,24 @@ def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fm
             limits[key] = parse(v, opt)
     alphas, resolutions = parse_grid(alpha, res)
     knobs = collect_knobs(kwargs)
-    if max_latency is not None and not device:
-        from ..errors import CostModelError
-        raise CostModelError("--max-latency needs --device NAME|FILE.json (the device the time is predicted on)")
+    dev, lim = _latency_options(device, max_latency)  # before fit(), which can take minutes
     df = fit(net, limits, alphas, resolutions, classes, accuracy=accuracy, bits=int(bits or 32), schedule=schedule,
-             **knobs)
-    if device:  # issue 10: latency on a device, computed for the configurations within the other budgets
-        from ..roofline import parse_seconds
+             device=dev, **knobs)
+    if dev is not None:  # issue 10: latency on a device, computed for the configurations within the other budgets
         from .sweep import add_latency
-        df = add_latency(df, net, device, classes, knobs)
-        if max_latency is not None:
-            lim = parse_seconds(max_latency, "--max-latency")
+        df = add_latency(df, net, dev, classes, knobs)
+        if lim is not None:
             df = df[df["latency_s"] <= lim].reset_index(drop=True)
             limits = {**limits, "latency_s": lim}
     emit(render(df, fmt, limits), output)
+
+
+def _latency_options(device, max_latency):
+    """(the Device, the --max-latency in seconds), each None when not given: an unknown device, a
+    bad device file or a bad time is told before anything is computed."""
+    from ..errors import CostModelError
+    from ..roofline import device as get_device, parse_seconds
+    if max_latency is not None and not device:
+        raise CostModelError("--max-latency needs --device NAME|FILE.json (the device the time is predicted on)")
+    dev = get_device(device) if device else None
+    return dev, (None if max_latency is None else parse_seconds(max_latency, "--max-latency"))

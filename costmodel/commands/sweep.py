@@ -163,7 +163,7 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
     ranges (320x240,640x480; 96:224:32)."""
     from ..errors import CostModelError
     from ..fileio import check_writable
-    from ..roofline import LATENCY_GRID_LIMIT
+    from ..roofline import LATENCY_GRID_LIMIT, check_latency_rows
     from ..sources import source_kind
     from ..sweeps import CHUNK_ROWS, frange, recipe, res_axis, sweep_file
     if output and engine != "dask":
@@ -185,7 +185,7 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
             raise CostModelError(f"per-stage axes and --engine dask need a registry network, not {net!r:.60}")
         resolutions = None if axis is None else list(axis.values())
         if device:
-            _check_latency_rows(len(alphas or [1]) * len(depths or [1]) * len(resolutions or [1]))
+            check_latency_rows(len(alphas or [1]) * len(depths or [1]) * len(resolutions or [1]))
         bar = Progress("sweeping", peak)
         try:
             df = sweep_file(net, alphas, resolutions, classes, depth=depths, peak=peak, progress=bar, **knobs)
@@ -202,14 +202,15 @@ def cmd(net, alpha, res, classes, fmt, output, peak, device=None, depth=None, en
     from ..sweeps import frame, prepare
     n_est = _rows_estimate(r)
     if device and st is None:
-        _check_latency_rows(n_est)
+        check_latency_rows(n_est)
     bar = Progress("sweeping", n_est >= PROGRESS_FROM or peak)
     try:
         p = prepare(r, bar)
         if st is not None and st.sample is not None:
             return _sample_output(p, r, bar, device, classes, knobs, fmt, output, plot)
         if device and st is not None:  # each point's own graph: the stage choices change the time
-            _check_latency_rows(p.n_rows, f"narrow the space, or draw --sample N (N <= {LATENCY_GRID_LIMIT:,})")
+            check_latency_rows(p.n_rows, f"narrow the space, or draw --sample N (N <= {LATENCY_GRID_LIMIT:,})",
+                               "the space has")
             df = _point_latency(p, frame(p, bar), device)
             return _emit_frame(df, net, None, classes, knobs, fmt, output)
         if device or fmt in ("text", "markdown"):
@@ -241,15 +242,6 @@ def _check_engine(engine, scheduler, fmt, output, device, sample) -> None:
         raise CostModelError("--sample computes its points in this process; leave out --engine dask")
 
 
-def _check_latency_rows(n: int, hint: str = "narrow the grid") -> None:
-    """--device builds and predicts each of ``n`` rows: at most roofline.LATENCY_GRID_LIMIT."""
-    from ..errors import CostModelError
-    from ..roofline import LATENCY_GRID_LIMIT
-    if n > LATENCY_GRID_LIMIT:
-        raise CostModelError(f"--device predicts each configuration separately; {n:,} is more than "
-                             f"{LATENCY_GRID_LIMIT:,}: {hint}")
-
-
 def _check_before_computing(plot, output, device, sample) -> None:
     """What can be told wrong before a sweep computes anything (which can take minutes): the
     figure's file name and directory, the device, the sample size --device accepts (--sample's own
@@ -264,11 +256,10 @@ def _check_before_computing(plot, output, device, sample) -> None:
                                  "FILE.png or -o FILE")
         check_writable(plot)
     if device:
-        from ..roofline import device as get_device
+        from ..roofline import check_latency_rows, device as get_device
         get_device(device)  # an unknown name or a bad device file
         if sample is not None:
-            _check_latency_rows(sample, "draw a smaller --sample")
-
+            check_latency_rows(sample, "draw a smaller --sample", "--sample asks for")
 
 
 def _rows_estimate(r) -> int:
