@@ -187,9 +187,10 @@ def calibrate(backend: str = "onnxruntime", threads: int = 1, budget_s: float = 
               networks: Optional[Sequence[str]] = None, micro: bool = True,
               log: Optional[Callable[[str], None]] = None, progress=None) -> dict:
     """Measure the workloads and fit; returns the device file's content (a dict)."""
-    from .measure import cpu_model, load_average, measure
+    from .measure import check_settings, cpu_model, load_average, measure
     from .registry import build
     from .roofline import device
+    check_settings(threads)  # before the first workload, not at it
     roof = device(ROOFLINE_BASELINE)
     unfused = UNFUSED.get(backend, ())
     rows, skipped = [], []

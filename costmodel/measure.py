@@ -339,12 +339,37 @@ def attribute(graph: Graph, runs: List[Dict[str, float]], bits: int = 32) -> (Li
 MAX_THREADS = 1024
 
 
+#: what ``check_settings`` calls each setting by default: ``measure``'s parameters
+PARAMETERS = {"threads": "threads", "runs": "runs", "warmup": "warmup", "batch": "batch", "max_time": "max_time"}
+#: the same settings as the command line names them (``check_settings(..., names=CLI_FLAGS)``)
+CLI_FLAGS = {"threads": "--threads", "runs": "--runs", "warmup": "--warmup", "batch": "--batch",
+             "max_time": "--max-time"}
+
+
 def _check_int(v, what, lo=1):
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, int) or v < lo:
         raise MeasureError(f"{what} must be an integer >= {lo}, got {v!r}")
     return v
+
+
+def check_settings(threads=1, runs: Optional[int] = None, warmup=WARMUP, batch=1, max_time=MAX_TIME,
+                   names: Optional[Dict[str, str]] = None) -> None:
+    """The settings of ``measure`` (threads, runs, warmup, batch, max_time), checked in one line each
+    (``MeasureError``) that calls a setting by ``names`` (default ``PARAMETERS``; the commands pass
+    ``CLI_FLAGS``, and call it before any work). ``runs`` may be None (the stop rule)."""
+    n = {**PARAMETERS, **(names or {})}
+    if threads is None:
+        raise MeasureError(f"{n['threads']} must be an integer >= 1, got None")
+    _check_int(threads, n["threads"])
+    if threads > MAX_THREADS:  # a runtime takes a C int, and more threads than this measure nothing useful
+        raise MeasureError(f"{n['threads']} must be an integer from 1 to {MAX_THREADS}, got {threads}")
+    if isinstance(max_time, bool) or not isinstance(max_time, (int, float)) or not max_time > 0:
+        raise MeasureError(f"{n['max_time']} must be a positive number of seconds, got {max_time!r}")
+    _check_int(runs, n["runs"])
+    _check_int(warmup, n["warmup"], 0)
+    _check_int(batch, n["batch"])
 
 
 def measure(graph: Graph, backend: str = "onnxruntime", threads: int = 1, runs: Optional[int] = None,
@@ -356,14 +381,7 @@ def measure(graph: Graph, backend: str = "onnxruntime", threads: int = 1, runs: 
     require_graph(graph, "measure")
     if backend not in BACKENDS:
         raise MeasureError(f"unknown backend {backend!r}; accepted: {', '.join(BACKENDS)}")
-    threads = _check_int(threads, "threads")
-    if threads > MAX_THREADS:  # a runtime takes a C int, and more threads than this measure nothing useful
-        raise MeasureError(f"threads must be an integer from 1 to {MAX_THREADS}, got {threads}")
-    if isinstance(max_time, bool) or not isinstance(max_time, (int, float)) or not max_time > 0:
-        raise MeasureError(f"max_time must be a positive number of seconds, got {max_time!r}")
-    runs = _check_int(runs, "runs")
-    warmup = _check_int(warmup, "warmup", 0)
-    batch = _check_int(batch, "batch")
+    check_settings(threads, runs, warmup, batch, max_time)
     if backend == "torch":
         if model_bytes is not None:
             raise MeasureError("an ONNX model is measured with --backend onnxruntime (torch runs costmodel graphs)")
@@ -428,5 +446,5 @@ def time_graph(graph: Graph, backend: str = "onnxruntime", threads: int = 1, **k
     return measure(graph, backend, threads, profile=False, **kw).median_s
 
 
-__all__ = ["measure", "time_graph", "Measurement", "MeasureError", "attribute", "median_ci", "cpu_model",
-           "BACKENDS", "need_onnxruntime"]
+__all__ = ["measure", "time_graph", "check_settings", "Measurement", "MeasureError", "attribute", "median_ci",
+           "cpu_model", "BACKENDS", "CLI_FLAGS", "need_onnxruntime"]

@@ -273,8 +273,8 @@ def test_patch_limit_can_be_raised(cli, monkeypatch):
 
 # ----------------------------------------------------------------------------- measure and calibrate
 @pytest.mark.parametrize("args,needle", [
-    (["--max-time", "-1"], "max_time must be a positive number of seconds, got -1.0"),
-    (["--max-time", "nan"], "max_time must be a positive number of seconds, got nan"),
+    (["--max-time", "-1"], "--max-time must be a positive number of seconds, got -1.0"),
+    (["--max-time", "nan"], "--max-time must be a positive number of seconds, got nan"),
     (["--threads", "0"], "threads must be an integer >= 1, got 0"),
     (["--threads", str(10 ** 20)], "threads must be an integer from 1 to 1024"),
     (["--runs", "0"], "runs must be an integer >= 1, got 0"),

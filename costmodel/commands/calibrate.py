@@ -2,7 +2,9 @@
 or ``--evaluate`` a device file on data it was not fitted to."""
 from __future__ import annotations
 
+import functools
 import re
+import shlex
 
 import click
 
@@ -18,6 +20,62 @@ def parse_budget(text: str) -> float:
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 
 
+#: the options only calibrating uses (``--evaluate`` refuses them): parameter name -> flag
+CALIBRATE_ONLY = {"backend": "--backend", "threads": "--threads", "budget": "--budget", "name": "--name",
+                  "networks": "--networks"}
+
+
+def _given(ctx, flags: dict) -> list:
+    """The flags of ``flags`` (parameter name -> flag) given on the command line (or by environment)."""
+    from .common import option_given
+    return [flag for name, flag in flags.items() if option_given(ctx, name)]
+
+
+def check_mode(ctx, evaluate_path, output) -> None:
+    """One line for an option the mode does not use: calibration options with --evaluate, --format
+    when calibrating (it writes a device file), and -o that is not FILE.json when calibrating (a device
+    file is recognized by its .json suffix, by --device and --evaluate alike)."""
+    from ..errors import CostModelError
+    if evaluate_path:
+        extra = _given(ctx, CALIBRATE_ONLY)
+        if extra:
+            raise CostModelError(f"{', '.join(extra)} {'sets' if len(extra) == 1 else 'set'} up a calibration, "
+                                 f"which --evaluate does not run (it scores DEVICE as it is); leave "
+                                 f"{'it' if len(extra) == 1 else 'them'} out")
+        return
+    if _given(ctx, {"fmt": "--format"}):
+        raise CostModelError("--format chooses how --evaluate reports; calibrating writes a JSON device file "
+                             "(-o FILE.json)")
+    if not output:
+        raise CostModelError("calibrate writes a device file: give -o FILE.json (or --evaluate FILE.json)")
+    if not str(output).lower().endswith(".json"):
+        raise CostModelError(f"calibrate writes a device file, which --device and --evaluate recognize by its "
+                             f".json suffix: give -o FILE.json, got -o {str(output)!r:.80}")
+
+
+def _mode_checked(f):
+    """Run ``check_mode`` before ``format_option`` reads the suffix of -o (whose accepted suffixes are
+    the report's, not a device file's)."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        check_mode(click.get_current_context(), kwargs.get("evaluate_path"), kwargs.get("output"))
+        return f(*args, **kwargs)
+    return wrapper
+
+
+def _networks(text):
+    """--networks NET,NET: the names (each a registry network), or None for the whole zoo."""
+    nets = [n.strip() for n in text.split(",") if n.strip()] if text is not None else None
+    if nets == []:  # '--networks ,' names none: an error, not "the whole zoo"
+        raise click.BadParameter("names no network; give NET,NET or leave the option out for the whole zoo",
+                                 param_hint="'--networks'")
+    if nets:
+        from ..registry import get
+        for n in nets:
+            get(n)  # unknown names: one line naming the accepted ones
+    return nets
+
+
 @click.command("calibrate")
 @click.option("--backend", type=click.Choice(["onnxruntime", "torch"]), default="onnxruntime", show_default=True,
               help="Runtime to calibrate.")
@@ -27,7 +85,9 @@ def parse_budget(text: str) -> float:
 @click.option("--networks", default=None, metavar="NET,NET",
               help="Measure only these registry networks (default: the whole zoo).")
 @click.option("--evaluate", "evaluate_path", default=None, metavar="DEVICE",
-              help="Score a device file (or calibrated built-in device) instead of calibrating.")
+              help="Score a device file (or calibrated built-in device) instead of calibrating; takes no "
+                   "calibration option (--backend, --threads, --budget, --name, --networks).")
+@_mode_checked
 @format_option(("text", "markdown", "json"))
 @output_option
 def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
@@ -40,7 +100,6 @@ def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
     measured devices, leave-one-out for devices fitted to a published table), the share within
     +-10%, the MAPE and Spearman's rank correlation of the predictor and of three baselines
     (Mult-Adds-proportional, MAC-proportional, the uncalibrated roofline)."""
-    from ..errors import CostModelError
     from ..fileio import check_writable
     if output:
         check_writable(output)
@@ -49,33 +108,32 @@ def cmd(backend, threads, budget, name, networks, evaluate_path, fmt, output):
         from ..roofline import device
         emit_tables(evaluation_tables(evaluate(device(evaluate_path))), fmt, output)
         return
-    if not output:
-        raise CostModelError("calibrate writes a device file: give -o FILE.json (or --evaluate FILE.json)")
-    from ..calibrate import calibrate
-    from ..measure import need_onnxruntime, need_torch
+    _calibrate(backend, threads, budget, name, networks, output)
+
+
+def _calibrate(backend, threads, budget, name, networks, output):
+    """Check every setting, then measure, fit and write the device file to ``output`` (FILE.json)."""
+    from ..errors import CostModelError
+    from ..measure import CLI_FLAGS, check_settings, need_onnxruntime, need_torch
+    check_settings(threads, names=CLI_FLAGS)
+    budget_s = parse_budget(budget)
+    nets = _networks(networks)
     (need_onnxruntime if backend == "onnxruntime" else need_torch)()
     try:
         import scipy  # noqa: F401
     except ImportError:
         raise CostModelError("calibrate needs scipy: pip install '.[measure]'") from None
+    from ..calibrate import calibrate
     from .common import Progress
-    nets = [n.strip() for n in networks.split(",") if n.strip()] if networks is not None else None
-    if nets == []:  # '--networks ,' names none: an error, not "the whole zoo"
-        raise click.BadParameter("names no network; give NET,NET or leave the option out for the whole zoo",
-                                 param_hint="'--networks'")
-    if nets:
-        from ..registry import get
-        for n in nets:
-            get(n)  # unknown names: one line naming the accepted ones
     with Progress("calibrating", True) as bar:
-        d = calibrate(backend, threads, parse_budget(budget), name or "", nets, progress=bar)
-    from ..formatting import json_text
+        d = calibrate(backend, threads, budget_s, name or "", nets, progress=bar)
     from ..fileio import write_atomic
+    from ..formatting import json_text
     write_atomic(output, json_text(d))
     fit = d["fit_in_sample"]
     click.echo(f"wrote {output}: {len(d['measurements'])} workloads ({len(d['skipped'])} skipped by the budget); "
                f"in-sample within +-10% {fit['within_10pct']:.0%}, MAPE {fit['mape']:.1%}; score it on left-out "
-               f"families with: costmodel calibrate --evaluate {output}", err=True)
+               f"families with: costmodel calibrate --evaluate {shlex.quote(str(output))}", err=True)
 
 
 def _pct(v):

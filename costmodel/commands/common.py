@@ -172,6 +172,14 @@ def infer_format(output: Optional[str], formats, default: str, suffixes: Optiona
     return default
 
 
+def option_given(ctx, name: str) -> bool:
+    """Whether option ``name`` of the command being run was given (on the command line or by
+    environment), not left to its default: options that mean nothing in a mode are refused only
+    when given."""
+    from click.core import ParameterSource
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+
+
 #: formats whose files are not text: one of them must not be written under another's suffix, nor text
 #: under theirs
 BINARY_FORMATS = ("xlsx", "parquet", "onnx")

@@ -106,21 +106,54 @@ def cmd(a, b, rollup, bits, unfused, zero_copy, device, fmt, output, **shared):
         from ..roofline import device as get_device
         dev = get_device(device)
     sides = [side_args("A", a, shared), side_args("B", b, shared)]
-    graphs = [_load(which, text, s) for which, text, s in (("A", a, sides[0]), ("B", b, sides[1]))]
     if sides[0].batch != sides[1].batch:
         from ..errors import KnobError
         raise KnobError(f"A and B must run at the same batch (A {sides[0].batch}, B {sides[1].batch}): give --batch "
                         f"once, after both")
+    graphs = _load_both([("A", a, sides[0]), ("B", b, sides[1])])
     d = diff(graphs[0], graphs[1], rollup, int(bits or 32), unfused, zero_copy, sides[0].batch, dev)
     d["a"]["source"], d["b"]["source"] = a, b
     emit_tables(diff_table(d), fmt, output)
 
 
-def _load(which: str, text: str, args: NetworkArgs):
-    """One side's graph; an error names the side."""
+#: source kinds whose loading is slow (an import: onnx, PyTorch): loaded after the others
+SLOW_KINDS = ("onnx", "torch")
+
+
+def _load_both(sides):
+    """The graphs of ``sides`` ((which, text, NetworkArgs) each), in their order: first the files of
+    slow sources are checked to exist, then the quick sources (registry names, spec files, block
+    strings) are loaded, then the slow ones, so that a mistake in either side is found before a
+    slow import of the other."""
+    from ..sources import source_kind
+    kinds = [_on_side(which, text, source_kind, s.net) for which, text, s in sides]
+    for (which, text, s), kind in zip(sides, kinds):
+        _on_side(which, text, _check_file, s.net, kind)
+    graphs = [None] * len(sides)
+    for i in sorted(range(len(sides)), key=lambda i: kinds[i] in SLOW_KINDS):
+        which, text, s = sides[i]
+        graphs[i] = _on_side(which, text, s.load)
+    return graphs
+
+
+def _check_file(source: str, kind: str) -> None:
+    """The file of a slow source exists (said as its reader says it); a package reference
+    (torchvision:NAME, timm:NAME) is left to its loader."""
+    from ..errors import KnobError
+    from ..sources import TORCH_PREFIXES
+    if kind == "onnx" and not os.path.exists(source):
+        raise KnobError(f"ONNX model {source!r:.80} not found")
+    if kind == "torch" and not source.lower().startswith(TORCH_PREFIXES):
+        path = source.rpartition(":")[0]  # path/to/file.py:factory
+        if not os.path.exists(path):
+            raise KnobError(f"{source:.80}: no such file {path!r:.80} (a reference is path/to/file.py:factory)")
+
+
+def _on_side(which: str, text: str, step, *args):
+    """``step(*args)`` for one side; an error names the side."""
     from ..errors import CostModelError
     try:
-        return args.load()
+        return step(*args)
     except CostModelError as e:
         raise type(e)(f"{which} ({text!r:.60}): {e}") from None
 

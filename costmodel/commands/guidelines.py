@@ -2,14 +2,19 @@
 the published measured speeds, with a per-table verdict and a roofline demo."""
 import click
 
-from .common import emit_tables, format_option, output_option
+from .common import emit_tables, format_option, option_given, output_option
+
+#: the roofline demo's devices when no --device is given
+DEMO_DEVICES = ("gtx1080ti", "snapdragon810-a57-1t")
 
 
 @click.command("guidelines")
 @click.option("--table", "tables", type=click.Choice(["1", "2", "3", "4"]), multiple=True,
               help="Guideline table(s) to show [default: all].")
-@click.option("--device", "devices", multiple=True, metavar="NAME",
-              help="Device profiles for the roofline demo [default: gtx1080ti, snapdragon810-a57-1t].")
+@click.option("--device", "devices", multiple=True, metavar="NAME|FILE.json",
+              help=f"Device profiles for the roofline demo of tables 1-3 (gpu, mobile or cpu devices), repeat for "
+                   f"several [default: {', '.join(DEMO_DEVICES)}]; with --measure, the one device the predictor "
+                   f"estimates on.")
 @click.option("--measure", "measure", is_flag=True,
               help="Measure every stack on this machine (onnxruntime, batch 1) beside the paper's speeds and the "
                    "predictor's estimate on --device (default: the x86-avx2-core roofline).")
@@ -25,14 +30,52 @@ def cmd(tables, devices, measure, threads, fmt, output):
     4-fragment-parallel, no ReLU/shortcut vs both) holds on this machine."""
     from ..fileio import check_writable
     from ..guidelines import evaluate, roofline_demo
+    chosen = tuple(int(t) for t in tables) or (1, 2, 3, 4)
+    check_options(chosen, devices, measure, threads, option_given(click.get_current_context(), "threads"))
     if output:
         check_writable(output)
-    chosen = tuple(int(t) for t in tables) or (1, 2, 3, 4)
     if measure:
         return _measured(chosen, devices, threads, fmt, output)
     ev = evaluate(chosen)
-    demo = roofline_demo(tuple(devices) or ("gtx1080ti", "snapdragon810-a57-1t"), tables=chosen)
+    demo = roofline_demo(tuple(devices) or DEMO_DEVICES, tables=chosen)
+    _check_demo(devices, demo)
     emit_tables(guideline_tables(ev, demo), fmt, output)
+
+
+def _check_demo(devices, demo) -> None:
+    """Every --device has rows in the roofline demo: it places GPU devices beside the paper's GPU
+    speeds and mobile or CPU devices beside its ARM speeds, and leaves out any other kind."""
+    from ..errors import CostModelError
+    from ..roofline import device
+    shown = {r["device"] for r in demo}
+    for name in devices:
+        d = device(name)
+        if d.name not in shown:
+            raise CostModelError(f"--device {name}: the roofline demo draws gpu, mobile and cpu devices beside the "
+                                 f"paper's GPU and ARM speeds; this one is of kind {d.kind!r} (give --measure to "
+                                 f"predict the stacks measured here on it)")
+
+
+def check_options(tables, devices, measure: bool, threads: int, threads_given: bool) -> None:
+    """Before anything is computed or measured: every --device is a known device; without --measure
+    a device draws the roofline demo (tables 1-3) and --threads is refused; --measure predicts on one
+    device (each row has one prediction column)."""
+    from ..errors import CostModelError
+    from ..roofline import device
+    for d in devices:
+        device(d)  # an unknown name: one line naming the accepted ones
+    if not measure:
+        if threads_given:
+            raise CostModelError("--threads sets the threads of the measured runs; give --measure too")
+        if devices and not set(tables) & {1, 2, 3}:
+            raise CostModelError("--device draws the roofline demo of tables 1-3, which --table 4 alone does not "
+                                 "show; give --table 1, 2 or 3 too, or --measure to predict the measured stacks")
+        return
+    if len(devices) > 1:
+        raise CostModelError(f"--measure predicts on one --device (its estimate column), got {len(devices)}: "
+                             f"{', '.join(devices)}; give one")
+    from ..measure import CLI_FLAGS, check_settings
+    check_settings(threads, names=CLI_FLAGS)
 
 
 def guideline_tables(ev, demo) -> list:

@@ -29,8 +29,9 @@ def cmd(backend, threads, runs, warmup, max_time, no_profile, fmt, output, **kwa
     interval of the median (order statistics) is within +-1% of it (at least 20 runs), or 2000
     runs, or --max-time seconds. The noise (CI, p90 - p10 spread, load average) is reported."""
     from ..fileio import check_writable
-    from ..measure import measure, need_onnxruntime
+    from ..measure import CLI_FLAGS, check_settings, measure, need_onnxruntime
     from .common import Progress
+    check_settings(threads, runs, warmup, max_time=max_time, names=CLI_FLAGS)  # errors name the flags
     if output:
         check_writable(output)
     if backend == "onnxruntime":

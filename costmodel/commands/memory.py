@@ -67,6 +67,7 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
     if plot and not plot.lower().endswith(".png"):
         raise CostModelError(f"--plot writes a PNG image; give a file name ending in .png, got {plot!r}")
     schedules = tuple(dict.fromkeys(schedules)) or ("optimal",)
+    check_effective(split, schedules, align, planner)
     if patches is not None:  # '' is an error, not "no patches"
         grid = parse_grid(patches)
         budget = parse_overhead(max_overhead)
@@ -110,6 +111,17 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
             plot_timelines([d] if patches is not None else reps, plot, f"{d['network']} ({nbits}-bit)")
         report_written(plot)
     emit_tables(tables(d, reps), fmt, output)
+
+
+def check_effective(split, schedules, align: int, planner: str) -> None:
+    """--split slices the chains of the streamed schedule and --align rounds the buffers of an arena
+    plan: each without the other option changes nothing, and is refused in one line."""
+    from ..errors import CostModelError
+    if split is not None and "streamed" not in schedules:
+        raise CostModelError(f"--split slices the chains of the streamed schedule, not {' or '.join(schedules)}; "
+                             f"give --schedule streamed too")
+    if align != 1 and planner == "none":
+        raise CostModelError("--align rounds the buffers of an arena plan; give --planner greedy or linear too")
 
 
 #: CSV header: the per-resolution columns, then what makes every row self-describing

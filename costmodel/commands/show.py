@@ -1,7 +1,7 @@
 """``costmodel show NET``: a network as a spec file you can copy, edit and load back."""
 import click
 
-from .common import NetworkArgs, emit, format_option, network_options, output_option
+from .common import NetworkArgs, emit, format_option, network_options, option_given, output_option
 
 
 def generated_by(net, cfg, given_res: bool) -> str:
@@ -51,6 +51,7 @@ def cmd(fmt, output, weights=None, seed=0, no_values=False, **kwargs):
     from ..sources import source_kind
     from ..specfile import read_spec, spec_from_blocks
     from ..specwriter import dump_spec, spec_to_data
+    check_onnx_options(fmt, weights, seed, no_values, option_given(click.get_current_context(), "seed"))
     if output:
         check_writable(output)
     args = NetworkArgs.take(kwargs)
@@ -58,8 +59,6 @@ def cmd(fmt, output, weights=None, seed=0, no_values=False, **kwargs):
     kind = source_kind(net)
     if fmt == "onnx":
         return _write_onnx(args, output, weights, seed, not no_values)
-    if weights:
-        raise click.UsageError("--weights applies to --format onnx only")
     if kind in ("onnx", "torch"):
         raise click.UsageError("show prints block specs; an imported model has no block table "
                                f"(use 'costmodel table {net}')")
@@ -92,6 +91,21 @@ def cmd(fmt, output, weights=None, seed=0, no_values=False, **kwargs):
         head = format_settings(spec.width, spec.in_channels, res, classes, alpha, depth, spec.depth_rule)
         return emit(" ".join(head + parts) + "\n", output)
     emit(dump_spec(spec_to_data(spec, alpha, res, classes, depth), fmt, header if fmt == "yaml" else ""), output)
+
+
+def check_onnx_options(fmt, weights, seed, no_values, seed_given: bool) -> None:
+    """--seed is a non-negative integer; --weights, --seed and --no-values go with --format onnx, and
+    each only where it does something: --seed draws the random weights that --weights replaces,
+    and --no-values writes no weight values at all."""
+    from ..exec_checks import check_seed
+    check_seed(seed, "--seed")
+    given = [f for f, on in (("--weights", weights), ("--seed", seed_given), ("--no-values", no_values)) if on]
+    if given and fmt != "onnx":
+        raise click.UsageError(f"{given[0]} applies to --format onnx only")
+    if no_values and len(given) > 1:
+        raise click.UsageError(f"{given[0]} sets weight values, which --no-values leaves out; give one of them")
+    if weights and seed_given:
+        raise click.UsageError("--seed draws random weights, --weights gives them: give one of them")
 
 
 def _write_onnx(args, output, weights, seed, values=True):

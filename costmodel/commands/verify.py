@@ -87,26 +87,42 @@ def _build(net, res, cfg):
         return build(net.name, **cfg)
 
 
-def _verify_all(res, batch, seed, knobs) -> bool:
+def _plan_all(res, batch, knobs) -> list:
+    """Every configuration ``--all`` verifies, built and its memory checked before any runs (a
+    network over the executor's memory limit is one line, not an error after the others ran): per
+    configuration (network, what it is, its graph or None when the network rejects the
+    combination, the reason)."""
     from ..errors import CostModelError
-    from ..executor import check_memory, random_input, run
+    from ..executor import check_memory
     from ..registry import networks
-    todo = [(net, cfg) for net in networks().values() for cfg in _configs(net, knobs)]
-    ok, skipped = True, 0
-    bar = Progress("verify --all", length=len(todo))
-    try:
-        for i, (net, cfg) in enumerate(todo):
+    plan = []
+    for net in networks().values():
+        for cfg in _configs(net, knobs):
             what = " ".join([net.name] + [f"{k}={v}" for k, v in cfg.items()])
             try:
                 graph = _build(net, res, cfg)
             except CostModelError as e:
                 if not cfg:
                     raise
+                plan.append((net, what, None, e))
+                continue
+            check_memory(graph, batch)  # the estimate is cached: the run does not make it again
+            plan.append((net, what, graph, None))
+    return plan
+
+
+def _verify_all(res, batch, seed, knobs) -> bool:
+    from ..executor import random_input, run
+    todo = _plan_all(res, batch, knobs)
+    ok, skipped = True, 0
+    bar = Progress("verify --all", length=len(todo))
+    try:
+        for i, (_net, what, graph, rejected) in enumerate(todo):
+            if graph is None:
                 skipped += 1
                 bar.update(i + 1)
-                bar.echo(f"skip {what}: {e}")
+                bar.echo(f"skip {what}: {rejected}")
                 continue
-            check_memory(graph, batch)  # before the input batch is drawn
             ex = run(graph, random_input(graph, batch, seed), seed=seed, raise_on_mismatch=False)
             bar.update(i + 1)
             bar.echo(f"{'ok ' if ex.ok else 'FAIL'} {what} res {graph.meta.get('resolution')}: "
@@ -116,7 +132,7 @@ def _verify_all(res, batch, seed, knobs) -> bool:
             ok &= ex.ok
     finally:
         bar.close()
-    n_net = len({net.name for net, _ in todo})
+    n_net = len({net.name for net, *_ in todo})
     click.echo(f"summary: {n_net} networks, {len(todo) - skipped} configurations verified"
                + (f", {skipped} rejected combinations skipped" if skipped else "")
                + f": {'all match' if ok else 'MISMATCHES (see above)'}")
