@@ -48,3 +48,21 @@ def run_subprocess(*args, **kw):
     p = subprocess.run([sys.executable, "-m", "costmodel", *map(str, args)], capture_output=True, text=True,
                        cwd=kw.get("cwd", ROOT), timeout=120)
     return CliResult(p.returncode, p.stdout, p.stderr)
+
+
+def one_line_error(r, *needles, written=(), absent=()):
+    """The CLI's bad-input contract on result ``r``: exit 2, nothing on stdout, one line on stderr
+    (``costmodel: error: ...``, no traceback, bounded) naming every one of ``needles`` and none of
+    ``absent``; no file of ``written`` exists. Returns the line."""
+    assert r.code == 2, r
+    assert r.out == ""
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("costmodel: error: ") and "Traceback" not in r.err, r.err
+    assert len(lines[0]) < 1000, len(lines[0])
+    for n in needles:
+        assert n in lines[0], lines[0]
+    for n in absent:
+        assert n not in lines[0], lines[0]
+    for p in written:
+        assert not os.path.exists(p), p
+    return lines[0]

@@ -15,7 +15,7 @@ from costmodel.cli import COMMANDS
 from costmodel.ops import Conv2d, make_op
 from costmodel.specfile import parse_text, spec_from_data
 
-from conftest import run_subprocess
+from conftest import one_line_error, run_subprocess
 
 GOOD = "name: g\ninput: {in_channels: 3, resolution: 32}\nblocks:\n  - conv_c8_s2\n  - dwsep_c16\n  - gap\n  - fc_c10\n"
 
@@ -27,16 +27,6 @@ def spec(tmp_path):
         p.write_text(text)
         return str(p)
     return make
-
-
-def one_line_error(r, *needles):
-    assert r.code == 2, r
-    assert r.out == ""
-    lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("costmodel: error: ") and "Traceback" not in r.err, r.err
-    for n in needles:
-        assert n in lines[0], lines[0]
-    return lines[0]
 
 
 # ----------------------------------------------------------------------------- networks, ops, knobs

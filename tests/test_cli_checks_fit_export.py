@@ -6,6 +6,7 @@ candidate) by one that fails the test, so a check that comes too late fails here
 from __future__ import annotations
 
 import pytest
+from conftest import one_line_error
 
 #: 1201 alphas x 29 resolutions = 34,829 rows: more than roofline.LATENCY_GRID_LIMIT (20,000)
 BIG_GRID = ["--alpha", "0.3:1.5:0.001", "--res", "96:320:8"]
@@ -46,14 +47,6 @@ def no_build(monkeypatch):
     _forbid(monkeypatch, costmodel.export, "_candidate", "a candidate's build")
 
 
-def _one_line_error(r, *needles):
-    assert r.code == 2, r
-    assert r.err.startswith("costmodel: error: ") and r.err.count("\n") == 1, r.err
-    assert "Traceback" not in r.err
-    for n in needles:
-        assert n in r.err, (n, r.err)
-
-
 # ----------------------------------------------------------------------------- fit
 @pytest.mark.parametrize("args,needle", [
     (["--device", "bogus"], "unknown device 'bogus'; accepted: "),
@@ -62,7 +55,7 @@ def _one_line_error(r, *needles):
 def test_fit_tells_a_bad_device_or_latency_before_fitting(cli, no_sweep, tmp_path, args, needle):
     out = tmp_path / "f.csv"
     r = cli("fit", "mobilenet_v2", *BIG_GRID, "--max-peak-memory", "100MB", *args, "-o", out)
-    _one_line_error(r, needle)
+    one_line_error(r, needle)
     assert not out.exists()
 
 
@@ -73,19 +66,19 @@ def test_fit_refuses_published_accuracy_for_own_network_before_sweeping(cli, no_
     for source in (str(spec), "@res96 conv_k3_s2_c8 gap fc"):
         r = cli("fit", source, "--alpha", "0.5,1", "--res", "64,96", "--max-peak-memory", "1GB",
                 "--accuracy", accuracy)
-        _one_line_error(r, f"--accuracy {accuracy} needs published accuracies")
+        one_line_error(r, f"--accuracy {accuracy} needs published accuracies")
 
 
 def test_fit_refuses_a_grid_too_large_for_device_before_sweeping(cli, no_sweep):
     """No Mult-Adds/params/FLOPs budget: every row of the grid reaches the prediction."""
     r = cli("fit", "mobilenet_v2", *BIG_GRID, "--max-peak-memory", "1GB", "--device", "x86-avx2-core")
-    _one_line_error(r, "at most 20,000; the grid has 34,829", "--max-madds")
+    one_line_error(r, "at most 20,000; the grid has 34,829", "--max-madds")
 
 
 def test_fit_counts_rows_for_device_after_cheap_budgets_before_peaks(cli, no_peaks):
     r = cli("fit", "mobilenet_v2", *WIDE_RES, "--max-params", "1G", "--max-peak-memory", "1GB",
             "--device", "x86-avx2-core")
-    _one_line_error(r, "budgets leave 20,069: narrow the grid")
+    one_line_error(r, "budgets leave 20,069: narrow the grid")
 
 
 def test_fit_device_takes_a_large_grid_that_a_budget_narrows(cli):
@@ -96,7 +89,7 @@ def test_fit_device_takes_a_large_grid_that_a_budget_narrows(cli):
     lines = r.out.strip().splitlines()
     assert len(lines) == 1 + 3 and "latency_s" in lines[0]
     r = cli("fit", "mobilenet_v2", *WIDE_RES, "--max-madds", "100000G", "--device", "x86-avx2-core", "-f", "csv")
-    _one_line_error(r, "budgets leave 20,069", "lower a budget")
+    one_line_error(r, "budgets leave 20,069", "lower a budget")
 
 
 # ----------------------------------------------------------------------------- export
@@ -108,7 +101,7 @@ def test_fit_device_takes_a_large_grid_that_a_budget_narrows(cli):
 def test_export_checks_device_and_every_network_before_building(cli, no_build, tmp_path, nets, args, needle):
     out = tmp_path / "b.xlsx"
     r = cli("export", *nets, "--alpha", "0.5,1", "--res", "96,128", *args, "-o", out)
-    _one_line_error(r, needle)
+    one_line_error(r, needle)
     assert not out.exists()
 
 
@@ -122,7 +115,7 @@ def test_export_checks_device_and_every_network_before_building(cli, no_build, t
 def test_export_invalid_values_are_errors_not_skips(cli, no_build, tmp_path, args, needle):
     out = tmp_path / "e.csv"
     r = cli("export", "mobilenet_v2", "shufflenet_v2", *args, "-o", out)
-    _one_line_error(r, needle)
+    one_line_error(r, needle)
     assert "skipped" not in r.err and not out.exists()
 
 
@@ -133,7 +126,7 @@ def test_export_still_skips_what_a_valid_network_cannot_build(cli, tmp_path):
     r = cli("export", "mobilenet_v2", "--res", "2,224", "-o", out)
     assert r.code == 0 and "skipped mobilenet_v2 resolution 2:" in r.err and out.exists(), r.err
     r = cli("export", "mobilenet_v2", "--res", "0,224", "-o", tmp_path / "f.csv")
-    _one_line_error(r, "--res: resolution must be a positive integer, got 0")
+    one_line_error(r, "--res: resolution must be a positive integer, got 0")
 
 
 def test_export_names_the_network_once(cli, tmp_path):
@@ -141,8 +134,8 @@ def test_export_names_the_network_once(cli, tmp_path):
     spec = tmp_path / "n.yaml"
     spec.write_text("blocks:\n  - conv_c8\n  - gap\n  - fc\n")
     r = cli("export", spec, "--set", "foo=1", "-o", tmp_path / "o.csv")
-    _one_line_error(r, "nothing to export", "spec files take no knobs")
+    one_line_error(r, "nothing to export", "spec files take no knobs")
     assert r.err.count(str(spec)) == 1, r.err
     r = cli("export", "mobilenet_v2", "--classes", "0", "-o", tmp_path / "o.csv")
-    _one_line_error(r, "classes must be a positive integer, got 0")
+    one_line_error(r, "classes must be a positive integer, got 0")
     assert r.err.count("mobilenet_v2") == 0, r.err

@@ -7,19 +7,7 @@ import os
 import shlex
 
 import pytest
-
-
-def one_line_error(r, *needles, absent=()):
-    """Exit 2, nothing on stdout, one line on stderr naming every needle and none of ``absent``."""
-    assert r.code == 2, r
-    assert r.out == ""
-    lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("costmodel: error: ") and "Traceback" not in r.err, r.err
-    for n in needles:
-        assert n in lines[0], lines[0]
-    for n in absent:
-        assert n not in lines[0], lines[0]
-    return lines[0]
+from conftest import one_line_error
 
 
 def forbid(monkeypatch, target: str):

@@ -18,23 +18,9 @@ from costmodel.fileio import read_bytes
 from costmodel.limits import LimitError, parse_amount
 from costmodel.specfile import parse_text
 
-from conftest import ROOT
+from conftest import ROOT, one_line_error
 
 GOOD = "name: g\ninput: {in_channels: 3, resolution: 32}\nblocks:\n  - conv_c8_s2\n  - dwsep_c16\n  - gap\n  - fc_c10\n"
-
-
-def one_line_error(r, *needles, written=()):
-    """Exit 2, nothing on stdout, one line on stderr naming ``needles``, no file in ``written``."""
-    assert r.code == 2, r
-    assert r.out == ""
-    lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("costmodel: error: ") and "Traceback" not in r.err, r.err
-    assert len(lines[0]) < 1000, len(lines[0])
-    for n in needles:
-        assert n in lines[0], lines[0]
-    for p in written:
-        assert not os.path.exists(p), p
-    return lines[0]
 
 
 def billion_laughs(levels: int = 9) -> str:

@@ -11,7 +11,7 @@ import pytest
 import costmodel
 from costmodel import KnobError, SpecError
 
-from test_hostile import one_line_error
+from conftest import one_line_error
 
 SPEC = "name: g\ninput: {in_channels: 3, resolution: 32}\nblocks:\n  - conv_c8_s2\n  - dwsep_c16\n  - gap\n  - fc_c10\n"
 
