@@ -28,16 +28,20 @@ def side(graph, level: int, bits: int = 32, unfused: bool = False, zero_copy: bo
     from .analysis import analyze
     from .memory import report as memory_report
     from .rollup import paths, rollup
+    if dev is not None:
+        from .roofline import check_view
+        check_view(dev, bits, batch)
     rep = analyze(graph, bits=bits, unfused=unfused, zero_copy=zero_copy, batch=batch)
     rows = [dict(r) for r in rep.rows]
     totals = {"params": rep.totals["params"], "madds": rep.totals["madds"], "mac": rep.totals["mac"],
               "peak_bytes": rep.totals["peak_activation_bytes"]}
     if dev is not None:
         from .roofline import predict, unit_times
-        per = unit_times(graph, dev, bits)
+        view = dict(unfused=unfused, zero_copy=zero_copy, batch=batch)
+        per = unit_times(graph, dev, bits, **view)
         for r in rows:
             r["time_s"] = per.get(r["name"], 0.0)
-        totals["time_s"] = predict(graph, dev, bits)
+        totals["time_s"] = predict(graph, dev, bits, **view)
     groups = rollup(graph, rows, level)
     ps = paths(graph)
     key_of = {name: p[min(level, len(p)) - 1][0] for name, p in ps.items()}

@@ -178,13 +178,15 @@ def device(name: Optional[str] = None, peak_gflops: Optional[float] = None,
 def annotate(report, graph, dev: Device) -> dict:
     """Times of an ``analyze`` report's layers on ``dev``: each executed unit (an op with the BN and
     activation fused into it in the deployment view) takes max(flops / peak, mac x bits/8 /
-    bandwidth), shown on the unit's first layer (fused layers and views: 0). Returns
-    {"device", "peak_gflops", "bandwidth_gbs", "time_s", "layers": rows with time_s and bound};
-    the report itself is not modified."""
+    bandwidth), shown on the unit's first layer (fused layers and views: 0), in the report's view
+    (bits, unfused, zero-copy, batch: a batch of N reads the weights once and N samples' activations).
+    Returns {"device", "peak_gflops", "bandwidth_gbs", "time_s", "layers": rows with time_s and
+    bound}; the report itself is not modified."""
     from .memory import plan
     mem = report.memory
     bits = mem.get("bits", 32)
-    p = plan(graph, unfused=mem.get("unfused", False), zero_copy=mem.get("zero_copy", False))
+    p = plan(graph, unfused=mem.get("unfused", False), zero_copy=mem.get("zero_copy", False),
+             batch=report.batch or 1)
     per_row = {}
     for u in p.units:
         nbytes = u.mac * bits / 8
@@ -195,10 +197,30 @@ def annotate(report, graph, dev: Device) -> dict:
             "time_s": sum(t for t, _ in per_row.values()), "layers": rows}
 
 
-def roofline_time(graph, dev: Device, bits: int = 32) -> float:
-    """Seconds: the sum over executed units of max(flops / peak, bytes / bandwidth) (no fitting)."""
+def roofline_time(graph, dev: Device, bits: int = 32, *, unfused: bool = False, zero_copy: bool = False,
+                  batch: int = 1) -> float:
+    """Seconds: the sum over executed units of max(flops / peak, bytes / bandwidth) (no fitting), in
+    the view given (the units of ``memory.plan(graph, unfused, zero_copy, batch=batch)``, values of
+    ``bits``)."""
     from .memory import plan
-    return sum(dev.time(u.flops, u.mac * bits / 8) for u in plan(graph).units)
+    return sum(dev.time(u.flops, u.mac * bits / 8)
+               for u in plan(graph, unfused, zero_copy, batch=batch).units)
+
+
+#: what a calibrated device predicts: the runtime it was measured on, at batch 1 in 32-bit floats
+CALIBRATED_BITS, CALIBRATED_BATCH = 32, 1
+
+
+def check_view(dev: Device, bits: int = 32, batch: int = 1) -> None:
+    """A calibrated device predicts what it was fitted on (its runtime at batch 1, 32-bit floats):
+    another batch or precision is refused, not answered with the fitted one's time. A roofline
+    device takes any (the roofline has no fitted constants)."""
+    if dev.model == "calibrated" and (bits != CALIBRATED_BITS or batch != CALIBRATED_BATCH):
+        asked = ", ".join(x for x in (f"--bits {bits}" if bits != CALIBRATED_BITS else "",
+                                      f"--batch {batch}" if batch != CALIBRATED_BATCH else "") if x)
+        raise CostModelError(f"device {short(dev.name)} is calibrated at batch 1 in 32-bit floats and predicts "
+                             f"nothing else ({asked}); leave {'it' if ',' not in asked else 'them'} out, or give a "
+                             f"roofline device (e.g. --device x86-avx2-core) for an uncalibrated estimate")
 
 
 def _calibrated_entries(graph, dev: Device):
@@ -210,33 +232,66 @@ def _calibrated_entries(graph, dev: Device):
     return unit_features(graph, block=block, unfused=unfused) + layout_features(graph, block=block)
 
 
-def unit_times(graph, dev: Device, bits: int = 32) -> Dict[str, float]:
-    """Seconds per executed unit, keyed by the unit's first node, under the device's model
-    (calibrated devices: fp32 bytes, as they were fitted; a layout conversion or an unfused
-    activation is keyed by the tensor's or the activation's node)."""
+def _layer_of_tensor(graph) -> Dict[str, str]:
+    """Tensor name -> the layer a layout conversion of it is counted with: the first node of the
+    unit that writes it (the graph input's: of the first unit that reads it)."""
+    from .memory import plan
+    p = plan(graph)
+    out = {}
+    for b in p.buffers:
+        if b.producer >= 0:
+            out[b.name] = p.units[b.producer].nodes[0]
+    first = next((u.nodes[0] for u in p.units if 0 in u.reads), None)
+    if first is not None:
+        out[p.buffers[0].name] = first
+    return out
+
+
+def unit_times(graph, dev: Device, bits: int = 32, *, unfused: bool = False, zero_copy: bool = False,
+               batch: int = 1) -> Dict[str, float]:
+    """Seconds per layer that starts an executed unit, keyed by its name. A roofline device: each
+    unit of the view given (bits, unfused, zero-copy, batch). A calibrated device: its runtime's own
+    units (its fusion rules, not the view's), batch 1 in 32-bit floats (``check_view``); an unfused
+    activation is keyed by its own node, and a layout conversion is counted with the layer that
+    writes the tensor (the graph input's, with the first layer reading it), so that the times add
+    up to the prediction less the per-inference constant."""
     if dev.model != "calibrated":
         from .memory import plan
-        return {u.nodes[0]: dev.time(u.flops, u.mac * bits / 8) for u in plan(graph).units}
+        return {u.nodes[0]: dev.time(u.flops, u.mac * bits / 8)
+                for u in plan(graph, unfused, zero_copy, batch=batch).units}
+    check_view(dev, bits, batch)
     from .predictor import unit_time
     out: Dict[str, float] = {}
+    layer_of = None
     for k, f, m, name in _calibrated_entries(graph, dev):
+        if k == "layout":
+            layer_of = _layer_of_tensor(graph) if layer_of is None else layer_of
+            name = layer_of.get(name, name)
         out[name] = out.get(name, 0.0) + unit_time(dev.coefficients, k, f, m)
     return out
 
 
-def predict(graph, dev, bits: int = 32) -> float:
-    """Seconds for one forward pass of ``graph`` on ``dev`` (a Device, name or device-file path):
-    the calibrated predictor (t_0 + sum of unit times) for calibrated devices, the roofline
-    otherwise."""
+def predict(graph, dev, bits: int = 32, *, unfused: bool = False, zero_copy: bool = False, batch: int = 1) -> float:
+    """Seconds for one forward pass of ``graph`` (``batch`` samples) on ``dev`` (a Device, name or
+    device-file path): the calibrated predictor (t_0 + sum of unit times; batch 1, 32-bit floats)
+    for calibrated devices, the roofline in the view given otherwise."""
     dev = device(dev) if not isinstance(dev, Device) else dev
     if dev.model != "calibrated":
-        return roofline_time(graph, dev, bits)
+        return roofline_time(graph, dev, bits, unfused=unfused, zero_copy=zero_copy, batch=batch)
+    check_view(dev, bits, batch)
     return dev.per_inference_s + sum(unit_times(graph, dev).values())
 
 
-def latency(graph, dev: Device, bits: int = 32) -> dict:
-    """The ``latency`` block of ``table --format json``: device, model, time_s."""
-    return {"device": dev.name, "model": dev.model, "time_s": predict(graph, dev, bits)}
+def latency(graph, dev: Device, bits: int = 32, *, unfused: bool = False, zero_copy: bool = False,
+            batch: int = 1) -> dict:
+    """The ``latency`` block of ``table --format json``: device, model, time_s, and what the time is
+    of (bits, batch, view: the report's view for a roofline device, the runtime's own fusion for a
+    calibrated one)."""
+    view = "runtime" if dev.model == "calibrated" else \
+        "unfused" if unfused else "zero-copy" if zero_copy else "deployment"
+    return {"device": dev.name, "model": dev.model,
+            "time_s": predict(graph, dev, bits, unfused=unfused, zero_copy=zero_copy, batch=batch),
+            "bits": bits, "batch": batch, "view": view}
 
 
 #: knobs of a published latency that describe the measurement (batch 1, one thread, float), not the network
@@ -274,12 +329,13 @@ def check_latency_rows(n: int, hint: str = "narrow the grid", what: str = "the g
                              f"{what} {n:,}: {hint}")
 
 
-def latency_for(net: str, configs, dev, classes=None, **knobs) -> List[float]:
+def latency_for(net: str, configs, dev, classes=None, *, bits: int = 32, **knobs) -> List[float]:
     """Predicted seconds on ``dev`` for each (alpha, resolution) of ``configs`` of NET (a registry
-    name, spec file, block string or ONNX model): one build per configuration (the sweep's
-    vectorized totals do not carry per-unit times). For ``sweep``, ``fit``, ``export``."""
+    name, spec file, block string or ONNX model) at ``bits``: one build per configuration (the
+    sweep's vectorized totals do not carry per-unit times). For ``sweep``, ``fit``, ``export``."""
     from .sources import load, source_kind
     dev = device(dev) if not isinstance(dev, Device) else dev
+    check_view(dev, bits)
     configs = list(configs)
     check_latency_rows(len(configs))
     out, cache = [], {}
@@ -289,7 +345,7 @@ def latency_for(net: str, configs, dev, classes=None, **knobs) -> List[float]:
         key = (float(a), r)
         if key not in cache:
             g = load(net, None if imported else float(a), r, None if imported else classes, **knobs)
-            cache[key] = predict(g, dev)
+            cache[key] = predict(g, dev, bits)
         out.append(cache[key])
     return out
 

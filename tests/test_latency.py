@@ -117,7 +117,8 @@ def test_device_file_is_accepted_everywhere(tmp_path, cli):
     want = predict(g, device(p))
     r = cli("table", "mobilenet_v1", "--alpha", "0.25", "--res", "64", "--device", p, "--format", "json")
     d = json.loads(r.out)
-    assert d["latency"] == {"device": "tiny", "model": "calibrated", "time_s": pytest.approx(want)}
+    assert d["latency"] == {"device": "tiny", "model": "calibrated", "time_s": pytest.approx(want),
+                            "bits": 32, "batch": 1, "view": "runtime"}
     assert "roofline" in d and d["roofline"]["device"] == "tiny"
     # t_0 plus the per-layer times that table shows
     assert want == pytest.approx(1e-4 + sum(r_["predicted_s"] for r_ in d["layers"]))

@@ -53,8 +53,9 @@ def table(df, knob_names=()):
     return Table(title + (f" ({knobs})" if knobs else ""), cols, rows, notes=[note], sheet="sweep")
 
 
-def add_latency(df, net, device, classes, knobs):
-    """``latency_s`` column: the time predicted on ``device`` for each row (roofline.latency_for)."""
+def add_latency(df, net, device, classes, knobs, bits: int = 32):
+    """``latency_s`` column: the time predicted on ``device`` for each row at ``bits``
+    (roofline.latency_for)."""
     import numpy as np
     from ..roofline import device as get_device, latency_for
     dev = get_device(device)
@@ -67,7 +68,7 @@ def add_latency(df, net, device, classes, knobs):
     for d in dict.fromkeys(depths):
         idx = [i for i, x in enumerate(depths) if x == d or (x != x and d != d)]
         kw = dict(knobs) if d is None else dict(knobs, depth=float(d))
-        out[idx] = latency_for(net, [(df["alpha"].iloc[i], res[i]) for i in idx], dev, classes, **kw)
+        out[idx] = latency_for(net, [(df["alpha"].iloc[i], res[i]) for i in idx], dev, classes, bits=bits, **kw)
     df = df.assign(latency_s=out)
     df.attrs["device"] = f"{dev.name} ({dev.model})"
     return df

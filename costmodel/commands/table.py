@@ -70,8 +70,11 @@ def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gb
         from ..roofline import device as get_device
         dev = get_device(device, peak_gflops, bandwidth_gbs)
     args = NetworkArgs.take(kwargs)
-    graph = args.load()
     nbits = int(bits or 32)
+    if dev is not None:
+        from ..roofline import check_view
+        check_view(dev, nbits, args.batch)  # a calibrated device predicts batch 1 in 32-bit floats only
+    graph = args.load()
     report = analyze(graph, bits=nbits, unfused=unfused, zero_copy=zero_copy, batch=args.batch,
                      weight_bits=int(weight_bits or 32))
     t = report.totals
@@ -93,7 +96,8 @@ def cmd(fmt, output, bits, unfused, zero_copy, device, peak_gflops, bandwidth_gb
         footer.append(f"roofline on {dev.name}: {dev.peak_gflops:g} GFLOP/s, {dev.bandwidth_gbs:g} GB/s (ridge "
                       f"{dev.ridge:.1f} FLOPs/byte); estimated time {roof['time_s'] * 1e3:.3f} ms = sum over layers "
                       f"of max(flops / peak, MAC bytes / bandwidth)")
-        data["latency"] = _latency(graph, dev, data["layers"], footer)  # issue 10: the device's own model
+        data["latency"] = _latency(graph, dev, data["layers"], footer,  # issue 10: the device's own model
+                                   dict(bits=nbits, unfused=unfused, zero_copy=zero_copy, batch=args.batch))
         rows = [dict(r, time_us=r["time_s"] * 1e6, **({"predicted_us": r["predicted_s"] * 1e6}
                                                        if "predicted_s" in r else {})) for r in data["layers"]]
         totals["time_us"] = roof["time_s"] * 1e6
@@ -126,17 +130,20 @@ def _weight_footer(graph, totals, weight_bits, bits, extra):
     return lines
 
 
-def _latency(graph, dev, layers, footer):
-    """The ``latency`` block (device, model, time_s); calibrated devices also put their per-layer
-    time on each row (``predicted_s``) and a footer line."""
+def _latency(graph, dev, layers, footer, view):
+    """The ``latency`` block (device, model, time_s, bits, batch, view) in the report's ``view``
+    (bits, unfused, zero_copy, batch); calibrated devices also put their per-layer time on each row
+    (``predicted_s``: a layout conversion with the layer writing the tensor) and a footer line."""
     from ..roofline import builtin_dir, latency, unit_times
-    lat = latency(graph, dev)
+    lat = latency(graph, dev, **view)
     ref = dev.path if dev.path and not dev.path.startswith(builtin_dir()) else dev.name
     if dev.model == "calibrated":
         per = unit_times(graph, dev)
         for r in layers:
             r["predicted_s"] = per.get(r["name"], 0.0)
-        footer.append(f"calibrated latency on {dev.name}: {lat['time_s'] * 1e3:.3f} ms (per-inference "
-                      f"{dev.per_inference_s * 1e6:.0f} us + per-layer times; {dev.source[:160]}; its accuracy: "
-                      f"'costmodel calibrate --evaluate {ref}')")
+        conv = " (a layout conversion counted with the layer writing its tensor)" if \
+            int(dev.info.get("channel_block", 1) or 1) > 1 else ""
+        footer.append(f"calibrated latency on {dev.name}: {lat['time_s'] * 1e3:.3f} ms at batch 1, 32-bit floats, "
+                      f"the runtime's own fusion (per-inference {dev.per_inference_s * 1e6:.0f} us + per-layer "
+                      f"times{conv}; {dev.source[:160]}; its accuracy: 'costmodel calibrate --evaluate {ref}')")
     return lat
