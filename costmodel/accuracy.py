@@ -19,6 +19,11 @@ download: TF-slim, megvii) before a paper table's, then file order.
 ``interpolate`` estimates a configuration's top-1 from its family's published points: linear in
 log(madds) between the two neighbouring published points (computed madds); no extrapolation
 outside their range (returns None).
+
+Every published figure is an ImageNet-1k top-1: it applies to a graph whose classifier has 1000
+classes (or 1001, TF-slim's background class) only. A graph with another class count, or a
+detection or segmentation head in place of the classifier, has no published top-1 (``classes=``
+of ``reading``, ``lookup`` and ``family_points``; ``no_figure_reason`` says why).
 """
 from __future__ import annotations
 
@@ -113,6 +118,20 @@ def records() -> Tuple[Published, ...]:
     return tuple(out)
 
 
+#: the class counts of the ImageNet-1k classifier every published top-1 was measured with (TF-slim's
+#: checkpoints add a background class)
+IMAGENET_CLASSES = (1000, 1001)
+
+
+def no_figure_reason(classes: Optional[int]) -> str:
+    """'' when a published ImageNet top-1 can apply to a graph of ``classes`` classes (None: not
+    said), else why none does (a note for tables)."""
+    if classes is None or classes in IMAGENET_CLASSES:
+        return ""
+    return (f"no published top-1 for {classes} classes: the published figures are ImageNet-1k's, for the "
+            f"1000-class classifier (1001 with TF-slim's background class)")
+
+
 # ----------------------------------------------------------------------------- graph comparison
 @lru_cache(maxsize=512)
 def _shape(network: str, alpha: Optional[float], res: Optional[int], knobs: Tuple[Tuple[str, object], ...]):
@@ -139,17 +158,18 @@ def _shape(network: str, alpha: Optional[float], res: Optional[int], knobs: Tupl
 
 def _effective(network: str, knobs: dict) -> Dict[str, str]:
     from .registry import resolve
-    return {k: str(v) for k, v in resolve(network, None, None, 1000, **knobs)[4].items()}
+    return {k: str(v) for k, v in resolve(network, None, None, None, **knobs)[4].items()}
 
 
 def reading(p: Published, network: str, alpha: Optional[float], res: Optional[int],
-            knobs: Optional[dict] = None) -> Optional[str]:
+            knobs: Optional[dict] = None, classes: Optional[int] = None) -> Optional[str]:
     """How the graph of (network, alpha, res, knobs) relates to the one ``p`` was published for:
     '' the same graph, a note naming the published reading where it differs in one unit at most
-    (the classifier aside), None otherwise."""
+    (the classifier aside), None otherwise. ``classes``: the graph's class count (None: not said);
+    other than ImageNet's 1000 or 1001 there is no published reading (``IMAGENET_CLASSES``)."""
     from .errors import KnobError
     from .registry import get
-    if p.network != network:
+    if p.network != network or no_figure_reason(classes):
         return None
     net = get(network)
     if (res or net.default_res) != (p.resolution or net.default_res):
@@ -174,38 +194,42 @@ def reading(p: Published, network: str, alpha: Optional[float], res: Optional[in
 
 
 def lookup_all(network: str, alpha: Optional[float] = None, res: Optional[int] = None,
-               knobs: Optional[dict] = None) -> List[Published]:
+               knobs: Optional[dict] = None, classes: Optional[int] = None) -> List[Published]:
     """All published top-1 figures for this graph: exact matches first, then other readings (with
-    their ``note``); release tables before paper tables."""
+    their ``note``); release tables before paper tables. None for a class count other than
+    ImageNet's (``classes``, see ``reading``)."""
     found = []
     for p in records():
         if not p.network or p.condition:  # a quantized deployment's figure is not the float graph's
             continue
-        note = reading(p, network, alpha, res, knobs)
+        note = reading(p, network, alpha, res, knobs, classes)
         if note is not None:
             found.append(replace(p, note=note) if note else p)
     return sorted(found, key=lambda p: (bool(p.note), not p.release))
 
 
 def lookup(network: str, alpha: Optional[float] = None, res: Optional[int] = None,
-           knobs: Optional[dict] = None) -> Optional[Published]:
-    """The published top-1 of the graph (network, alpha, resolution, knobs), or None."""
-    found = lookup_all(network, alpha, res, knobs)
+           knobs: Optional[dict] = None, classes: Optional[int] = None) -> Optional[Published]:
+    """The published top-1 of the graph (network, alpha, resolution, knobs, classes), or None."""
+    found = lookup_all(network, alpha, res, knobs, classes)
     return found[0] if found else None
 
 
-def family_points(network: str, knobs: Optional[dict] = None) -> List[Published]:
+def family_points(network: str, knobs: Optional[dict] = None, classes: Optional[int] = None) -> List[Published]:
     """One record per published (alpha, resolution) of ``network`` whose graph is the one these
-    knobs build there (or another reading of it), preferred source first."""
+    knobs build there (or another reading of it), preferred source first; none for a class count
+    other than ImageNet's (``classes``)."""
     from .registry import get
     net = get(network)
     best: Dict[tuple, Published] = {}
+    if no_figure_reason(classes):
+        return []
     for p in records():
         if p.network != network or p.condition:
             continue
         key = (p.alpha if p.alpha is not None else net.default_alpha, p.resolution or net.default_res)
         if key not in best:
-            found = lookup_all(network, key[0], key[1], knobs)
+            found = lookup_all(network, key[0], key[1], knobs, classes)
             if found:
                 best[key] = found[0]
     return list(best.values())
@@ -227,4 +251,5 @@ def interpolate(madds: int, points: Sequence[Tuple[int, float]]) -> Optional[flo
     return None
 
 
-__all__ = ["Published", "records", "lookup", "lookup_all", "family_points", "interpolate", "reading"]
+__all__ = ["IMAGENET_CLASSES", "Published", "records", "lookup", "lookup_all", "family_points", "interpolate",
+           "no_figure_reason", "reading"]

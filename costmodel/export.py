@@ -11,10 +11,11 @@ number formats with thousands separators. Files are written atomically (``costmo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import CostModelError, GraphError, KnobError
+from .fit import res_text
 from .render import Column, Table
 
 #: the summary sheet's cost columns (header with unit)
@@ -23,6 +24,8 @@ SUMMARY_COSTS = [
     Column("madds", "Mult-Adds (count)"), Column("flops", "FLOPs (count)"), Column("mac", "MAC (elements)"),
     Column("mac_bytes", "MAC (bytes, 32-bit)"), Column("peak_activation_bytes", "peak activations (bytes, 32-bit)"),
 ]
+#: the summary's attention column, shown where a candidate has attention (as the sweep shows it)
+ATTN_COLUMN = Column("attn_madds", "attention Mult-Adds (count)")
 SUMMARY_HEAD = [Column("network", "network", "text"), Column("family", "family", "text"),
                 Column("alpha", "alpha", "g"), Column("resolution", "resolution (px)"),
                 Column("classes", "classes"), Column("knobs", "knobs", "text")]
@@ -42,7 +45,11 @@ CONVENTIONS = [
     "peak activations = the lowest peak of live activation memory over execution orders, 32-bit, in bytes "
     "(KB = 1000 bytes).",
     "published top-1 = ImageNet top-1 accuracy from data/ with its source; blank where none is published for "
-    "that graph; a note in the source cell says where the figure was published for another reading of the graph.",
+    "that graph; a note in the source cell says where the figure was published for another reading of the graph. "
+    "The figures are for the 1000-class classifier (1001 with TF-slim's background class): blank, with the reason "
+    "in the source cell, for another class count or a detection or segmentation head.",
+    "attention Mult-Adds (where a candidate has attention) = multiply-accumulates of attention's Q.K^T and A.V "
+    "products, not part of Mult-Adds.",
     "Each per-layer sheet ends with its total row in bold, below a blank row and outside the filter range.",
 ]
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -55,7 +62,8 @@ class Candidate:
     network: str
     family: str
     alpha: float
-    resolution: int
+    #: N for a square input, [H, W] otherwise (as JSON shows it)
+    resolution: object
     classes: int
     knobs: Dict = field(default_factory=dict)
     report: object = None
@@ -67,7 +75,7 @@ class Candidate:
     @property
     def title(self) -> str:
         k = " ".join(f"{a}={b}" for a, b in self.knobs.items())
-        return f"{self.network} {self.alpha:g}-{self.resolution}" + (f" {k}" if k else "")
+        return f"{self.network} {self.alpha:g}-{res_text(self.resolution)}" + (f" {k}" if k else "")
 
 
 def _config(name, a, r) -> str:
@@ -163,7 +171,7 @@ def check_grid(alphas: Optional[Sequence[float]], resolutions: Optional[Sequence
 
 
 def _candidate(name, a, r, classes, **knobs) -> Candidate:
-    from .accuracy import lookup
+    from .accuracy import lookup, no_figure_reason
     from .analysis import analyze
     from .registry import build, resolve
     from .sources import load, source_kind
@@ -174,26 +182,33 @@ def _candidate(name, a, r, classes, **knobs) -> Candidate:
                          analyze(g), source=name)
     net, alpha, res, cls, full = resolve(name, a, r, classes, **knobs)
     rep = analyze(build(name, alpha=alpha, res=res, classes=cls, **knobs))
-    p = lookup(net.name, alpha, res, full)
+    p = lookup(net.name, alpha, res, full, cls)
     shown = {k: full.get(k, v) for k, v in knobs.items()}  # the knobs the user chose
     return Candidate(net.name, net.family, alpha, res, cls, shown, rep, p.top1 if p else None,
-                     p.cited if p else "", source=name)
+                     p.cited if p else no_figure_reason(cls), source=name)
 
 
 def summary_costs(cands: Sequence[Candidate]) -> List[Column]:
-    """SUMMARY_COSTS, plus the predicted latency when the candidates carry one (export --device)."""
+    """SUMMARY_COSTS, with attention's Mult-Adds after the FLOPs where a candidate has attention (as
+    the sweep has them), plus the predicted latency when the candidates carry one (export --device)."""
     dev = next((c.report.totals.get("latency_device") for c in cands if "latency_s" in c.report.totals), None)
-    return SUMMARY_COSTS + ([Column("latency_s", f"latency (s, {dev})", "float")] if dev else [])
+    cols = list(SUMMARY_COSTS)
+    if any(c.report.totals.get("attn_madds") for c in cands):
+        cols.insert(cols.index(next(c for c in cols if c.key == "flops")) + 1, ATTN_COLUMN)
+    return cols + ([Column("latency_s", f"latency (s, {dev})", "float")] if dev else [])
 
 
 def summary_table(cands: Sequence[Candidate], skipped: Sequence[Tuple[str, str]] = ()) -> Table:
     """One row per candidate: the configuration, its totals and its published top-1; its notes are
     the conventions and the skipped configurations (first on the notes sheet)."""
-    cols = SUMMARY_HEAD + summary_costs(cands) + SUMMARY_TAIL
+    hw = any(isinstance(c.resolution, (list, tuple)) for c in cands)  # H x W: shown as 320x240
+    head = [replace(col, kind="figure") if hw and col.key == "resolution" else col for col in SUMMARY_HEAD]
+    cols = head + summary_costs(cands) + SUMMARY_TAIL
     rows = []
     for c in cands:
         t = c.report.totals
-        rows.append({"network": c.network, "family": c.family, "alpha": c.alpha, "resolution": c.resolution,
+        rows.append({"network": c.network, "family": c.family, "alpha": c.alpha,
+                     "resolution": res_text(c.resolution) if hw else c.resolution,
                      "classes": c.classes, "knobs": "; ".join(f"{k}={v}" for k, v in c.knobs.items()),
                      **{col.key: t.get(col.key) for col in summary_costs(cands)},
                      "top1": c.top1, "top1_source": c.top1_source})

@@ -39,29 +39,48 @@ def parse_bytes(text: str, option: str = "budget") -> int:
 
 
 def default_grid(name: str, **knobs):
-    """The family's published alphas x resolutions (data/), else the network's defaults."""
+    """The family's published alphas x resolutions (data/), else the network's defaults: its alphas
+    and the default resolution of these knobs (a head's own: 320 for SSD, 513 for DeepLab), the one
+    every other command builds."""
     from .accuracy import family_points
     from .registry import resolve
-    net, _, _, _, full = resolve(name, None, None, 1000, **knobs)
+    net, _, res, _, full = resolve(name, None, None, None, **knobs)
     pts = family_points(net.name, full)
     alphas = sorted({net.default_alpha if p.alpha is None else p.alpha for p in pts})
-    res = sorted({p.resolution or net.default_res for p in pts})
+    published = sorted({p.resolution or net.default_res for p in pts})
     if not alphas:
         alphas = list(net.alphas) if net.alphas else [net.default_alpha]
-    return alphas, res or [net.default_res]
+    return alphas, published or [tuple(res) if isinstance(res, list) else res]
 
 
 ACCURACY = ("published", "interpolated", "both")
 
 
-def _peak_column(df, name: str, classes, knobs: dict, bits: int, schedule: str):
-    """Peak activation bytes of every row under ``schedule`` (one exact plan per configuration)."""
+def resolutions_of(df) -> list:
+    """Each row's resolution: N for a square input, (H, W) otherwise (a sweep's frame has the
+    ``resolution`` column for a square axis only, ``height`` and ``width`` always)."""
+    if "resolution" in df.columns:
+        return [int(r) for r in df["resolution"]]
+    return [h if h == w else (h, w) for h, w in zip(map(int, df["height"]), map(int, df["width"]))]
+
+
+def res_text(r) -> str:
+    """A resolution as tables show it: '224', or '160x128' (H x W)."""
+    return f"{r[0]}x{r[1]}" if isinstance(r, (tuple, list)) else str(r)
+
+
+def _peak_column(df, name: str, classes, knobs: dict, bits: int, schedule: str, grid=(True, True)):
+    """Peak activation bytes of every row under ``schedule`` (one exact plan per configuration).
+    ``grid``: whether the alphas and the resolutions were given to the sweep; an axis that was not
+    is left to the source's own default, as the sweep built it (an ONNX model takes no alpha)."""
     from .memory import peak_bytes
     from .sources import load
+    n = len(df)
+    alphas = [float(a) for a in df["alpha"]] if grid[0] else [None] * n
+    res = resolutions_of(df) if grid[1] else [None] * n
     cache: Dict[tuple, int] = {}
     out = []
-    for a, r in zip(df["alpha"], df["resolution"]):
-        key = (float(a), int(r))
+    for key in zip(alphas, res):
         if key not in cache:
             cache[key] = peak_bytes(load(name, key[0], key[1], classes, **knobs), bits, schedule)
         out.append(cache[key])
@@ -98,6 +117,17 @@ def _check_accuracy_source(name: str, accuracy: str) -> None:
     if accuracy != "both":
         raise CostModelError(f"{name}: --accuracy {accuracy} needs published accuracies, which only registry "
                              f"networks have; your own network is ranked by Mult-Adds")
+
+
+def _check_accuracy_classes(name: str, accuracy: str, classes: int) -> str:
+    """'' when published top-1 figures can apply to a graph of ``classes`` classes, else why none
+    does (a note); ``--accuracy published|interpolated`` is refused then: nothing to rank on."""
+    from .accuracy import no_figure_reason
+    reason = no_figure_reason(classes)
+    if reason and accuracy != "both":
+        raise CostModelError(f"{name}: --accuracy {accuracy} needs published accuracies; {reason} (use --accuracy "
+                             f"both: ranked by Mult-Adds)")
+    return reason
 
 
 def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = None,
@@ -138,11 +168,14 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
         from .roofline import device as get_device
         get_device(device)  # an unknown name or a bad device file, before anything is computed
     registry = source_kind(name) == "registry"
+    grid = (alphas is not None, resolutions is not None)
     if registry:
-        net, _, _, classes, full = resolve(name, None, None, classes, **knobs)
+        net, _, _, graph_classes, full = resolve(name, None, None, classes, **knobs)
+        no_top1 = _check_accuracy_classes(name, accuracy, graph_classes)
         da, dr = default_grid(name, **knobs)
         alphas = list(alphas) if alphas else da
         resolutions = list(resolutions) if resolutions else dr
+        grid = (True, True)
     else:
         _check_accuracy_source(name, accuracy)
     if device is not None and not others:  # every row of the grid reaches the latency prediction
@@ -153,7 +186,7 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
     if device is not None:
         _check_latency_rows(len(df), budgets=bool(others))
     if peak:
-        df = _within(_peak_column(df, name, classes, knobs, bits, schedule), limits)
+        df = _within(_peak_column(df, name, classes, knobs, bits, schedule, grid), limits)
     attrs.update(bits=bits, schedule=schedule if peak else None, accuracy=accuracy)
     nan = float("nan")
     if not registry:  # a spec file / ONNX model: no published accuracy, ranked by compute
@@ -162,13 +195,14 @@ def fit(name: str, limits: Dict[str, int], alphas: Optional[Sequence[float]] = N
         df = df.sort_values("madds", ascending=False, kind="stable").reset_index(drop=True)
         df.attrs.update(attrs)
         return df
+    attrs["top1_none"] = no_top1  # why no row has a published top-1 ('' when figures can apply)
     pts = []  # the curve's abscissa: each published configuration's Mult-Adds at the classes of this grid,
-    for p in family_points(net.name, full):  # so that the curve passes through the published rows exactly
-        t = analyze(build(net.name, alpha=p.alpha, res=p.resolution, classes=classes, **p.knob_dict)).totals
+    for p in family_points(net.name, full, graph_classes):  # so that the curve passes through the published rows
+        t = analyze(build(net.name, alpha=p.alpha, res=p.resolution, classes=graph_classes, **p.knob_dict)).totals
         pts.append((t["madds"], p.top1))
     cols = {k: [] for k in ("top1", "top1_basis", "top1_source", "top1_note", "top1_published", "top1_interpolated")}
-    for a, r, m in zip(df["alpha"], df["resolution"], df["madds"]):
-        p = lookup(net.name, a, int(r), full)
+    for a, r, m in zip(df["alpha"], resolutions_of(df), df["madds"]):
+        p = lookup(net.name, a, r, full, graph_classes)
         est = interpolate(int(m), pts)
         est = nan if est is None else est
         if accuracy == "interpolated":
@@ -201,8 +235,10 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
         return df.to_csv(index=False)
     if fmt == "json":
         return json_text(frame_rows(df))
-    cols = [Column("alpha", "alpha", "g"), Column("resolution", "res (px)"), Column("params", "params"),
-            Column("madds", "Mult-Adds"), Column("flops", "FLOPs")]
+    square = "resolution" in df.columns
+    cols = [Column("alpha", "alpha", "g"), Column("resolution", "res (px)") if square else
+            Column("res_text", "res (px)", "figure"), Column("params", "params"), Column("madds", "Mult-Adds"),
+            Column("flops", "FLOPs")]
     if "peak_activation_bytes" in df.columns:
         cols.append(Column("peak_activation_bytes",
                            f"peak (bytes, {df.attrs.get('bits', 32)}-bit, {df.attrs.get('schedule') or 'optimal'})"))
@@ -210,6 +246,8 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
         cols.append(Column("latency_ms", "latency (ms)", "float"))
     cols += [Column("top1", "top-1 (%)", "pct"), Column("basis", "basis", "text")]
     rows = frame_rows(df)
+    for r, res in zip(rows, [] if square else resolutions_of(df)):
+        r["res_text"] = res_text(res)
     for r in rows:
         if r.get("latency_s") is not None:
             r["latency_ms"] = r["latency_s"] * 1e3
@@ -229,8 +267,9 @@ def render(df, fmt: str, limits: Dict[str, int]) -> str:
             "interpolated": "top-1: every configuration on its family's published curve (linear in log(Mult-Adds) "
                             "between the neighbouring published points, equal to the figure at a published one; "
                             "none outside the curve's range)"}[df.attrs.get("accuracy", "both")]
-    return render_table(Table(title, cols, rows, notes=[note] + [f"[{i}] {n}" for i, n in enumerate(notes, 1)],
+    extra = [df.attrs["top1_none"]] if df.attrs.get("top1_none") else []
+    return render_table(Table(title, cols, rows, notes=[note] + extra + [f"[{i}] {n}" for i, n in enumerate(notes, 1)],
                               sheet="fit"), fmt)
 
 
-__all__ = ["fit", "parse_count", "parse_bytes", "default_grid", "render"]
+__all__ = ["fit", "parse_count", "parse_bytes", "default_grid", "render", "res_text", "resolutions_of"]

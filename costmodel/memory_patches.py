@@ -198,8 +198,12 @@ def _peak(sub: Plan, schedule_name: str):
     from .memory_liveness import evaluate, optimal_order
     if not sub.units:
         return None
-    order = range(len(sub.units)) if schedule_name == "sequential" else optimal_order(sub)[0]
-    return evaluate(sub, order, schedule_name)
+    if schedule_name == "sequential":
+        return evaluate(sub, range(len(sub.units)), schedule_name)
+    order, exact = optimal_order(sub)
+    s = evaluate(sub, order, schedule_name)
+    s.exact = exact  # False: a beam's order, an upper bound (``_patched_bound`` compares it with the bound)
+    return s
 
 
 def _live(s, bits: int, prefix: str = "") -> List[dict]:
@@ -215,11 +219,23 @@ def _live(s, bits: int, prefix: str = "") -> List[dict]:
     return out
 
 
+def _patched_bound(size_w: int, patch_schedules: list, later) -> Tuple[int, bool]:
+    """(a lower bound of the patch-based plan's peak over every order of each stage's units, whether
+    the peak found is optimal): the per-patch stage needs the split tensor plus the bound of its worst
+    patch, the later stage its own bound (``memory_liveness.lower_bound`` of each stage's plan); the
+    peak is optimal when every stage's schedule is."""
+    scheds = [s for s in patch_schedules + [later] if s is not None]
+    patch_lb = max((s.lower_bound for s in patch_schedules if s is not None), default=0)
+    bound = max(size_w + patch_lb, later.lower_bound if later is not None else size_w)
+    return bound, all(s.exact or s.peak == s.lower_bound for s in scheds)
+
+
 def evaluate_split(p: Plan, k: int, grid: Tuple[int, int], bits: int = 32, schedule_name: str = "optimal",
-                   whole_input: bool = False) -> dict:
+                   whole_input: bool = False, bound: bool = True) -> dict:
     """Patch-based schedule of plan ``p`` with the stage 0..k run in ``grid`` patches (see the module
     docstring). Returns the peak (bytes at ``bits``), the Mult-Adds with the overlap's overhead and
-    the per-stage breakdown."""
+    the per-stage breakdown; with ``bound``, the lower bound of this patch-based plan's peak
+    (``lower_bound_bytes``) and whether the peak is optimal (``exact``), see ``_patched_bound``."""
     w = p.units[k].writes[0]
     c, h, wd = p.buffers[w].shape
     ph, pw = grid
@@ -288,14 +304,18 @@ def evaluate_split(p: Plan, k: int, grid: Tuple[int, int], bits: int = 32, sched
     else:
         live = _live(later, bits) if later else [{"tensor": p.buffers[w].name, "shape": [c, h, wd],
                                                   "bytes": p.nbytes(size_w, bits)}]
-    return {"live_at_peak": live, "grid": f"{ph}x{pw}", "split": p.units[k].name, "split_tensor": p.buffers[w].name,
-            "split_shape": [c, h, wd], "peak_bytes": p.nbytes(peak, bits),
-            "peak_at": stages[0]["peak_at"] if patch_peak >= later_peak else stages[1]["peak_at"],
-            "madds": base + stage_madds - stage_base, "base_madds": base,
-            "overhead_madds": stage_madds - stage_base,
-            "overhead": (stage_madds - stage_base) / base if base else 0.0,
-            "stages": stages, "patches": patches,
-            "timeline": [{"step": n, **t} for n, t in enumerate(timeline)]}
+    out = {"live_at_peak": live, "grid": f"{ph}x{pw}", "split": p.units[k].name, "split_tensor": p.buffers[w].name,
+           "split_shape": [c, h, wd], "peak_bytes": p.nbytes(peak, bits),
+           "peak_at": stages[0]["peak_at"] if patch_peak >= later_peak else stages[1]["peak_at"],
+           "madds": base + stage_madds - stage_base, "base_madds": base,
+           "overhead_madds": stage_madds - stage_base,
+           "overhead": (stage_madds - stage_base) / base if base else 0.0,
+           "stages": stages, "patches": patches,
+           "timeline": [{"step": n, **t} for n, t in enumerate(timeline)]}
+    if bound:
+        lb, out["exact"] = _patched_bound(size_w, list(peaks.values()), later)
+        out["lower_bound_bytes"] = p.nbytes(lb, bits)
+    return out
 
 
 def patch_schedule(graph_or_plan, grid="4x4", split="auto", *, bits: int = 32, inplace=(), batch: int = 1,
@@ -331,7 +351,7 @@ def patch_schedule(graph_or_plan, grid="4x4", split="auto", *, bits: int = 32, i
         out = evaluate_split(p, u, grid, bits, schedule_name, whole_input)
         out["max_overhead"] = None
         return out
-    results = [evaluate_split(p, k, grid, bits, schedule_name, whole_input) for k in fits]
+    results = [evaluate_split(p, k, grid, bits, schedule_name, whole_input, bound=False) for k in fits]
     cands = [{"split": r["split"], "peak_bytes": r["peak_bytes"], "overhead_madds": r["overhead_madds"],
               "overhead": r["overhead"]} for r in results]
     ok = [r for r in results if r["overhead"] <= budget + 1e-12]
@@ -339,7 +359,9 @@ def patch_schedule(graph_or_plan, grid="4x4", split="auto", *, bits: int = 32, i
         least = min(results, key=lambda r: r["overhead"])
         raise CostModelError(f"no split keeps the Mult-Adds overhead within {budget:.1%}; the smallest is "
                              f"{least['overhead']:.1%} at {least['split']!r} (raise --max-overhead)")
-    best = min(ok, key=lambda r: (r["peak_bytes"], r["overhead_madds"]))
+    pick = min(ok, key=lambda r: (r["peak_bytes"], r["overhead_madds"]))
+    k = next(fits[i] for i, r in enumerate(results) if r is pick)
+    best = evaluate_split(p, k, grid, bits, schedule_name, whole_input)  # again, with its bound
     best["candidates"] = cands
     best["max_overhead"] = budget
     return best

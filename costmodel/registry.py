@@ -77,10 +77,21 @@ def configure(name: str, alpha=None, res=None, classes=None, depth=None, **knobs
         except KnobError as e:
             msg = str(e)
             raise KnobError(msg if msg.startswith(f"{net.name}:") else f"{net.name}: {msg}") from None
+    classes = _graph_classes(net, full, classes)
     if res is None:
         res = (net.res_for(full) if net.res_for is not None else None) or net.default_res
     hw = validate.resolution(res, net.name, net.min_res_of(full))
     return Config(net, alpha, hw, classes, depth, full)
+
+
+def _graph_classes(net: Network, knobs: dict, classes: int) -> int:
+    """The class count the graph has: ``classes`` for a classifier; with a detection or segmentation
+    head (the knobs of ``zoo/heads.py``), the head's class slots, ``classes`` refused unless it is
+    the default (``heads.head_classes``)."""
+    if "head_classes" not in knobs:
+        return classes
+    from .zoo.heads import head_classes
+    return head_classes(knobs, classes, net.name) or classes
 
 
 def resolve(name: str, alpha=None, res=None, classes=None, **knobs):

@@ -91,3 +91,19 @@ def test_blocked_layout_per_layer_times_add_up_to_the_prediction(cli):
     d = _json(cli, "table", "mixnet_s", "--device", path)
     assert dev.per_inference_s + sum(r.get("predicted_s", 0.0) for r in d["layers"]) == \
         pytest.approx(d["latency"]["time_s"], rel=1e-9)
+
+
+def test_fit_predicts_at_its_bits(cli):
+    """fit --bits 8 printed 8-bit MAC bytes beside a 32-bit time and filtered --max-latency on it."""
+    import io
+    import pandas as pd
+    r = cli("fit", "mobilenet_v2", "-a", "0.75", "-r", "160", "--device", "raspberrypi4", "--bits", "8", "-f", "csv")
+    assert r.code == 0, r.err
+    got = pd.read_csv(io.StringIO(r.out))["latency_s"].iloc[0]
+    t = _json(cli, "table", "mobilenet_v2", "--alpha", "0.75", "--res", "160", "--device", "raspberrypi4",
+              "--bits", "8")
+    assert got == pytest.approx(t["latency"]["time_s"], rel=1e-12)
+    assert got == pytest.approx(_by_hand(costmodel.build("mobilenet_v2", alpha=0.75, res=160),
+                                         device("raspberrypi4"), 1, bits=8), rel=1e-12)
+    one_line_error(cli("fit", "mobilenet_v2", "-a", "0.75", "-r", "160", "--device", "pixel1-kryo-1t", "--bits", "8"),
+                   "calibrated at batch 1 in 32-bit floats", "--bits 8")

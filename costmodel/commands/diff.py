@@ -7,9 +7,10 @@ import shlex
 
 import click
 
+from ..network import KNOB_FLAGS
 from .common import (
     ALPHA_OPTION, BATCH_OPTION, CLASSES_OPTION, DEPTH_OPTION, KNOB_OPTIONS, RES_OPTION, SKIP_UNSUPPORTED_OPTION,
-    NetworkArgs, emit_tables, format_option, network_options, output_option,
+    NetworkArgs, collect_knobs, emit_tables, format_option, network_options, option_given, output_option,
 )
 from .table import RollupLevel, bits_option, unfused_option, zero_copy_option
 
@@ -41,7 +42,9 @@ def split_side(text: str):
 
 
 def side_args(which: str, text: str, shared: dict) -> NetworkArgs:
-    """One side's ``NetworkArgs``: its own options (in the quoted argument) over the shared ones."""
+    """One side's ``NetworkArgs``: its own options (in the quoted argument) over the shared ones. An
+    option counts as the side's own when it is given inside the quotes, whatever its value (``--no-aspp``
+    is False, and given); a knob the side gives, by its flag or by ``--set``, replaces the shared one."""
     from ..errors import KnobError
     source, opts = split_side(text)
     if not source:
@@ -51,11 +54,18 @@ def side_args(which: str, text: str, shared: dict) -> NetworkArgs:
         ctx = _side.make_context(which, [source, *opts])
     except click.UsageError as e:
         raise KnobError(f"{which} ({text!r:.60}): {' '.join(e.format_message().split())}") from None
-    own = ctx.params
-    merged = {k: (own[k] if own.get(k) not in (None, (), False) else shared.get(k)) for k in own}
-    merged["extra_knobs"] = tuple(shared.get("extra_knobs") or ()) + tuple(own.get("extra_knobs") or ())
+    own = {k: v for k, v in ctx.params.items() if option_given(ctx, k)}
+    own_knobs = _on_side(which, text, collect_knobs, dict(own))
+    shared_knobs = collect_knobs(dict(shared))
+    merged = {k: v for k, v in {**shared, **own}.items() if k not in _KNOB_KEYS}
     args = NetworkArgs.take(merged)
+    args.knobs = {**shared_knobs, **own_knobs}
+    args.precision = args.knobs.pop("precision", None)
     return args
+
+
+#: the options ``collect_knobs`` reads: the knob flags and --set
+_KNOB_KEYS = (*KNOB_FLAGS, "extra_knobs")
 
 
 def shared_options(f):

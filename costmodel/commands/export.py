@@ -4,12 +4,13 @@ from __future__ import annotations
 import click
 
 from .common import output_option, report_written
-from .sweep import grid_options, parse_grid
+from .fit import res_grid, res_grid_options
+from .sweep import parse_grid
 
 
 @click.command("export")
 @click.argument("nets", nargs=-1, required=True)
-@grid_options
+@res_grid_options
 @click.option("--device", default=None, metavar="NAME|FILE.json",
               help="Add the latency predicted on this device to the summary.")
 @output_option(required=True, metavar="FILE.xlsx|FILE.csv",
@@ -31,11 +32,13 @@ def cmd(nets, alpha, res, classes, output, device=None, **kwargs):
     if not is_stdout(output) and os.path.splitext(output)[1].lower() not in (".xlsx", ".csv"):
         raise CostModelError(f"cannot export to {output!r}: the file name must end in .xlsx or .csv")
     check_writable(output)
-    alphas, resolutions = parse_grid(alpha, res)
-    n = len(nets) * len(alphas or [1]) * len(resolutions or [1])
+    alphas, _ = parse_grid(alpha, None)
+    axis = res_grid(res)
+    n = len(nets) * len(alphas or [1]) * (1 if axis is None else len(axis))
     if n > 500:
         raise CostModelError(f"{n} candidates is too many for a review workbook (at most 500); use "
                              f"'costmodel sweep --format xlsx' for large grids")
+    resolutions = None if axis is None else list(axis.values())
     skipped = []  # what a network cannot build (an alpha it does not define, ...): listed, not fatal
     cands = candidates(list(nets), alphas, resolutions, classes, device=device, skipped=skipped,
                        **collect_knobs(kwargs))

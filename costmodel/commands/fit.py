@@ -7,10 +7,24 @@ from .common import emit, format_option, output_option
 from .sweep import grid_options, parse_grid
 from .table import bits_option
 
+#: --res of fit and export: the sweep's resolution axis, N or HxW items
+RES_HELP = "Resolutions: a list 128,160,224 or 320x240,640x480 (N or HxW), or a range START:STOP:STEP (inclusive)."
+
+
+def res_grid_options(f):
+    """``grid_options`` (--alpha, --res, --classes and the knob flags), --res taking HxW items."""
+    return grid_options(f, res_help=RES_HELP)
+
+
+def res_grid(res):
+    """The resolution axis of --res (``sweeps.axes.res_axis``: N, HxW, lists and ranges), or None."""
+    from ..sweeps.axes import res_axis
+    return None if res is None else res_axis(res)
+
 
 @click.command("fit")
 @click.argument("net")
-@grid_options
+@res_grid_options
 @click.option("--max-madds", "max_madds", default=None, metavar="N", help="Mult-Adds budget, e.g. 150M.")
 @click.option("--max-params", "max_params", default=None, metavar="N", help="Parameter budget, e.g. 2M.")
 @click.option("--max-flops", "max_flops", default=None, metavar="N", help="FLOPs budget, e.g. 300M.")
@@ -52,26 +66,31 @@ def cmd(net, alpha, res, classes, max_madds, max_params, max_flops, max_peak, fm
                                ("peak_activation_bytes", "--max-peak-memory", max_peak, parse_bytes)):
         if v is not None:
             limits[key] = parse(v, opt)
-    alphas, resolutions = parse_grid(alpha, res)
+    alphas, _ = parse_grid(alpha, None)
+    axis = res_grid(res)
+    resolutions = None if axis is None else list(axis.values())
     knobs = collect_knobs(kwargs)
-    dev, lim = _latency_options(device, max_latency)  # before fit(), which can take minutes
+    dev, lim = _latency_options(device, max_latency, int(bits or 32))  # before fit(), which can take minutes
     df = fit(net, limits, alphas, resolutions, classes, accuracy=accuracy, bits=int(bits or 32), schedule=schedule,
              device=dev, **knobs)
     if dev is not None:  # issue 10: latency on a device, computed for the configurations within the other budgets
         from .sweep import add_latency
-        df = add_latency(df, net, dev, classes, knobs)
+        df = add_latency(df, net, dev, classes, knobs, int(bits or 32))
         if lim is not None:
             df = df[df["latency_s"] <= lim].reset_index(drop=True)
             limits = {**limits, "latency_s": lim}
     emit(render(df, fmt, limits), output)
 
 
-def _latency_options(device, max_latency):
+def _latency_options(device, max_latency, bits: int = 32):
     """(the Device, the --max-latency in seconds), each None when not given: an unknown device, a
-    bad device file or a bad time is told before anything is computed."""
+    bad device file, a bad time or --bits a calibrated device was not fitted at is told before
+    anything is computed."""
     from ..errors import CostModelError
-    from ..roofline import device as get_device, parse_seconds
+    from ..roofline import check_view, device as get_device, parse_seconds
     if max_latency is not None and not device:
         raise CostModelError("--max-latency needs --device NAME|FILE.json (the device the time is predicted on)")
     dev = get_device(device) if device else None
+    if dev is not None:
+        check_view(dev, bits)
     return dev, (None if max_latency is None else parse_seconds(max_latency, "--max-latency"))

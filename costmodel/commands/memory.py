@@ -92,7 +92,9 @@ def cmd(bits, schedules, split, unfused, zero_copy, inplace, planner, align, pat
                             schedule_name=schedules[0])
         d["per_layer_peak_bytes"] = d["peak_bytes"]
         d["per_layer_peak_at"] = d["peak_at"]
+        d["per_layer_lower_bound_bytes"], d["per_layer_exact"] = d["lower_bound_bytes"], d["exact"]
         d["peak_bytes"], d["peak_at"] = ps["peak_bytes"], ps["peak_at"]
+        d["lower_bound_bytes"], d["exact"] = ps["lower_bound_bytes"], ps["exact"]  # the patch-based plan's
         d["live_at_peak"], d["timeline"] = ps["live_at_peak"], ps["timeline"]
         d["patch"] = {k: ps[k] for k in ("grid", "split", "split_tensor", "split_shape", "overhead_madds", "madds",
                                          "base_madds", "overhead", "max_overhead", "stages")}

@@ -96,6 +96,20 @@ def derive(knobs: dict) -> dict:
     return k
 
 
+def head_classes(knobs: dict, classes, network: str):
+    """The class count of the graph these knobs (``derive``'s, defaults filled in) build, or None
+    without a head: the head's class slots (``head_classes``), which replace the classifier. So
+    ``classes`` (--classes, the classifier's count) is refused with a head, unless it is that
+    count, None or 1000: the classifier's default, which callers that do not know of heads pass on
+    (``registry.configure`` fills it in before this is asked)."""
+    slots = knobs.get("head_classes") if knobs.get("head", "none") != "none" else None
+    if slots is None or classes in (None, 1000, slots):
+        return slots
+    raise KnobError(f"{network}: --classes {classes} does not apply to --head {knobs['head']}, which replaces the "
+                    f"classifier (--classes counts its classes); the head's class slots incl. background ({slots}) "
+                    f"are --set head_classes=N")
+
+
 def head_res(knobs: dict):
     """The registry's ``res_for`` hook: 320 for SSD heads, 513 for DeepLab, else the network's."""
     return HEAD_RES.get(knobs.get("head", "none"))
