@@ -136,7 +136,9 @@ def layout_features(graph, bits: int = BITS, block: int = 1) -> List[Tuple[str, 
     """Layout conversions of a blocked-layout runtime as extra units of class ``layout``: one per
     tensor written in the blocked layout and read by an op that is not (or returned), and one per
     tensor read in the blocked layout but written in plain NCHW (the graph input included), each
-    moving the tensor's bytes in and out. None when ``block`` <= 1."""
+    moving the tensor's bytes in and out. Each is named after the layer it is counted with: the
+    first node of the unit that writes the tensor (the graph input's: of the first unit reading it).
+    None when ``block`` <= 1."""
     if block <= 1:
         return []
     from .memory import plan
@@ -157,10 +159,12 @@ def layout_features(graph, bits: int = BITS, block: int = 1) -> List[Tuple[str, 
     for b, buf in enumerate(p.buffers):
         rs = readers.get(b, [])
         nbytes = 2 * buf.elements * bits // 8  # read in one layout, written in the other
+        unit = buf.producer if buf.producer >= 0 else (rs[0] if rs else None)
+        layer = buf.name if unit is None else p.units[unit].nodes[0]
         if blocked_buf.get(b, False) and (any(not blocked_unit[i] for i in rs) or b in p.outputs):
-            out.append(("layout", 0, nbytes, buf.name))
+            out.append(("layout", 0, nbytes, layer))
         if not blocked_buf.get(b, False) and any(blocked_unit[i] for i in rs):
-            out.append(("layout", 0, nbytes, buf.name))
+            out.append(("layout", 0, nbytes, layer))
     return out
 
 

@@ -232,21 +232,6 @@ def _calibrated_entries(graph, dev: Device):
     return unit_features(graph, block=block, unfused=unfused) + layout_features(graph, block=block)
 
 
-def _layer_of_tensor(graph) -> Dict[str, str]:
-    """Tensor name -> the layer a layout conversion of it is counted with: the first node of the
-    unit that writes it (the graph input's: of the first unit that reads it)."""
-    from .memory import plan
-    p = plan(graph)
-    out = {}
-    for b in p.buffers:
-        if b.producer >= 0:
-            out[b.name] = p.units[b.producer].nodes[0]
-    first = next((u.nodes[0] for u in p.units if 0 in u.reads), None)
-    if first is not None:
-        out[p.buffers[0].name] = first
-    return out
-
-
 def unit_times(graph, dev: Device, bits: int = 32, *, unfused: bool = False, zero_copy: bool = False,
                batch: int = 1) -> Dict[str, float]:
     """Seconds per layer that starts an executed unit, keyed by its name. A roofline device: each
@@ -262,11 +247,7 @@ def unit_times(graph, dev: Device, bits: int = 32, *, unfused: bool = False, zer
     check_view(dev, bits, batch)
     from .predictor import unit_time
     out: Dict[str, float] = {}
-    layer_of = None
     for k, f, m, name in _calibrated_entries(graph, dev):
-        if k == "layout":
-            layer_of = _layer_of_tensor(graph) if layer_of is None else layer_of
-            name = layer_of.get(name, name)
         out[name] = out.get(name, 0.0) + unit_time(dev.coefficients, k, f, m)
     return out
 
