@@ -235,7 +235,7 @@ def _check_engine(engine, scheduler, fmt, output, device, sample) -> None:
         return
     if not output:
         raise CostModelError("--engine dask writes a partitioned Parquet dataset: give -o DIR")
-    if fmt not in (None, "parquet") and not (fmt == "text" and output):  # text: the default, not asked for
+    if fmt not in ("text", "parquet"):  # text: the default of -o DIR (no suffix), not asked for
         raise CostModelError(f"--engine dask writes a partitioned Parquet dataset (-o DIR), not --format {fmt}")
     if device:
         raise CostModelError("--engine dask writes the grid's counts; --device needs the local engine")
