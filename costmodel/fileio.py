@@ -96,6 +96,35 @@ def read_bytes(path, what: str, error=CostModelError, *, limit: str | None = Non
     of ``costmodel.limits.LIMITS``; default ``text_bytes`` for the ``TEXT_INPUTS`` kinds,
     ``model_bytes`` otherwise) is refused with a ``LimitError``, also when it grows while read."""
     from . import limits
+    fd, shown, key = _open_input(path, what, error, limit)
+    try:
+        cap = limits.get(key)
+        chunks, total = [], 0
+        while True:
+            b = os.read(fd, min(1 << 22, cap + 1 - total))
+            if not b:
+                break
+            chunks.append(b)
+            total += len(b)
+            if total > cap:
+                limits.check(key, total, f"{what} size (still growing while read)", shown)
+        return b"".join(chunks)
+    except OSError as e:
+        raise error(f"cannot read {what} {shown}: {_reason(e)}") from None
+    finally:
+        os.close(fd)
+
+
+def check_input(path, what: str, error=CostModelError, *, limit: str | None = None) -> None:
+    """The checks of ``read_bytes`` without the reading (a command that loads a large input later
+    tells a missing or unreadable file before its slow work)."""
+    os.close(_open_input(path, what, error, limit)[0])
+
+
+def _open_input(path, what: str, error, limit: str | None):
+    """(an open descriptor, the path as errors show it, the limit's key) of a regular input file
+    within its size limit, or the one-line error ``read_bytes`` documents."""
+    from . import limits
     if not isinstance(path, (str, os.PathLike)):
         raise error(f"{_a(what)} must be given as a file path, got {type(path).__name__}")
     path = os.fspath(path)
@@ -118,21 +147,12 @@ def read_bytes(path, what: str, error=CostModelError, *, limit: str | None = Non
             raise error(f"{shown} is {_not_regular(st.st_mode)}, not {_a(what)}: input files are read from regular "
                         f"files only")
         limits.check(key, st.st_size, f"{what} size", shown)
-        cap = limits.get(key)
-        chunks, total = [], 0
-        while True:
-            b = os.read(fd, min(1 << 22, cap + 1 - total))
-            if not b:
-                break
-            chunks.append(b)
-            total += len(b)
-            if total > cap:
-                limits.check(key, total, f"{what} size (still growing while read)", shown)
-        return b"".join(chunks)
-    except OSError as e:
-        raise error(f"cannot read {what} {shown}: {_reason(e)}") from None
-    finally:
+    except BaseException as e:
         os.close(fd)
+        if isinstance(e, OSError):
+            raise error(f"cannot read {what} {shown}: {_reason(e)}") from None
+        raise
+    return fd, shown, key
 
 
 def _reason(e: BaseException) -> str:

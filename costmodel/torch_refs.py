@@ -186,10 +186,17 @@ def _from_file(path: str, source: bytes, factory: str, kwargs: dict, ref: str):
     return _call(obj, kwargs, ref, f"{factory}()")
 
 
+def ref_source(ref: str):
+    """(the match of a path/to/file.py:factory reference, its file's bytes), or (None, None) for a
+    package reference (torchvision:, timm:) or a malformed one: the file is read, and a missing or
+    unreadable one reported, before PyTorch is needed."""
+    m = None if ref.startswith(("torchvision:", "timm:")) else _FILE_REF.match(ref)
+    return m, (_read_source(m["path"], ref) if m else None)
+
+
 def build_torch_ref(ref: str, args=None):
     """The ``nn.Module`` a reference names, built without pretrained weights, and the coerced arguments."""
-    m = None if ref.startswith(("torchvision:", "timm:")) else _FILE_REF.match(ref)
-    source = _read_source(m["path"], ref) if m else None
+    m, source = ref_source(ref)
     require_torch(f"{ref}")
     kwargs = coerce_args(args, ref)
     if ref.startswith("torchvision:"):

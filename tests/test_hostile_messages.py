@@ -292,3 +292,18 @@ def test_measure_options(cli, tmp_path, monkeypatch, args, needle):
 def test_calibrate_with_no_network_is_an_error(cli, tmp_path):
     one_line_error(cli("calibrate", "--networks", ",", "-o", tmp_path / "d.json"), "names no network",
                    written=[tmp_path / "d.json"])
+
+
+def test_check_input_makes_read_bytes_checks_without_reading(tmp_path):
+    """fileio.check_input (diff's check of an ONNX side before a slow load) refuses what read_bytes
+    refuses, in the same words, and reads nothing."""
+    from costmodel.fileio import check_input, read_bytes
+    f = tmp_path / "m.onnx"
+    f.write_bytes(b"x" * 10)
+    assert check_input(str(f), "ONNX model") is None
+    for bad in (tmp_path / "missing.onnx", tmp_path, "/dev/zero"):
+        with pytest.raises(costmodel.CostModelError) as a:
+            check_input(str(bad), "ONNX model")
+        with pytest.raises(costmodel.CostModelError) as b:
+            read_bytes(str(bad), "ONNX model")
+        assert str(a.value) == str(b.value)

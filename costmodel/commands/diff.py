@@ -147,16 +147,16 @@ def _load_both(sides):
 
 
 def _check_file(source: str, kind: str) -> None:
-    """The file of a slow source exists (said as its reader says it); a package reference
+    """The file of a slow source can be read (the checks its loader makes first: ``fileio.check_input``
+    for an ONNX model, ``torch_refs.ref_source`` for path/to/file.py:factory); a package reference
     (torchvision:NAME, timm:NAME) is left to its loader."""
-    from ..errors import KnobError
-    from ..sources import TORCH_PREFIXES
-    if kind == "onnx" and not os.path.exists(source):
-        raise KnobError(f"ONNX model {source!r:.80} not found")
-    if kind == "torch" and not source.lower().startswith(TORCH_PREFIXES):
-        path = source.rpartition(":")[0]  # path/to/file.py:factory
-        if not os.path.exists(path):
-            raise KnobError(f"{source:.80}: no such file {path!r:.80} (a reference is path/to/file.py:factory)")
+    if kind == "onnx":
+        from ..fileio import check_input
+        from ..onnx_read import OnnxError
+        check_input(source, "ONNX model", OnnxError)
+    elif kind == "torch":
+        from ..torch_refs import ref_source
+        ref_source(source)
 
 
 def _on_side(which: str, text: str, step, *args):
